@@ -1,0 +1,303 @@
+#include "host/check.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stb/stb_ds.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/half.h"
+
+// A quiet NaN as f32 and as both f16 halves, so reads of guards or padding poison results.
+#define POISON_WORD 0x7FC17FC1u
+
+// ---------------------------------------------------------------- selection
+
+bool vkl_case_matches(const char *pattern, const char *name)
+{
+    if (fnmatch(pattern, name, 0) == 0) return true;
+    // A pattern naming a kernel or kernel/variant selects everything below it.
+    size_t len = strlen(name);
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] != '/') continue;
+        char prefix[VKL_CASE_NAME_MAX];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)i, name);
+        if (fnmatch(pattern, prefix, 0) == 0) return true;
+    }
+    return false;
+}
+
+static bool selected(const vkl_case_filter *filter, const char *name)
+{
+    if (filter->pattern_count == 0) return true;
+    for (uint32_t i = 0; i < filter->pattern_count; i++)
+        if (vkl_case_matches(filter->patterns[i], name)) return true;
+    return false;
+}
+
+void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases)
+{
+    vkl_case *all = NULL;
+    for (uint32_t k = 0; k < vkl_kernel_count; k++) {
+        const vkl_kernel *kernel = vkl_kernels[k];
+        for (uint32_t v = 0; v < kernel->variant_count; v++)
+            if (!kernel->variants[v].fault || filter->faults) kernel->shapes(kernel, v, filter->quick, &all);
+    }
+    for (ptrdiff_t i = 0; i < arrlen(all); i++)
+        if (selected(filter, all[i].name)) arrput(*cases, all[i]);
+    arrfree(all);
+}
+
+// ---------------------------------------------------------------- checker
+
+struct vkl_checker {
+    vkl_device *device;
+    vkl_cmd *cmd;
+    struct { char *key; vkl_pipeline value; } *pipelines;  // stb_ds map by shader name (keys are static)
+};
+
+vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out)
+{
+    *out = NULL;
+    vkl_checker *checker = calloc(1, sizeof *checker);
+    if (!checker) return VKL_ERR_OUT_OF_MEMORY;
+    checker->device = device;
+    vkl_status status = vkl_cmd_create(device, NULL, &checker->cmd);
+    if (status != VKL_OK) {
+        free(checker);
+        return status;
+    }
+    *out = checker;
+    return VKL_OK;
+}
+
+void vkl_checker_destroy(vkl_checker *checker)
+{
+    if (!checker) return;
+    for (ptrdiff_t i = 0; i < shlen(checker->pipelines); i++)
+        vkl_pipeline_destroy(checker->device, &checker->pipelines[i].value);
+    shfree(checker->pipelines);
+    vkl_cmd_destroy(checker->cmd);
+    free(checker);
+}
+
+static vkl_status get_pipeline(vkl_checker *checker, const vkl_case *c, const vkl_launch *launch,
+                               const vkl_pipeline **out)
+{
+    const char *shader = c->kernel->variants[c->variant].shader;
+    ptrdiff_t i = shgeti(checker->pipelines, shader);
+    if (i < 0) {
+        vkl_pipeline_desc desc = { .shader = shader, .binding_count = c->kernel->tensor_count,
+                                   .push_size = launch->push_size };
+        vkl_pipeline pipeline;
+        VKL_TRY(vkl_pipeline_create(checker->device, &desc, &pipeline));
+        shput(checker->pipelines, (char *)shader, pipeline);
+        i = shgeti(checker->pipelines, shader);
+    }
+    *out = &checker->pipelines[i].value;
+    return VKL_OK;
+}
+
+// One tensor of a case: host values, the device image (guard | data | padding | guard) and
+// the buffer holding it.
+typedef struct tensor_slot {
+    vkl_tensor_desc desc;
+    float *values;        // (count) inputs as stored, or expected outputs
+    double *bounds;       // (count) outputs only
+    uint8_t *image;       // (guard + data_bytes + guard)
+    uint64_t data_bytes;  // rounded up to whole words
+    vkl_buffer buffer;
+} tensor_slot;
+
+typedef struct case_run {
+    vkl_checker *checker;
+    const vkl_case *c;
+    uint64_t guard;       // bytes on each side of every tensor
+    tensor_slot slots[VKL_MAX_TENSORS];
+} case_run;
+
+static void set_result(vkl_case_result *r, vkl_case_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_result(vkl_case_result *r, vkl_case_status status, const char *fmt, ...)
+{
+    r->status = status;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, args);
+    va_end(args);
+}
+
+// Checks sizes against the device before anything is allocated; false means skip.
+static bool case_fits(case_run *run, vkl_case_result *r)
+{
+    const vkl_device_info *info = run->checker->device->info;
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        tensor_slot *s = &run->slots[t];
+        if (s->data_bytes > info->max_storage_buffer_range) {
+            set_result(r, VKL_CASE_SKIP, "%s needs %llu bytes, over maxStorageBufferRange %u", s->desc.name,
+                       (unsigned long long)s->data_bytes, info->max_storage_buffer_range);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void fill_words(uint8_t *dst, uint64_t bytes)
+{
+    uint32_t word = POISON_WORD;
+    for (uint64_t i = 0; i + 4 <= bytes; i += 4) memcpy(dst + i, &word, 4);
+}
+
+static void fill_input(case_run *run, uint32_t t, vkl_rng *rng)
+{
+    tensor_slot *s = &run->slots[t];
+    if (run->c->kernel->fill) run->c->kernel->fill(run->c, t, rng, s->values);
+    else
+        for (uint64_t i = 0; i < s->desc.count; i++) s->values[i] = vkl_rng_uniform(rng, s->desc.lo, s->desc.hi);
+    uint8_t *data = s->image + run->guard;
+    for (uint64_t i = 0; i < s->desc.count; i++) {
+        if (s->desc.dtype == VKL_DTYPE_F16) {
+            uint16_t h = vkl_f32_to_f16(s->values[i]);
+            s->values[i] = vkl_f16_to_f32(h);  // the reference sees what the device sees
+            memcpy(data + 2 * i, &h, 2);
+        } else {
+            memcpy(data + 4 * i, &s->values[i], 4);
+        }
+    }
+}
+
+static vkl_status prepare_tensors(case_run *run, uint64_t seed)
+{
+    vkl_rng rng;
+    vkl_rng_seed(&rng, seed);
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        tensor_slot *s = &run->slots[t];
+        uint64_t image_bytes = run->guard * 2 + s->data_bytes;
+        s->values = malloc(s->desc.count * sizeof *s->values);
+        s->image = malloc(image_bytes);
+        if (s->desc.output) s->bounds = malloc(s->desc.count * sizeof *s->bounds);
+        if (!s->values || !s->image || (s->desc.output && !s->bounds)) return VKL_ERR_OUT_OF_MEMORY;
+        fill_words(s->image, image_bytes);
+        if (!s->desc.output) fill_input(run, t, &rng);
+        VKL_TRY(vkl_buffer_create(run->checker->device, image_bytes, &s->buffer));
+        VKL_TRY(vkl_buffer_upload(run->checker->device, &s->buffer, 0, s->image, image_bytes));
+    }
+    return VKL_OK;
+}
+
+static vkl_status dispatch(case_run *run, vkl_case_result *r)
+{
+    vkl_launch launch = { 0 };
+    run->c->kernel->launch(run->c, &launch);
+    const vkl_pipeline *pipeline;
+    VKL_TRY(get_pipeline(run->checker, run->c, &launch, &pipeline));
+    vkl_binding bindings[VKL_MAX_TENSORS];
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++)
+        bindings[t] = (vkl_binding){ &run->slots[t].buffer, run->guard, run->slots[t].data_bytes };
+    vkl_cmd *cmd = run->checker->cmd;
+    uint32_t t0 = 0, t1 = 0;
+    bool timed = cmd->query_pool != VK_NULL_HANDLE;
+    VKL_TRY(vkl_cmd_begin(cmd));
+    if (timed) VKL_TRY(vkl_cmd_timestamp(cmd, &t0));
+    VKL_TRY(vkl_cmd_dispatch(cmd, pipeline, bindings, launch.push, launch.push_size, launch.groups));
+    if (timed) VKL_TRY(vkl_cmd_timestamp(cmd, &t1));
+    VKL_TRY(vkl_cmd_submit_wait(cmd));
+    double ns = NAN;
+    if (timed) VKL_TRY(vkl_cmd_elapsed_ns(cmd, t0, t1, &ns));
+    r->gpu_us = ns / 1000.0;
+    return VKL_OK;
+}
+
+// Guards first (a stray write can also land in an unwritten slot), then poison and
+// non-finite values, then the error against the bound.
+static void judge_output(case_run *run, tensor_slot *s, vkl_case_result *r)
+{
+    uint32_t poison = POISON_WORD;
+    if (s->desc.dtype != VKL_DTYPE_F32)
+        return set_result(r, VKL_CASE_FAIL, "%s: only f32 outputs can be checked", s->desc.name);
+    const uint8_t *tail = s->image + run->guard + s->data_bytes;
+    for (uint64_t off = 0; off < run->guard; off += 4) {
+        if (memcmp(s->image + off, &poison, 4) != 0)
+            return set_result(r, VKL_CASE_FAIL, "%s: write before the start (guard byte -%llu)", s->desc.name,
+                              (unsigned long long)(run->guard - off));
+        if (memcmp(tail + off, &poison, 4) != 0)
+            return set_result(r, VKL_CASE_FAIL, "%s: write past the end (guard byte +%llu)", s->desc.name,
+                              (unsigned long long)off);
+    }
+    const uint8_t *data = s->image + run->guard;
+    double worst = -1.0;
+    for (uint64_t i = 0; i < s->desc.count; i++) {
+        float got;
+        memcpy(&got, data + 4 * i, 4);
+        if (memcmp(&got, &poison, 4) == 0)
+            return set_result(r, VKL_CASE_FAIL, "%s[%llu] unwritten (still poisoned)", s->desc.name, (unsigned long long)i);
+        if (!isfinite(got))
+            return set_result(r, VKL_CASE_FAIL, "%s[%llu] = %g is not finite", s->desc.name, (unsigned long long)i, got);
+        if (!isfinite(s->values[i]))
+            return set_result(r, VKL_CASE_FAIL, "%s[%llu]: reference is not finite", s->desc.name, (unsigned long long)i);
+        double err = fabs((double)got - s->values[i]), ratio = err / s->bounds[i];
+        if (ratio > worst) {
+            worst = ratio;
+            r->max_err = err;
+            r->bound = s->bounds[i];
+            r->ratio = ratio;
+        }
+        if (ratio > 1.0 && r->status == VKL_CASE_PASS)
+            set_result(r, VKL_CASE_FAIL, "%s[%llu] = %.9g, reference %.9g", s->desc.name, (unsigned long long)i,
+                       got, s->values[i]);
+    }
+}
+
+static vkl_status judge(case_run *run, vkl_case_result *r)
+{
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        tensor_slot *s = &run->slots[t];
+        if (!s->desc.output) continue;
+        VKL_TRY(vkl_buffer_download(run->checker->device, &s->buffer, 0, s->image, run->guard * 2 + s->data_bytes));
+    }
+    float *values[VKL_MAX_TENSORS];
+    double *bounds[VKL_MAX_TENSORS];
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        values[t] = run->slots[t].values;
+        bounds[t] = run->slots[t].bounds;
+    }
+    run->c->kernel->expect(run->c, values, bounds);
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count && r->status == VKL_CASE_PASS; t++)
+        if (run->slots[t].desc.output) judge_output(run, &run->slots[t], r);
+    return VKL_OK;
+}
+
+static void release(case_run *run)
+{
+    for (uint32_t t = 0; t < VKL_MAX_TENSORS; t++) {
+        tensor_slot *s = &run->slots[t];
+        if (s->buffer.buffer) vkl_buffer_destroy(run->checker->device, &s->buffer);
+        free(s->values);
+        free(s->bounds);
+        free(s->image);
+    }
+}
+
+vkl_status vkl_checker_run(vkl_checker *checker, const vkl_case *c, uint64_t seed, vkl_case_result *result)
+{
+    memset(result, 0, sizeof *result);
+    result->gpu_us = NAN;
+    case_run run = { .checker = checker, .c = c };
+    uint64_t align = checker->device->info->storage_offset_alignment;
+    run.guard = align > 256 ? align : 256;
+    vkl_tensor_desc descs[VKL_MAX_TENSORS];
+    c->kernel->tensors(c, descs);
+    for (uint32_t t = 0; t < c->kernel->tensor_count; t++) {
+        run.slots[t].desc = descs[t];
+        run.slots[t].data_bytes = vkl_dtype_bytes(descs[t].dtype, descs[t].count);
+    }
+    if (!case_fits(&run, result)) return VKL_OK;
+    vkl_status status = prepare_tensors(&run, seed ^ vkl_hash_string(c->name));
+    if (status == VKL_OK) status = dispatch(&run, result);
+    if (status == VKL_OK) status = judge(&run, result);
+    release(&run);
+    return status;
+}

@@ -1,0 +1,39 @@
+#include "host/kernel.h"
+
+#include <stdio.h>
+#include <stb/stb_ds.h>
+#include <string.h>
+
+#include "shaders/push.h"
+
+void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *dims)
+{
+    vkl_case c = { .kernel = kernel, .variant = variant };
+    memcpy(c.dims, dims, kernel->dim_count * sizeof dims[0]);
+    int n = snprintf(c.name, sizeof c.name, "%s/%s/", kernel->name, kernel->variants[variant].name);
+    for (uint32_t d = 0; d < kernel->dim_count && n > 0 && (size_t)n < sizeof c.name; d++)
+        n += snprintf(c.name + n, sizeof c.name - (size_t)n, "%s%s=%u", d ? "," : "", kernel->dim_names[d], dims[d]);
+    arrput(*cases, c);
+}
+
+void vkl_launch_set_push(vkl_launch *launch, const void *push, uint32_t size)
+{
+    memcpy(launch->push, push, size);
+    launch->push_size = size;
+}
+
+void vkl_split_groups(uint32_t count, uint32_t *x, uint32_t *y)
+{
+    *x = count < VKL_MAX_GROUPS_X ? count : VKL_MAX_GROUPS_X;
+    if (*x == 0) *x = 1;
+    *y = (count + *x - 1) / *x;
+    if (*y == 0) *y = 1;
+}
+
+uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count)
+{
+    uint64_t bytes = dtype == VKL_DTYPE_F16 ? count * 2 : count * 4;
+    return (bytes + 3) & ~(uint64_t)3;
+}
+
+const char *vkl_dtype_name(vkl_dtype dtype) { return dtype == VKL_DTYPE_F16 ? "f16" : "f32"; }

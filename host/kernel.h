@@ -1,0 +1,92 @@
+// What a kernel declares so that `vkllm check` (and `vkllm bench`) can run it without knowing
+// it: its variants, its shapes, its tensors in binding order, how to launch it, and its
+// expected outputs with a per-element error bound from the CPU reference.
+//
+// A kernel lives in shaders/<name>*.comp, shaders/<name>.h (push constants) and
+// host/kernels/<name>.c (CPU reference ref_<name>() and this table), plus one line in
+// host/kernels/registry.h.
+#ifndef VKLLM_KERNEL_H
+#define VKLLM_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host/rng.h"
+
+#define VKL_MAX_DIMS 4
+#define VKL_MAX_TENSORS 8
+#define VKL_MAX_PUSH_BYTES 128
+#define VKL_CASE_NAME_MAX 160
+
+typedef enum vkl_dtype { VKL_DTYPE_F32, VKL_DTYPE_F16 } vkl_dtype;
+
+typedef struct vkl_tensor_desc {
+    const char *name;   // as in the shader, e.g. "x"
+    vkl_dtype dtype;
+    uint64_t count;     // elements
+    bool output;
+    float lo, hi;       // inputs: uniform random range, unless the kernel has a fill()
+} vkl_tensor_desc;
+
+typedef struct vkl_variant {
+    const char *name;   // appears in case strings, e.g. "gemv.f16"
+    const char *shader; // embedded SPIR-V module, e.g. "matmul_gemv.f16"
+    bool fault;         // a deliberately broken test-only variant: run only with --faults
+} vkl_variant;
+
+struct vkl_kernel;
+
+typedef struct vkl_case {
+    const struct vkl_kernel *kernel;
+    uint32_t variant;
+    uint32_t dims[VKL_MAX_DIMS];
+    char name[VKL_CASE_NAME_MAX];  // "kernel/variant/D0=..,D1=..": the --filter key
+} vkl_case;
+
+typedef struct vkl_launch {
+    uint32_t push[VKL_MAX_PUSH_BYTES / 4];
+    uint32_t push_size;
+    uint32_t groups[3];
+} vkl_launch;
+
+typedef struct vkl_kernel {
+    const char *name;
+    const char *dim_names[VKL_MAX_DIMS];  // e.g. {"M", "N", "K"}
+    uint32_t dim_count;
+    const vkl_variant *variants;
+    uint32_t variant_count;
+    uint32_t tensor_count;                // = binding count
+
+    // Appends this variant's check shapes to the stb_ds array *cases (vkl_case_add).
+    void (*shapes)(const struct vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases);
+    // Describes the tensors bound at 0..tensor_count-1.
+    void (*tensors)(const vkl_case *c, vkl_tensor_desc *out);
+    // Optional: fills input tensor `index` (count values); default is uniform in [lo, hi).
+    void (*fill)(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values);
+    // Push constants and workgroup counts.
+    void (*launch)(const vkl_case *c, vkl_launch *out);
+    // From the inputs in values[] (as stored: f16 inputs already rounded), writes the
+    // expected outputs into values[] and a per-element error bound into bounds[] for every
+    // output tensor, using the CPU reference.
+    void (*expect)(const vkl_case *c, float *const *values, double *const *bounds);
+    // Arithmetic operations and the bytes a perfect kernel must move.
+    double (*flops)(const vkl_case *c);
+    double (*bytes)(const vkl_case *c);
+} vkl_kernel;
+
+// Appends a case with up to VKL_MAX_DIMS dims and builds its name.
+void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *dims);
+// Fills launch->push from a push-constant struct.
+void vkl_launch_set_push(vkl_launch *launch, const void *push, uint32_t size);
+// Splits a 1-D workgroup count into (x, y) within the guaranteed 65535 per dimension.
+void vkl_split_groups(uint32_t count, uint32_t *x, uint32_t *y);
+// Storage bytes of `count` elements, rounded up to whole 32-bit words.
+uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count);
+const char *vkl_dtype_name(vkl_dtype dtype);
+
+// Every registered kernel (host/kernels/registry.h).
+extern const vkl_kernel *const vkl_kernels[];
+extern const uint32_t vkl_kernel_count;
+
+#endif

@@ -1,0 +1,139 @@
+// matmul: y[M,N] = x[M,K] · W[N,K]ᵀ — CPU reference, check shapes and launch.
+// Shaders: shaders/matmul_gemv.comp (M = 1), shaders/matmul_gemm.comp (M > 1), shaders/matmul.h.
+#include <math.h>
+#include <stdlib.h>
+
+#include "host/bounds.h"
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "shaders/matmul.h"
+
+void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N, uint32_t K)
+{
+    // y (M, N) · x (M, K) · w (N, K)
+    for (uint32_t m = 0; m < M; m++) {
+        for (uint32_t n = 0; n < N; n++) {
+            double acc = 0.0;
+            for (uint32_t k = 0; k < K; k++) acc += (double)x[(size_t)m * K + k] * w[(size_t)n * K + k];
+            y[(size_t)m * N + n] = (float)acc;
+        }
+    }
+}
+
+enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, FAULT_DROP_TERM };
+
+static const vkl_variant variants[] = {
+    [GEMV_F32] = { "gemv.f32", "matmul_gemv.f32", false },
+    [GEMV_F16] = { "gemv.f16", "matmul_gemv.f16", false },
+    [GEMM_F32] = { "gemm.f32", "matmul_gemm.f32", false },
+    [GEMM_F16] = { "gemm.f16", "matmul_gemm.f16", false },
+    [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true },
+};
+
+static bool is_gemv(uint32_t variant) { return variant != GEMM_F32 && variant != GEMM_F16; }
+static bool has_f16_weights(uint32_t variant) { return variant == GEMV_F16 || variant == GEMM_F16; }
+
+// (M, N, K). Sizes 1, primes and non-multiples of the tiles (64 x 64 x 16) and of the vector
+// width (4 or 8) sit beside model shapes: stories260K (64, 172, 512), Llama-2-7B (4096, 11008),
+// Llama-3-8B FFN K = 14336, vocabulary N = 32000. Each binding stays under 128 MiB, the
+// smallest maxStorageBufferRange seen (lavapipe).
+static const uint32_t gemv_full[][3] = {
+    { 1, 1, 1 }, { 1, 1, 7 }, { 1, 3, 5 }, { 1, 17, 33 }, { 1, 64, 64 }, { 1, 127, 129 },
+    { 1, 172, 64 }, { 1, 512, 64 }, { 1, 1000, 1023 }, { 1, 4099, 256 }, { 1, 4096, 4096 },
+    { 1, 1024, 14336 }, { 1, 1531, 11008 }, { 1, 32000, 512 }, { 1, 65537, 8 },
+    { 2, 33, 64 }, { 3, 257, 129 },
+};
+static const uint32_t gemv_quick[][3] = {
+    { 1, 1, 1 }, { 1, 17, 33 }, { 1, 127, 129 }, { 1, 512, 64 }, { 1, 1000, 1024 }, { 3, 33, 64 },
+};
+static const uint32_t gemm_full[][3] = {
+    { 2, 1, 1 }, { 2, 3, 5 }, { 7, 13, 17 }, { 33, 65, 31 }, { 64, 64, 64 }, { 65, 97, 129 },
+    { 5, 172, 64 }, { 128, 256, 512 }, { 257, 300, 1000 }, { 31, 32000, 64 }, { 3, 1024, 14336 },
+    { 512, 512, 512 }, { 512, 1031, 1024 }, { 127, 4096, 4096 },
+};
+static const uint32_t gemm_quick[][3] = {
+    { 2, 3, 5 }, { 33, 65, 31 }, { 65, 97, 129 }, { 128, 256, 512 },
+};
+static const uint32_t fault_shapes[][3] = { { 1, 9, 64 } };
+
+#define ADD_SHAPES(table)                                                                   \
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) vkl_case_add(cases, self, variant, table[i])
+
+static void matmul_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
+{
+    if (variant == FAULT_DROP_TERM) ADD_SHAPES(fault_shapes);
+    else if (is_gemv(variant) && quick) ADD_SHAPES(gemv_quick);
+    else if (is_gemv(variant)) ADD_SHAPES(gemv_full);
+    else if (quick) ADD_SHAPES(gemm_quick);
+    else ADD_SHAPES(gemm_full);
+}
+
+static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    uint64_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
+    vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, false, -1.0f, 1.0f };
+    out[1] = (vkl_tensor_desc){ "W", wtype, N * K, false, -1.0f, 1.0f };
+    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, true, 0.0f, 0.0f };
+}
+
+static void matmul_launch(const vkl_case *c, vkl_launch *out)
+{
+    struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
+    if (is_gemv(c->variant)) {
+        vkl_split_groups(push.N, &out->groups[0], &out->groups[1]);
+        out->groups[2] = push.M;
+    } else {
+        out->groups[0] = (push.N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN;
+        out->groups[1] = (push.M + MATMUL_GEMM_BM - 1) / MATMUL_GEMM_BM;
+        out->groups[2] = 1;
+    }
+    push.groups_x = out->groups[0];
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+// Bound per element: the dot-product bound of host/bounds.h with n = K over sum_k |x_k w_k|
+// (f16 weights are exact in f32, and the reference sees the same rounded weights), plus u|y|
+// for rounding the double reference to f32, plus the smallest normal for flushed subnormals.
+static void matmul_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    uint32_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
+    const float *x = values[0], *w = values[1];
+    float *y = values[2];
+    ref_matmul(y, x, w, M, N, K);
+    float *abs_x = malloc((size_t)M * K * sizeof *abs_x), *abs_w = malloc((size_t)N * K * sizeof *abs_w);
+    float *abs_sum = malloc((size_t)M * N * sizeof *abs_sum);
+    if (!abs_x || !abs_w || !abs_sum) abort();  // sizes were checked by the driver before allocating
+    for (size_t i = 0; i < (size_t)M * K; i++) abs_x[i] = fabsf(x[i]);
+    for (size_t i = 0; i < (size_t)N * K; i++) abs_w[i] = fabsf(w[i]);
+    ref_matmul(abs_sum, abs_x, abs_w, M, N, K);
+    double factor = vkl_sum_error_factor(K);
+    for (size_t i = 0; i < (size_t)M * N; i++)
+        bounds[2][i] = factor * abs_sum[i] + VKL_F32_UNIT_ROUNDOFF * fabs(y[i]) + VKL_F32_TINY;
+    free(abs_x);
+    free(abs_w);
+    free(abs_sum);
+}
+
+static double matmul_flops(const vkl_case *c) { return 2.0 * c->dims[0] * c->dims[1] * c->dims[2]; }
+
+static double matmul_bytes(const vkl_case *c)
+{
+    double M = c->dims[0], N = c->dims[1], K = c->dims[2];
+    return 4.0 * M * K + (has_f16_weights(c->variant) ? 2.0 : 4.0) * N * K + 4.0 * M * N;
+}
+
+const vkl_kernel vkl_kernel_matmul = {
+    .name = "matmul",
+    .dim_names = { "M", "N", "K" },
+    .dim_count = 3,
+    .variants = variants,
+    .variant_count = sizeof variants / sizeof variants[0],
+    .tensor_count = 3,
+    .shapes = matmul_shapes,
+    .tensors = matmul_tensors,
+    .launch = matmul_launch,
+    .expect = matmul_expect,
+    .flops = matmul_flops,
+    .bytes = matmul_bytes,
+};

@@ -1,0 +1,10 @@
+// The kernel registry: one line per kernel. X(name) expects `const vkl_kernel vkl_kernel_<name>`
+// in host/kernels/<name>.c.
+#ifndef VKLLM_REGISTRY_H
+#define VKLLM_REGISTRY_H
+
+#define VKLLM_KERNELS(X) \
+    X(matmul)            \
+    X(rms_norm)
+
+#endif

@@ -1,0 +1,237 @@
+#include "runtime/command.h"
+
+#include <stdlib.h>
+
+static vkl_status create_pools(vkl_cmd *cmd)
+{
+    VkDevice dev = cmd->device->device;
+    VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, cmd->max_dispatches * VKL_MAX_BINDINGS };
+    VkDescriptorPoolCreateInfo pool = { VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO };
+    pool.maxSets = cmd->max_dispatches;
+    pool.poolSizeCount = 1;
+    pool.pPoolSizes = &size;
+    VK_CHECK(vkCreateDescriptorPool(dev, &pool, NULL, &cmd->descriptor_pool));
+    if (cmd->device->timestamp_valid_bits) {
+        VkQueryPoolCreateInfo query = { VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO };
+        query.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        query.queryCount = cmd->max_timestamps;
+        VK_CHECK(vkCreateQueryPool(dev, &query, NULL, &cmd->query_pool));
+    }
+    return VKL_OK;
+}
+
+static vkl_status create_buffer_and_fence(vkl_cmd *cmd)
+{
+    VkCommandBufferAllocateInfo alloc = { VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO };
+    alloc.commandPool = cmd->device->command_pool;
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    VK_CHECK(vkAllocateCommandBuffers(cmd->device->device, &alloc, &cmd->buffer));
+    VkFenceCreateInfo fence = { VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+    VK_CHECK(vkCreateFence(cmd->device->device, &fence, NULL, &cmd->fence));
+    return VKL_OK;
+}
+
+vkl_status vkl_cmd_create(vkl_device *device, const vkl_cmd_desc *desc, vkl_cmd **out)
+{
+    *out = NULL;
+    vkl_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd) return VKL_ERR_OUT_OF_MEMORY;
+    cmd->device = device;
+    cmd->max_dispatches = desc && desc->max_dispatches ? desc->max_dispatches : 64;
+    cmd->max_timestamps = desc && desc->max_timestamps ? desc->max_timestamps : 64;
+    vkl_status status = create_pools(cmd);
+    if (status == VKL_OK) status = create_buffer_and_fence(cmd);
+    if (status != VKL_OK) {
+        vkl_cmd_destroy(cmd);
+        return status;
+    }
+    *out = cmd;
+    return VKL_OK;
+}
+
+void vkl_cmd_destroy(vkl_cmd *cmd)
+{
+    if (!cmd) return;
+    VkDevice dev = cmd->device->device;
+    if (cmd->fence) vkDestroyFence(dev, cmd->fence, NULL);
+    if (cmd->buffer) vkFreeCommandBuffers(dev, cmd->device->command_pool, 1, &cmd->buffer);
+    if (cmd->query_pool) vkDestroyQueryPool(dev, cmd->query_pool, NULL);
+    if (cmd->descriptor_pool) vkDestroyDescriptorPool(dev, cmd->descriptor_pool, NULL);
+    free(cmd);
+}
+
+vkl_status vkl_cmd_begin(vkl_cmd *cmd)
+{
+    VK_CHECK(vkResetDescriptorPool(cmd->device->device, cmd->descriptor_pool, 0));
+    VK_CHECK(vkResetCommandBuffer(cmd->buffer, 0));
+    VkCommandBufferBeginInfo begin = { VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
+    begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    VK_CHECK(vkBeginCommandBuffer(cmd->buffer, &begin));
+    if (cmd->query_pool) vkCmdResetQueryPool(cmd->buffer, cmd->query_pool, 0, cmd->max_timestamps);
+    cmd->dispatches = 0;
+    cmd->timestamps = 0;
+    return VKL_OK;
+}
+
+static vkl_status check_binding(const vkl_device *device, const vkl_pipeline *pipeline, uint32_t i,
+                                const vkl_binding *b)
+{
+    const vkl_device_info *info = device->info;
+    const char *why = NULL;
+    if (!b->buffer || !b->buffer->buffer) why = "no buffer";
+    else if (b->range == 0) why = "empty range";
+    else if (b->offset % info->storage_offset_alignment) why = "offset not aligned to minStorageBufferOffsetAlignment";
+    else if (b->range > info->max_storage_buffer_range) why = "range exceeds maxStorageBufferRange";
+    else if (b->offset > b->buffer->size || b->range > b->buffer->size - b->offset) why = "range exceeds the buffer";
+    if (!why) return VKL_OK;
+    vkl_log_error("%s binding %u (offset %llu, range %llu): %s", pipeline->shader, i,
+                  (unsigned long long)b->offset, (unsigned long long)b->range, why);
+    return VKL_ERR_INVALID_ARG;
+}
+
+static vkl_status write_descriptor_set(vkl_cmd *cmd, const vkl_pipeline *pipeline,
+                                       const vkl_binding *bindings, VkDescriptorSet *set)
+{
+    VkDescriptorSetAllocateInfo alloc = { VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO };
+    alloc.descriptorPool = cmd->descriptor_pool;
+    alloc.descriptorSetCount = 1;
+    alloc.pSetLayouts = &pipeline->set_layout;
+    VK_CHECK(vkAllocateDescriptorSets(cmd->device->device, &alloc, set));
+    VkDescriptorBufferInfo infos[VKL_MAX_BINDINGS];
+    VkWriteDescriptorSet writes[VKL_MAX_BINDINGS];
+    for (uint32_t i = 0; i < pipeline->binding_count; i++) {
+        infos[i] = (VkDescriptorBufferInfo){ bindings[i].buffer->buffer, bindings[i].offset, bindings[i].range };
+        writes[i] = (VkWriteDescriptorSet){ VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET };
+        writes[i].dstSet = *set;
+        writes[i].dstBinding = i;
+        writes[i].descriptorCount = 1;
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &infos[i];
+    }
+    vkUpdateDescriptorSets(cmd->device->device, pipeline->binding_count, writes, 0, NULL);
+    return VKL_OK;
+}
+
+vkl_status vkl_cmd_dispatch(vkl_cmd *cmd, const vkl_pipeline *pipeline, const vkl_binding *bindings,
+                            const void *push, uint32_t push_size, const uint32_t groups[3])
+{
+    const vkl_device_info *info = cmd->device->info;
+    if (push_size != pipeline->push_size) {
+        vkl_log_error("%s: push constants of %u bytes, pipeline expects %u", pipeline->shader, push_size,
+                      pipeline->push_size);
+        return VKL_ERR_INVALID_ARG;
+    }
+    for (int d = 0; d < 3; d++) {
+        if (groups[d] == 0 || groups[d] > info->max_workgroup_count[d]) {
+            vkl_log_error("%s: %u workgroups in dimension %d (device allows 1..%u)", pipeline->shader,
+                          groups[d], d, info->max_workgroup_count[d]);
+            return VKL_ERR_INVALID_ARG;
+        }
+    }
+    if (cmd->dispatches == cmd->max_dispatches) {
+        vkl_log_error("%s: more than %u dispatches in one recording", pipeline->shader, cmd->max_dispatches);
+        return VKL_ERR_INVALID_ARG;
+    }
+    for (uint32_t i = 0; i < pipeline->binding_count; i++)
+        VKL_TRY(check_binding(cmd->device, pipeline, i, &bindings[i]));
+    VkDescriptorSet set;
+    VKL_TRY(write_descriptor_set(cmd, pipeline, bindings, &set));
+    cmd->dispatches++;
+    vkCmdBindPipeline(cmd->buffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->pipeline);
+    vkCmdBindDescriptorSets(cmd->buffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0, 1, &set, 0, NULL);
+    if (push_size)
+        vkCmdPushConstants(cmd->buffer, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+    vkCmdDispatch(cmd->buffer, groups[0], groups[1], groups[2]);
+    return VKL_OK;
+}
+
+static void memory_barrier(VkCommandBuffer buffer, VkPipelineStageFlags src_stage, VkAccessFlags src,
+                           VkPipelineStageFlags dst_stage, VkAccessFlags dst)
+{
+    VkMemoryBarrier barrier = { VK_STRUCTURE_TYPE_MEMORY_BARRIER };
+    barrier.srcAccessMask = src;
+    barrier.dstAccessMask = dst;
+    vkCmdPipelineBarrier(buffer, src_stage, dst_stage, 0, 1, &barrier, 0, NULL, 0, NULL);
+}
+
+void vkl_cmd_barrier(vkl_cmd *cmd)
+{
+    memory_barrier(cmd->buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
+vkl_status vkl_cmd_timestamp(vkl_cmd *cmd, uint32_t *query)
+{
+    if (!cmd->query_pool) return VKL_ERR_UNSUPPORTED;
+    if (cmd->timestamps == cmd->max_timestamps) return VKL_ERR_INVALID_ARG;
+    *query = cmd->timestamps++;
+    vkCmdWriteTimestamp(cmd->buffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->query_pool, *query);
+    return VKL_OK;
+}
+
+static vkl_status submit_and_wait(vkl_device *device, VkCommandBuffer buffer, VkFence fence)
+{
+    VkSubmitInfo submit = { VK_STRUCTURE_TYPE_SUBMIT_INFO };
+    submit.commandBufferCount = 1;
+    submit.pCommandBuffers = &buffer;
+    VK_CHECK(vkResetFences(device->device, 1, &fence));
+    VK_CHECK(vkQueueSubmit(device->queue, 1, &submit, fence));
+    VK_CHECK(vkWaitForFences(device->device, 1, &fence, VK_TRUE, UINT64_MAX));
+    return VKL_OK;
+}
+
+vkl_status vkl_cmd_submit_wait(vkl_cmd *cmd)
+{
+    // Shader writes must reach later transfers (staged downloads) and host reads (mapped buffers).
+    memory_barrier(cmd->buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                   VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_HOST_READ_BIT);
+    VK_CHECK(vkEndCommandBuffer(cmd->buffer));
+    return submit_and_wait(cmd->device, cmd->buffer, cmd->fence);
+}
+
+vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, double *ns)
+{
+    if (!cmd->query_pool || first >= cmd->timestamps || last >= cmd->timestamps) return VKL_ERR_INVALID_ARG;
+    uint64_t ticks[2];
+    VK_CHECK(vkGetQueryPoolResults(cmd->device->device, cmd->query_pool, first, 1, sizeof ticks[0], &ticks[0],
+                                   sizeof ticks[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+    VK_CHECK(vkGetQueryPoolResults(cmd->device->device, cmd->query_pool, last, 1, sizeof ticks[1], &ticks[1],
+                                   sizeof ticks[1], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+    uint32_t bits = cmd->device->timestamp_valid_bits;
+    uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+    *ns = (double)((ticks[1] - ticks[0]) & mask) * cmd->device->info->timestamp_period_ns;
+    return VKL_OK;
+}
+
+static vkl_status record_copy(VkCommandBuffer buffer, const vkl_buffer *src, VkDeviceSize src_offset,
+                              vkl_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize size)
+{
+    VkCommandBufferBeginInfo begin = { VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
+    begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    VK_CHECK(vkBeginCommandBuffer(buffer, &begin));
+    // Earlier shader work on either buffer must finish before the copy touches it.
+    memory_barrier(buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    VkBufferCopy region = { src_offset, dst_offset, size };
+    vkCmdCopyBuffer(buffer, src->buffer, dst->buffer, 1, &region);
+    // And the copy's writes must reach later shaders and the host.
+    memory_barrier(buffer, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT);
+    VK_CHECK(vkEndCommandBuffer(buffer));
+    return VKL_OK;
+}
+
+vkl_status vkl_copy_buffer_now(vkl_device *device, const vkl_buffer *src, VkDeviceSize src_offset,
+                               vkl_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize size)
+{
+    vkl_cmd *cmd;
+    vkl_cmd_desc desc = { .max_dispatches = 1, .max_timestamps = 1 };
+    VKL_TRY(vkl_cmd_create(device, &desc, &cmd));
+    vkl_status status = record_copy(cmd->buffer, src, src_offset, dst, dst_offset, size);
+    if (status == VKL_OK) status = submit_and_wait(device, cmd->buffer, cmd->fence);
+    vkl_cmd_destroy(cmd);
+    return status;
+}

@@ -1,0 +1,28 @@
+// matmul: y[M,N] = x[M,K] · W[N,K]ᵀ, W row-major as llama2.c and GGUF store it.
+// Bindings: 0 x (M, K) f32 · 1 W (N, K) f32, or f16 packed two per 32-bit word · 2 y (M, N) f32.
+// Element indices must fit in 32 bits (each binding is at most maxStorageBufferRange anyway).
+#ifndef VKLLM_MATMUL_H
+#define VKLLM_MATMUL_H
+
+#include "push.h"
+
+// GEMV (matmul_gemv.comp): one workgroup per output element y[m, n].
+#define MATMUL_GEMV_WG 128u
+// GEMM (matmul_gemm.comp): a workgroup computes a BM x BN tile of y, stepping K by BK; each
+// invocation holds a TM x TN block of accumulators.
+#define MATMUL_GEMM_BM 64u
+#define MATMUL_GEMM_BN 64u
+#define MATMUL_GEMM_BK 16u
+#define MATMUL_GEMM_TM 4u
+#define MATMUL_GEMM_TN 4u
+#define MATMUL_GEMM_WG ((MATMUL_GEMM_BM / MATMUL_GEMM_TM) * (MATMUL_GEMM_BN / MATMUL_GEMM_TN))
+
+PUSH_CONSTANTS(matmul_push)
+{
+    uint32_t M;
+    uint32_t N;
+    uint32_t K;
+    uint32_t groups_x;  // GEMV: workgroups along x; row n = group.y * groups_x + group.x
+} PUSH_INSTANCE;
+
+#endif

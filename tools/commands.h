@@ -1,0 +1,8 @@
+// The subcommands of vkllm. Each takes its own argv (argv[0] is the command name).
+#ifndef VKLLM_COMMANDS_H
+#define VKLLM_COMMANDS_H
+
+int cmd_devices(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif
