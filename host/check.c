@@ -195,8 +195,14 @@ static vkl_status dispatch(case_run *run, vkl_case_result *r)
     const vkl_pipeline *pipeline;
     VKL_TRY(get_pipeline(run->checker, run->c, &launch, &pipeline));
     vkl_binding bindings[VKL_MAX_TENSORS];
-    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++)
-        bindings[t] = (vkl_binding){ &run->slots[t].buffer, run->guard, run->slots[t].data_bytes };
+    uint64_t max_range = run->checker->device->info->max_storage_buffer_range;
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        // The tail guard is inside the bound range: drivers that bounds-check bindings (lavapipe)
+        // would drop a write past the range, hiding the bug on them. Kernels learn sizes from push
+        // constants, never from the range.
+        uint64_t range = run->slots[t].data_bytes + run->guard;
+        bindings[t] = (vkl_binding){ &run->slots[t].buffer, run->guard, range <= max_range ? range : max_range };
+    }
     vkl_cmd *cmd = run->checker->cmd;
     uint32_t t0 = 0, t1 = 0;
     bool timed = cmd->query_pool != VK_NULL_HANDLE;

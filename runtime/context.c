@@ -245,7 +245,13 @@ static vkl_status create_vk_instance(vkl_instance *instance, const vkl_instance_
     info.ppEnabledExtensionNames = extensions;
     info.enabledLayerCount = n_layers;
     info.ppEnabledLayerNames = layers;
-    VK_CHECK(vkCreateInstance(&info, NULL, &instance->instance));
+    VkResult result = vkCreateInstance(&info, NULL, &instance->instance);
+    if (result == VK_ERROR_INCOMPATIBLE_DRIVER) {
+        vkl_log_error("vkCreateInstance found no Vulkan driver (VK_ERROR_INCOMPATIBLE_DRIVER): install one, "
+                      "e.g. Debian's mesa-vulkan-drivers for lavapipe, or point VK_DRIVER_FILES at an ICD json");
+        return VKL_ERR_NO_DEVICE;
+    }
+    VK_CHECK(result);
     volkLoadInstance(instance->instance);
     if (desc->validate) {
         messenger.pNext = NULL;  // the validation features belong to instance creation only

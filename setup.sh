@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# vkllm set-up in one command, on Debian (12 or later):
+#   ./setup.sh         install missing packages, build build/vkllm, then run the main job:
+#                      `vkllm devices` and `vkllm check` on the default device
+#                      (lavapipe, the CPU Vulkan device, when there is no GPU)
+#   ./setup.sh test    the same set-up, then the whole test suite through ctest, in a release
+#                      build (build/) and an AddressSanitizer + UBSan build (build-asan/)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-run}
+case $mode in run|test) ;; *) echo "usage: ./setup.sh [test]" >&2; exit 2 ;; esac
+
+packages=(cmake make gcc libc6-dev pkg-config libvulkan-dev glslang-tools libvulkan-volk-dev libstb-dev
+          mesa-vulkan-drivers vulkan-validationlayers spirv-tools python3)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "setup: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {  # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+install_missing
+build build
+if [ "$mode" = run ]; then
+  build/vkllm devices
+  exec build/vkllm check
+fi
+ctest --test-dir build -j "$(nproc)" --output-on-failure
+build build-asan -DVKLLM_SANITIZE=ON
+ctest --test-dir build-asan -j "$(nproc)" --output-on-failure
