@@ -36,4 +36,3 @@ uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count)
     return (bytes + 3) & ~(uint64_t)3;
 }
 
-const char *vkl_dtype_name(vkl_dtype dtype) { return dtype == VKL_DTYPE_F16 ? "f16" : "f32"; }

@@ -83,7 +83,6 @@ void vkl_launch_set_push(vkl_launch *launch, const void *push, uint32_t size);
 void vkl_split_groups(uint32_t count, uint32_t *x, uint32_t *y);
 // Storage bytes of `count` elements, rounded up to whole 32-bit words.
 uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count);
-const char *vkl_dtype_name(vkl_dtype dtype);
 
 // Every registered kernel (host/kernels/registry.h).
 extern const vkl_kernel *const vkl_kernels[];

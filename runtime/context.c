@@ -145,7 +145,6 @@ static void query_properties(VkPhysicalDevice physical, vkl_device_info *info)
     info->max_storage_buffer_range = limits->maxStorageBufferRange;
     info->max_push_constants = limits->maxPushConstantsSize;
     info->storage_offset_alignment = limits->minStorageBufferOffsetAlignment;
-    info->non_coherent_atom = limits->nonCoherentAtomSize;
     info->timestamp_period_ns = limits->timestampPeriod;
     memcpy(info->pipeline_cache_uuid, base.pipelineCacheUUID, VK_UUID_SIZE);
 }

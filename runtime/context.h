@@ -35,7 +35,6 @@ typedef struct vkl_device_info {
     uint32_t max_storage_buffer_range;    // bytes one binding may span
     uint32_t max_push_constants;
     uint64_t storage_offset_alignment;    // minStorageBufferOffsetAlignment
-    uint64_t non_coherent_atom;           // nonCoherentAtomSize
     float timestamp_period_ns;
     uint8_t pipeline_cache_uuid[VK_UUID_SIZE];
     VkPhysicalDeviceMemoryProperties memory;
