@@ -105,7 +105,7 @@ static vkl_status get_pipeline(vkl_checker *checker, const vkl_case *c, const vk
 typedef struct tensor_slot {
     vkl_tensor_desc desc;
     float *values;        // (count) inputs as stored, or expected outputs
-    double *bounds;       // (count) outputs only
+    double *bounds;       // (count) outputs and in/out tensors only
     uint8_t *image;       // (guard + data_bytes + guard)
     uint64_t data_bytes;  // rounded up to whole words
     vkl_buffer buffer;
@@ -154,15 +154,21 @@ static void fill_words(uint8_t *dst, uint64_t bytes)
 static void fill_input(case_run *run, uint32_t t, vkl_rng *rng)
 {
     tensor_slot *s = &run->slots[t];
+    const vkl_tensor_desc *d = &s->desc;
     if (run->c->kernel->fill) run->c->kernel->fill(run->c, t, rng, s->values);
+    else if (d->dtype == VKL_DTYPE_U32)
+        for (uint64_t i = 0; i < d->count; i++) s->values[i] = floorf(vkl_rng_uniform(rng, d->lo, d->hi + 1.0f));
     else
-        for (uint64_t i = 0; i < s->desc.count; i++) s->values[i] = vkl_rng_uniform(rng, s->desc.lo, s->desc.hi);
+        for (uint64_t i = 0; i < d->count; i++) s->values[i] = vkl_rng_uniform(rng, d->lo, d->hi);
     uint8_t *data = s->image + run->guard;
-    for (uint64_t i = 0; i < s->desc.count; i++) {
-        if (s->desc.dtype == VKL_DTYPE_F16) {
+    for (uint64_t i = 0; i < d->count; i++) {
+        if (d->dtype == VKL_DTYPE_F16) {
             uint16_t h = vkl_f32_to_f16(s->values[i]);
             s->values[i] = vkl_f16_to_f32(h);  // the reference sees what the device sees
             memcpy(data + 2 * i, &h, 2);
+        } else if (d->dtype == VKL_DTYPE_U32) {
+            uint32_t u = (uint32_t)s->values[i];
+            memcpy(data + 4 * i, &u, 4);
         } else {
             memcpy(data + 4 * i, &s->values[i], 4);
         }
@@ -178,10 +184,11 @@ static vkl_status prepare_tensors(case_run *run, uint64_t seed)
         uint64_t image_bytes = run->guard * 2 + s->data_bytes;
         s->values = malloc(s->desc.count * sizeof *s->values);
         s->image = malloc(image_bytes);
-        if (s->desc.output) s->bounds = malloc(s->desc.count * sizeof *s->bounds);
-        if (!s->values || !s->image || (s->desc.output && !s->bounds)) return VKL_ERR_OUT_OF_MEMORY;
+        bool checked = s->desc.role != VKL_IN;
+        if (checked) s->bounds = malloc(s->desc.count * sizeof *s->bounds);
+        if (!s->values || !s->image || (checked && !s->bounds)) return VKL_ERR_OUT_OF_MEMORY;
         fill_words(s->image, image_bytes);
-        if (!s->desc.output) fill_input(run, t, &rng);
+        if (s->desc.role != VKL_OUT) fill_input(run, t, &rng);
         VKL_TRY(vkl_buffer_create(run->checker->device, image_bytes, &s->buffer));
         VKL_TRY(vkl_buffer_upload(run->checker->device, &s->buffer, 0, s->image, image_bytes));
     }
@@ -217,38 +224,67 @@ static vkl_status dispatch(case_run *run, vkl_case_result *r)
     return VKL_OK;
 }
 
-// Guards first (a stray write can also land in an unwritten slot), then poison and
-// non-finite values, then the error against the bound.
-static void judge_output(case_run *run, tensor_slot *s, vkl_case_result *r)
+// Reads element i of a downloaded tensor; false when it still holds the poison pattern.
+static bool read_element(const tensor_slot *s, const uint8_t *data, uint64_t i, double *value)
+{
+    if (s->desc.dtype == VKL_DTYPE_F16) {
+        uint16_t h;
+        memcpy(&h, data + 2 * i, 2);
+        *value = vkl_f16_to_f32(h);
+        return h != (POISON_WORD & 0xFFFFu);
+    }
+    uint32_t u;
+    memcpy(&u, data + 4 * i, 4);
+    if (s->desc.dtype == VKL_DTYPE_U32) *value = u;
+    else {
+        float f;
+        memcpy(&f, &u, 4);
+        *value = f;
+    }
+    return u != POISON_WORD;
+}
+
+static bool guards_intact(const case_run *run, const tensor_slot *s, vkl_case_result *r)
 {
     uint32_t poison = POISON_WORD;
-    if (s->desc.dtype != VKL_DTYPE_F32)
-        return set_result(r, VKL_CASE_FAIL, "%s: only f32 outputs can be checked", s->desc.name);
     const uint8_t *tail = s->image + run->guard + s->data_bytes;
     for (uint64_t off = 0; off < run->guard; off += 4) {
-        if (memcmp(s->image + off, &poison, 4) != 0)
-            return set_result(r, VKL_CASE_FAIL, "%s: write before the start (guard byte -%llu)", s->desc.name,
-                              (unsigned long long)(run->guard - off));
-        if (memcmp(tail + off, &poison, 4) != 0)
-            return set_result(r, VKL_CASE_FAIL, "%s: write past the end (guard byte +%llu)", s->desc.name,
-                              (unsigned long long)off);
+        if (memcmp(s->image + off, &poison, 4) != 0) {
+            set_result(r, VKL_CASE_FAIL, "%s: write before the start (guard byte -%llu)", s->desc.name,
+                       (unsigned long long)(run->guard - off));
+            return false;
+        }
+        if (memcmp(tail + off, &poison, 4) != 0) {
+            set_result(r, VKL_CASE_FAIL, "%s: write past the end (guard byte +%llu)", s->desc.name,
+                       (unsigned long long)off);
+            return false;
+        }
     }
+    return true;
+}
+
+// Guards first (a stray write can also land in an unwritten slot), then poison and
+// non-finite values, then the error against the bound; u32 values must match exactly.
+static void judge_output(case_run *run, tensor_slot *s, vkl_case_result *r)
+{
+    if (!guards_intact(run, s, r)) return;
     const uint8_t *data = s->image + run->guard;
+    bool exact = s->desc.dtype == VKL_DTYPE_U32;
     double worst = -1.0;
     for (uint64_t i = 0; i < s->desc.count; i++) {
-        float got;
-        memcpy(&got, data + 4 * i, 4);
-        if (memcmp(&got, &poison, 4) == 0)
+        double got;
+        if (!read_element(s, data, i, &got))
             return set_result(r, VKL_CASE_FAIL, "%s[%llu] unwritten (still poisoned)", s->desc.name, (unsigned long long)i);
         if (!isfinite(got))
             return set_result(r, VKL_CASE_FAIL, "%s[%llu] = %g is not finite", s->desc.name, (unsigned long long)i, got);
         if (!isfinite(s->values[i]))
             return set_result(r, VKL_CASE_FAIL, "%s[%llu]: reference is not finite", s->desc.name, (unsigned long long)i);
-        double err = fabs((double)got - s->values[i]), ratio = err / s->bounds[i];
+        double err = fabs(got - s->values[i]), bound = exact ? 0.0 : s->bounds[i];
+        double ratio = err == 0.0 ? 0.0 : bound > 0.0 ? err / bound : INFINITY;
         if (ratio > worst) {
             worst = ratio;
             r->max_err = err;
-            r->bound = s->bounds[i];
+            r->bound = bound;
             r->ratio = ratio;
         }
         if (ratio > 1.0 && r->status == VKL_CASE_PASS)
@@ -261,7 +297,7 @@ static vkl_status judge(case_run *run, vkl_case_result *r)
 {
     for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
         tensor_slot *s = &run->slots[t];
-        if (!s->desc.output) continue;
+        if (s->desc.role == VKL_IN) continue;
         VKL_TRY(vkl_buffer_download(run->checker->device, &s->buffer, 0, s->image, run->guard * 2 + s->data_bytes));
     }
     float *values[VKL_MAX_TENSORS];
@@ -272,7 +308,7 @@ static vkl_status judge(case_run *run, vkl_case_result *r)
     }
     run->c->kernel->expect(run->c, values, bounds);
     for (uint32_t t = 0; t < run->c->kernel->tensor_count && r->status == VKL_CASE_PASS; t++)
-        if (run->slots[t].desc.output) judge_output(run, &run->slots[t], r);
+        if (run->slots[t].desc.role != VKL_IN) judge_output(run, &run->slots[t], r);
     return VKL_OK;
 }
 

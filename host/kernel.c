@@ -16,6 +16,20 @@ void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, 
     arrput(*cases, c);
 }
 
+void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                        size_t rows)
+{
+    for (size_t r = 0; r < rows; r++) vkl_case_add(cases, kernel, variant, table + r * kernel->dim_count);
+}
+
+uint32_t vkl_launch_items(vkl_launch *launch, uint64_t items, uint32_t workgroup)
+{
+    uint64_t groups = (items + workgroup - 1) / workgroup;
+    vkl_split_groups(groups > UINT32_MAX ? UINT32_MAX : (uint32_t)groups, &launch->groups[0], &launch->groups[1]);
+    launch->groups[2] = 1;
+    return launch->groups[0];
+}
+
 void vkl_launch_set_push(vkl_launch *launch, const void *push, uint32_t size)
 {
     memcpy(launch->push, push, size);

@@ -14,19 +14,28 @@
 
 #include "host/rng.h"
 
-#define VKL_MAX_DIMS 4
+#define VKL_MAX_DIMS 8
 #define VKL_MAX_TENSORS 8
 #define VKL_MAX_PUSH_BYTES 128
 #define VKL_CASE_NAME_MAX 160
 
-typedef enum vkl_dtype { VKL_DTYPE_F32, VKL_DTYPE_F16 } vkl_dtype;
+// Values of every type travel through the checker as float: u32 tensors (token ids, positions,
+// counts, status flags) hold integers below 2^24, which float represents exactly.
+typedef enum vkl_dtype { VKL_DTYPE_F32, VKL_DTYPE_F16, VKL_DTYPE_U32 } vkl_dtype;
+
+typedef enum vkl_role {
+    VKL_IN,     // read by the kernel: random values (or fill())
+    VKL_OUT,    // written by the kernel: poisoned before the dispatch
+    VKL_INOUT,  // both, e.g. in-place RoPE or a KV cache: random values, then checked
+} vkl_role;
 
 typedef struct vkl_tensor_desc {
     const char *name;   // as in the shader, e.g. "x"
     vkl_dtype dtype;
     uint64_t count;     // elements
-    bool output;
-    float lo, hi;       // inputs: uniform random range, unless the kernel has a fill()
+    vkl_role role;
+    float lo, hi;       // inputs: uniform random range, unless the kernel has a fill();
+                        //   u32: integers in [lo, hi]
 } vkl_tensor_desc;
 
 typedef struct vkl_variant {
@@ -62,13 +71,13 @@ typedef struct vkl_kernel {
     void (*shapes)(const struct vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases);
     // Describes the tensors bound at 0..tensor_count-1.
     void (*tensors)(const vkl_case *c, vkl_tensor_desc *out);
-    // Optional: fills input tensor `index` (count values); default is uniform in [lo, hi).
+    // Optional: fills input (or in/out) tensor `index` (count values); default is uniform.
     void (*fill)(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values);
     // Push constants and workgroup counts.
     void (*launch)(const vkl_case *c, vkl_launch *out);
     // From the inputs in values[] (as stored: f16 inputs already rounded), writes the
     // expected outputs into values[] and a per-element error bound into bounds[] for every
-    // output tensor, using the CPU reference.
+    // output and in/out tensor, using the CPU reference. u32 outputs are compared exactly.
     void (*expect)(const vkl_case *c, float *const *values, double *const *bounds);
     // Arithmetic operations and the bytes a perfect kernel must move.
     double (*flops)(const vkl_case *c);
@@ -77,10 +86,18 @@ typedef struct vkl_kernel {
 
 // Appends a case with up to VKL_MAX_DIMS dims and builds its name.
 void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *dims);
+// Appends one case per row of a table of `rows` x kernel->dim_count dims.
+void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                        size_t rows);
+#define VKL_ADD_SHAPES(cases, kernel, variant, table) \
+    vkl_case_add_table(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]))
 // Fills launch->push from a push-constant struct.
 void vkl_launch_set_push(vkl_launch *launch, const void *push, uint32_t size);
 // Splits a 1-D workgroup count into (x, y) within the guaranteed 65535 per dimension.
 void vkl_split_groups(uint32_t count, uint32_t *x, uint32_t *y);
+// Workgroups for one invocation per item, `workgroup` invocations each (shaders/grid.glsl);
+// returns groups[0], the groups_x that the shader needs.
+uint32_t vkl_launch_items(vkl_launch *launch, uint64_t items, uint32_t workgroup);
 // Storage bytes of `count` elements, rounded up to whole 32-bit words.
 uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count);
 

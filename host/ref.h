@@ -11,4 +11,13 @@ void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N
 // y[m, i] = x[m, i] / sqrt(mean_j x[m, j]² + eps) * w[i].  y (M, N) · x (M, N) · w (N).
 void ref_rms_norm(float *y, const float *x, const float *w, uint32_t M, uint32_t N, float eps);
 
+// y = a + b.  y (n) · a (n) · b (n).
+void ref_add(float *y, const float *a, const float *b, uint64_t n);
+
+// y = silu(gate) * up = gate / (1 + exp(-gate)) * up.  y (n) · gate (n) · up (n).
+void ref_swiglu(float *y, const float *gate, const float *up, uint64_t n);
+
+// y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  y (n) · x (n).
+void ref_gelu(float *y, const float *x, uint64_t n);
+
 #endif

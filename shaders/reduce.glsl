@@ -22,3 +22,16 @@ float workgroup_sum(float value)
     barrier();  // reduce_partials may be reused by the next call
     return total;
 }
+
+float workgroup_max(float value)
+{
+    float partial = subgroupMax(value);
+    if (subgroupElect()) reduce_partials[gl_SubgroupID] = partial;
+    barrier();
+    float result = reduce_partials[0];
+    for (uint i = gl_SubgroupInvocationID; i < gl_NumSubgroups; i += gl_SubgroupSize)
+        result = max(result, reduce_partials[i]);
+    result = subgroupMax(result);
+    barrier();
+    return result;
+}

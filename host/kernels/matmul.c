@@ -56,25 +56,22 @@ static const uint32_t gemm_quick[][3] = {
 };
 static const uint32_t fault_shapes[][3] = { { 1, 9, 64 } };
 
-#define ADD_SHAPES(table)                                                                   \
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) vkl_case_add(cases, self, variant, table[i])
-
 static void matmul_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
-    if (variant == FAULT_DROP_TERM) ADD_SHAPES(fault_shapes);
-    else if (is_gemv(variant) && quick) ADD_SHAPES(gemv_quick);
-    else if (is_gemv(variant)) ADD_SHAPES(gemv_full);
-    else if (quick) ADD_SHAPES(gemm_quick);
-    else ADD_SHAPES(gemm_full);
+    if (variant == FAULT_DROP_TERM) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
+    else if (is_gemv(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, gemv_quick);
+    else if (is_gemv(variant)) VKL_ADD_SHAPES(cases, self, variant, gemv_full);
+    else if (quick) VKL_ADD_SHAPES(cases, self, variant, gemm_quick);
+    else VKL_ADD_SHAPES(cases, self, variant, gemm_full);
 }
 
 static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
     vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
-    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, false, -1.0f, 1.0f };
-    out[1] = (vkl_tensor_desc){ "W", wtype, N * K, false, -1.0f, 1.0f };
-    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, true, 0.0f, 0.0f };
+    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
+    out[1] = (vkl_tensor_desc){ "W", wtype, N * K, VKL_IN, -1.0f, 1.0f };
+    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
 }
 
 static void matmul_launch(const vkl_case *c, vkl_launch *out)

@@ -5,6 +5,9 @@
 
 #define VKLLM_KERNELS(X) \
     X(matmul)            \
-    X(rms_norm)
+    X(rms_norm)          \
+    X(add)               \
+    X(swiglu)            \
+    X(gelu)
 
 #endif

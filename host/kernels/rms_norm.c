@@ -40,17 +40,17 @@ static const uint32_t fault_shapes[][2] = { { 3, 300 } };
 
 static void rms_norm_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    const uint32_t(*table)[2] = variant != F32 ? fault_shapes : is_quick ? quick : full;
-    size_t n = variant != F32 ? 1 : is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0];
-    for (size_t i = 0; i < n; i++) vkl_case_add(cases, self, variant, table[i]);
+    if (variant != F32) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
+    else if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
+    else VKL_ADD_SHAPES(cases, self, variant, full);
 }
 
 static void rms_norm_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[0], N = c->dims[1];
-    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * N, false, -1.0f, 1.0f };
-    out[1] = (vkl_tensor_desc){ "w", VKL_DTYPE_F32, N, false, -2.0f, 2.0f };
-    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, true, 0.0f, 0.0f };
+    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * N, VKL_IN, -1.0f, 1.0f };
+    out[1] = (vkl_tensor_desc){ "w", VKL_DTYPE_F32, N, VKL_IN, -2.0f, 2.0f };
+    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
 }
 
 // Rows span magnitudes 1e-3 .. 10, so eps dominates some rows and is negligible in others.
