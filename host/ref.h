@@ -3,6 +3,7 @@
 #ifndef VKLLM_REF_H
 #define VKLLM_REF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 // y = x · Wᵀ.  y (M, N) · x (M, K) · w (N, K), row-major.
@@ -19,5 +20,18 @@ void ref_swiglu(float *y, const float *gate, const float *up, uint64_t n);
 
 // y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  y (n) · x (n).
 void ref_gelu(float *y, const float *x, uint64_t n);
+
+// y = (x - mean) / sqrt(var + eps) * w + b per row.  y (M, N) · x (M, N) · w (N) · b (N).
+void ref_layer_norm(float *y, const float *x, const float *w, const float *b, uint32_t M, uint32_t N, float eps);
+
+// y = exp((x - max) / T) / sum per row.  y (M, N) · x (M, N).
+void ref_softmax(float *y, const float *x, uint32_t M, uint32_t N, float temperature);
+
+// Index of the first maximum of each row.  index (M) · x (M, N).
+void ref_argmax(uint32_t *index, const float *x, uint32_t M, uint32_t N);
+
+// y[m] = table[ids[m]]; ids >= V give zero rows and are counted in the result.
+// y (M, D) · ids (M) · table (V, D).
+uint32_t ref_embedding(float *y, const uint32_t *ids, const float *table, uint32_t M, uint32_t V, uint32_t D);
 
 #endif

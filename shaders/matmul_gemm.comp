@@ -15,7 +15,7 @@
 
 layout(local_size_x = WG) in;
 layout(binding = 0) readonly buffer X { float x[]; };
-#include "matmul_weights.glsl"
+#include "weights.glsl"
 layout(binding = 2) writeonly buffer Y { float y[]; };
 
 // K-major tiles; the +1 pad keeps the transposing stores free of bank conflicts.

@@ -13,7 +13,7 @@
 layout(local_size_x = MATMUL_GEMV_WG) in;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
-#include "matmul_weights.glsl"
+#include "weights.glsl"
 layout(binding = 2) writeonly buffer Y { float y[]; };
 
 float row_dot_vector(uint x_row, uint w_row, uint tid)

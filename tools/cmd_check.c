@@ -110,7 +110,7 @@ static const char *shape_of(const vkl_case *c)
 
 static void print_row(FILE *out, const vkl_case *c, const vkl_case_result *r)
 {
-    fprintf(out, "%-9s %-16s %-24s %9.2e %9.2e %5.3f %10.1f  %s  --filter %s", c->kernel->name,
+    fprintf(out, "%-11s %-16s %-24s %9.2e %9.2e %5.3f %10.1f  %s  --filter %s", c->kernel->name,
             c->kernel->variants[c->variant].name, shape_of(c), r->max_err, r->bound, r->ratio, r->gpu_us,
             status_name(r->status), c->name);
     if (r->detail[0]) fprintf(out, "  (%s)", r->detail);
@@ -177,7 +177,7 @@ static int run_cases(const check_options *o, vkl_device *device, const vkl_case 
     fprintf(table, "vkllm check on device %u: %s (%s %s), subgroup size %u\n", info->index, info->name,
             info->driver_name, info->driver_version, info->subgroup_size);
     fprintf(table, "seed %llu (rerun: --seed %llu)\n", (unsigned long long)o->seed, (unsigned long long)o->seed);
-    fprintf(table, "%-9s %-16s %-24s %9s %9s %5s %10s  %s\n", "kernel", "variant", "shape", "max_err", "bound",
+    fprintf(table, "%-11s %-16s %-24s %9s %9s %5s %10s  %s\n", "kernel", "variant", "shape", "max_err", "bound",
             "ratio", "gpu_us", "status / case");
     vkl_checker *checker;
     if (vkl_checker_create(device, &checker) != VKL_OK) return CLI_EXIT_FAIL;

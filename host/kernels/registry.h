@@ -8,6 +8,10 @@
     X(rms_norm)          \
     X(add)               \
     X(swiglu)            \
-    X(gelu)
+    X(gelu)              \
+    X(layer_norm)        \
+    X(embedding)         \
+    X(softmax)           \
+    X(argmax)
 
 #endif

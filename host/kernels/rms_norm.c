@@ -1,11 +1,11 @@
 // rms_norm: y = x / sqrt(mean(x²) + eps) * w over rows — CPU reference, check shapes, launch.
-// Shader: shaders/rms_norm.comp, shaders/rms_norm.h.
+// Shader: shaders/rms_norm.comp, shaders/rows.h.
 #include <math.h>
 
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/rms_norm.h"
+#include "shaders/rows.h"
 
 void ref_rms_norm(float *y, const float *x, const float *w, uint32_t M, uint32_t N, float eps)
 {
@@ -70,7 +70,7 @@ static void rms_norm_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float
 
 static void rms_norm_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct rms_norm_push push = { .M = c->dims[0], .N = c->dims[1], .eps = RMS_NORM_EPS };
+    struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = RMS_NORM_EPS };
     vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     push.groups_x = out->groups[0];

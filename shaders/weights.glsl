@@ -1,4 +1,4 @@
-// Weight access for matmul: W at binding 1 as f32, or as f16 packed two per 32-bit word
+// Weight access (matmul weights, embedding tables): binding 1 as f32, or as f16 packed two per 32-bit word
 // (WEIGHT_F16), read with unpackHalf2x16 so no 16-bit storage feature is needed.
 #ifdef WEIGHT_F16
 layout(binding = 1) readonly buffer Weights { uint w[]; };

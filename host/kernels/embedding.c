@@ -1,0 +1,105 @@
+// embedding: y[m, :] = table[ids[m], :], out-of-range ids counted in a status word — CPU
+// reference, check shapes, launch. Shader: shaders/embedding.comp, shaders/embedding.h.
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "shaders/embedding.h"
+
+uint32_t ref_embedding(float *y, const uint32_t *ids, const float *table, uint32_t M, uint32_t V, uint32_t D)
+{
+    // y (M, D) · ids (M) · table (V, D); returns the number of ids >= V (their rows are zero)
+    uint32_t bad = 0;
+    for (uint32_t m = 0; m < M; m++) {
+        bool valid = ids[m] < V;
+        bad += !valid;
+        for (uint32_t j = 0; j < D; j++) y[(size_t)m * D + j] = valid ? table[(size_t)ids[m] * D + j] : 0.0f;
+    }
+    return bad;
+}
+
+enum { F32, F16 };
+static const vkl_variant variants[] = {
+    [F32] = { "f32", "embedding.f32", false },
+    [F16] = { "f16", "embedding.f16", false },
+};
+
+// (M, V, D, bad): 1, primes, stories260K (512 x 64), a 32000 vocabulary; bad = 1 puts
+// out-of-range ids (V, V + 1, ..., 2^24 - 1) in some rows.
+static const uint32_t full[][4] = {
+    { 1, 1, 1, 0 }, { 7, 13, 5, 1 }, { 1, 512, 64, 0 }, { 33, 512, 64, 1 }, { 5, 32000, 1000, 0 },
+    { 512, 32000, 288, 1 }, { 3, 100003, 7, 1 },
+};
+static const uint32_t quick[][4] = { { 1, 1, 1, 0 }, { 7, 13, 5, 1 }, { 33, 512, 64, 1 } };
+
+static void embedding_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
+{
+    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
+    else VKL_ADD_SHAPES(cases, self, variant, full);
+}
+
+static void embedding_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    uint64_t M = c->dims[0], V = c->dims[1], D = c->dims[2];
+    out[0] = (vkl_tensor_desc){ "ids", VKL_DTYPE_U32, M, VKL_IN, 0.0f, 0.0f };
+    out[1] = (vkl_tensor_desc){ "table", c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32, V * D, VKL_IN, -1.0f, 1.0f };
+    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * D, VKL_OUT, 0.0f, 0.0f };
+    out[3] = (vkl_tensor_desc){ "status", VKL_DTYPE_U32, 1, VKL_INOUT, 0.0f, 0.0f };
+}
+
+static void embedding_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
+{
+    uint32_t M = c->dims[0], V = c->dims[1], D = c->dims[2];
+    if (index == 3) {
+        values[0] = 0.0f;  // the host zeroes status before every dispatch
+    } else if (index == 1) {
+        for (uint64_t i = 0; i < (uint64_t)V * D; i++) values[i] = vkl_rng_uniform(rng, -1.0f, 1.0f);
+    } else {
+        static const float bad_ids[] = { 0.0f, 1.0f, 16777215.0f };  // V, V + 1, 2^24 - 1
+        for (uint32_t m = 0; m < M; m++) {
+            values[m] = (float)(vkl_rng_next(rng) % V);
+            if (c->dims[3] && m % 5 == 2) values[m] = m % 3 == 2 ? bad_ids[2] : (float)V + bad_ids[m % 2];
+        }
+    }
+}
+
+static void embedding_launch(const vkl_case *c, vkl_launch *out)
+{
+    struct embedding_push push = { .M = c->dims[0], .V = c->dims[1], .D = c->dims[2] };
+    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.D, EMBEDDING_WG);
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+// Exact: rows are copied (f16 widens to f32 exactly) and the status is a count.
+static void embedding_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    uint32_t M = c->dims[0], D = c->dims[2];
+    uint32_t bad = 0;
+    for (uint32_t m = 0; m < M; m++) {
+        uint32_t id = (uint32_t)values[0][m];
+        bad += ref_embedding(values[2] + (size_t)m * D, &id, values[1], 1, c->dims[1], D);
+    }
+    values[3][0] = (float)bad;
+    for (uint64_t i = 0; i < (uint64_t)M * D; i++) bounds[2][i] = 0.0;
+}
+
+static double embedding_flops(const vkl_case *c) { (void)c; return 0.0; }
+static double embedding_bytes(const vkl_case *c)
+{
+    double row = (c->variant == F16 ? 2.0 : 4.0) * c->dims[2];
+    return c->dims[0] * (4.0 + row + 4.0 * c->dims[2]);
+}
+
+const vkl_kernel vkl_kernel_embedding = {
+    .name = "embedding",
+    .dim_names = { "M", "V", "D", "bad" },
+    .dim_count = 4,
+    .variants = variants,
+    .variant_count = 2,
+    .tensor_count = 4,
+    .shapes = embedding_shapes,
+    .tensors = embedding_tensors,
+    .fill = embedding_fill,
+    .launch = embedding_launch,
+    .expect = embedding_expect,
+    .flops = embedding_flops,
+    .bytes = embedding_bytes,
+};

@@ -1,0 +1,99 @@
+// softmax: y = softmax(x / T) over rows — CPU reference, check shapes, launch.
+// Shader: shaders/softmax.comp, shaders/rows.h.
+#include <math.h>
+
+#include "host/bounds.h"
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "shaders/rows.h"
+
+void ref_softmax(float *y, const float *x, uint32_t M, uint32_t N, float temperature)
+{
+    // y (M, N) · x (M, N)
+    for (uint32_t m = 0; m < M; m++) {
+        const float *row = x + (size_t)m * N;
+        double max = row[0], sum = 0.0;
+        for (uint32_t i = 1; i < N; i++) max = row[i] > max ? row[i] : max;
+        for (uint32_t i = 0; i < N; i++) sum += exp((row[i] - max) / temperature);
+        for (uint32_t i = 0; i < N; i++) y[(size_t)m * N + i] = (float)(exp((row[i] - max) / temperature) / sum);
+    }
+}
+
+static const vkl_variant variants[] = { { "f32", "softmax.default", false } };
+
+// (M, N, T100 = temperature x 100): 1, primes, vocabularies 512, 32000 and 128256.
+static const uint32_t full[][3] = {
+    { 1, 1, 100 }, { 3, 7, 100 }, { 2, 257, 50 }, { 1, 512, 100 }, { 4, 32000, 100 }, { 2, 32000, 70 },
+    { 1, 128256, 150 }, { 67, 1000, 100 },
+};
+static const uint32_t quick[][3] = { { 1, 1, 100 }, { 2, 257, 50 }, { 1, 32000, 100 } };
+
+static void softmax_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
+{
+    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
+    else VKL_ADD_SHAPES(cases, self, variant, full);
+}
+
+static void softmax_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    uint64_t M = c->dims[0], N = c->dims[1];
+    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * N, VKL_IN, -12.0f, 12.0f };
+    out[1] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
+}
+
+static float temperature(const vkl_case *c) { return (float)c->dims[2] / 100.0f; }
+
+static void softmax_launch(const vkl_case *c, vkl_launch *out)
+{
+    struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = 1.0f / temperature(c) };
+    vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
+    out->groups[2] = 1;
+    push.groups_x = out->groups[0];
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+// With z_j = (x_j - max) / T <= 0: z_j carries 3u|z_j| (difference, rounded 1/T, product) and
+// exp adds 3 + 2|z_j| ulp, so e_j = exp(z_j) has relative error eps_j = (6 + 7|z_j|) u. The sum
+// S has relative error f(N) + sum_j e_j eps_j / S; then 1/S (2.5 ulp), the product and the
+// reference's rounding add 7u: y_i within (eps_i + eps_S + 7u) y_i.
+static void softmax_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    const double u = VKL_F32_UNIT_ROUNDOFF;
+    uint32_t M = c->dims[0], N = c->dims[1];
+    double t = temperature(c);
+    ref_softmax(values[1], values[0], M, N, (float)t);
+    for (uint32_t m = 0; m < M; m++) {
+        const float *row = values[0] + (size_t)m * N;
+        double max = row[0], sum = 0.0, weighted = 0.0;
+        for (uint32_t i = 1; i < N; i++) max = row[i] > max ? row[i] : max;
+        for (uint32_t i = 0; i < N; i++) {
+            double z = (max - row[i]) / t, e = exp(-z);
+            sum += e;
+            weighted += e * (6.0 + 7.0 * z) * u;
+        }
+        double eps_sum = vkl_sum_error_factor(N) + weighted / sum;
+        for (uint32_t i = 0; i < N; i++) {
+            double z = (max - row[i]) / t;
+            size_t k = (size_t)m * N + i;
+            bounds[1][k] = ((6.0 + 7.0 * z) * u + eps_sum + 7.0 * u) * fabs(values[1][k]) + VKL_F32_TINY;
+        }
+    }
+}
+
+static double softmax_flops(const vkl_case *c) { return 6.0 * c->dims[0] * c->dims[1]; }
+static double softmax_bytes(const vkl_case *c) { return 8.0 * c->dims[0] * c->dims[1]; }
+
+const vkl_kernel vkl_kernel_softmax = {
+    .name = "softmax",
+    .dim_names = { "M", "N", "T100" },
+    .dim_count = 3,
+    .variants = variants,
+    .variant_count = 1,
+    .tensor_count = 2,
+    .shapes = softmax_shapes,
+    .tensors = softmax_tensors,
+    .launch = softmax_launch,
+    .expect = softmax_expect,
+    .flops = softmax_flops,
+    .bytes = softmax_bytes,
+};
