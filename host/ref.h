@@ -34,4 +34,11 @@ void ref_argmax(uint32_t *index, const float *x, uint32_t M, uint32_t N);
 // y (M, D) · ids (M) · table (V, D).
 uint32_t ref_embedding(float *y, const uint32_t *ids, const float *table, uint32_t M, uint32_t V, uint32_t D);
 
+// Rotary embedding in place; token m at position p0 + m; the first R dims of each head rotate,
+// pairs (2i, 2i+1), or (i, i + R/2) when neox.  q (M, H, D) · k (M, KVH, D).
+void ref_rope(float *q, float *k, uint32_t M, uint32_t H, uint32_t KVH, uint32_t D, uint32_t R, bool neox,
+              uint32_t p0, float base);
+// The angle table rope.comp reads: (cos, sin)(p * base^(-2i/R)).  table (rows, R/2, 2).
+void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, float base);
+
 #endif

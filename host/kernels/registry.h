@@ -12,6 +12,7 @@
     X(layer_norm)        \
     X(embedding)         \
     X(softmax)           \
-    X(argmax)
+    X(argmax)            \
+    X(rope)
 
 #endif

@@ -1,0 +1,151 @@
+// rope: rotary position embedding — CPU reference, the angle table, check shapes, launch.
+// Shader: shaders/rope.comp, shaders/rope.h.
+#include <math.h>
+
+#include "host/bounds.h"
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "shaders/rope.h"
+
+void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, float base)
+{
+    // table (rows, rot_dim / 2, 2): cos and sin of p * base^(-2i / rot_dim), computed in double
+    uint32_t half_r = rot_dim / 2;
+    for (uint32_t p = 0; p < rows; p++) {
+        for (uint32_t i = 0; i < half_r; i++) {
+            double angle = p * pow(base, -2.0 * i / rot_dim);
+            table[((size_t)p * half_r + i) * 2] = (float)cos(angle);
+            table[((size_t)p * half_r + i) * 2 + 1] = (float)sin(angle);
+        }
+    }
+}
+
+static void rotate_head(float *v, uint32_t R, bool neox, uint32_t p, float base)
+{
+    for (uint32_t i = 0; i < R / 2; i++) {
+        uint32_t a = neox ? i : 2 * i, b = neox ? i + R / 2 : 2 * i + 1;
+        double angle = p * pow(base, -2.0 * i / R), va = v[a], vb = v[b];
+        v[a] = (float)(va * cos(angle) - vb * sin(angle));
+        v[b] = (float)(va * sin(angle) + vb * cos(angle));
+    }
+}
+
+void ref_rope(float *q, float *k, uint32_t M, uint32_t H, uint32_t KVH, uint32_t D, uint32_t R, bool neox,
+              uint32_t p0, float base)
+{
+    // q (M, H, D) · k (M, KVH, D), in place; token m is at position p0 + m
+    for (uint32_t m = 0; m < M; m++) {
+        for (uint32_t h = 0; h < H; h++) rotate_head(q + ((size_t)m * H + h) * D, R, neox, p0 + m, base);
+        for (uint32_t h = 0; h < KVH; h++) rotate_head(k + ((size_t)m * KVH + h) * D, R, neox, p0 + m, base);
+    }
+}
+
+enum { ADJACENT, NEOX };
+static const vkl_variant variants[] = {
+    [ADJACENT] = { "adjacent", "rope.adjacent", false },
+    [NEOX] = { "neox", "rope.neox", false },
+};
+
+enum { DIM_M, DIM_H, DIM_KVH, DIM_D, DIM_R, DIM_BASE, DIM_P };
+
+// (M, H, KVH, D, R, base, P): stories260K (8 heads over 4, D 8), Llama-2 (32 x 128, MHA),
+// Llama-3 (32 over 8, base 500000), partial rotary (R < D), a prefill at a late position,
+// decode at position 8191, head dimensions 64, 80, 96, 256, base 10^6.
+static const uint32_t full[][7] = {
+    { 1, 1, 1, 2, 2, 10000, 0 },       { 5, 8, 4, 8, 8, 10000, 0 },        { 1, 8, 4, 8, 8, 10000, 37 },
+    { 1, 32, 32, 128, 128, 10000, 511 }, { 7, 32, 8, 128, 128, 500000, 3 }, { 3, 12, 12, 64, 32, 10000, 100 },
+    { 1, 16, 2, 256, 64, 1000000, 8191 }, { 130, 8, 8, 80, 80, 10000, 1000 }, { 512, 32, 8, 96, 96, 500000, 0 },
+};
+static const uint32_t quick[][7] = {
+    { 1, 1, 1, 2, 2, 10000, 0 }, { 5, 8, 4, 8, 8, 10000, 0 }, { 3, 12, 12, 64, 32, 10000, 100 },
+    { 1, 16, 2, 256, 64, 1000000, 8191 },
+};
+
+static void rope_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
+{
+    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
+    else VKL_ADD_SHAPES(cases, self, variant, full);
+}
+
+static uint32_t table_rows(const vkl_case *c) { return c->dims[DIM_P] + c->dims[DIM_M]; }
+
+static void rope_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    uint64_t M = c->dims[DIM_M], D = c->dims[DIM_D];
+    out[0] = (vkl_tensor_desc){ "q", VKL_DTYPE_F32, M * c->dims[DIM_H] * D, VKL_INOUT, -2.0f, 2.0f };
+    out[1] = (vkl_tensor_desc){ "k", VKL_DTYPE_F32, M * c->dims[DIM_KVH] * D, VKL_INOUT, -2.0f, 2.0f };
+    out[2] = (vkl_tensor_desc){ "pos", VKL_DTYPE_U32, 1, VKL_IN, 0.0f, 0.0f };
+    out[3] = (vkl_tensor_desc){ "table", VKL_DTYPE_F32, (uint64_t)table_rows(c) * c->dims[DIM_R], VKL_IN, 0.0f, 0.0f };
+}
+
+static void rope_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
+{
+    vkl_tensor_desc d[4];
+    rope_tensors(c, d);
+    if (index == 2) values[0] = (float)c->dims[DIM_P];
+    else if (index == 3) vkl_rope_table(values, table_rows(c), c->dims[DIM_R], (float)c->dims[DIM_BASE]);
+    else
+        for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, -2.0f, 2.0f);
+}
+
+static void rope_launch(const vkl_case *c, vkl_launch *out)
+{
+    struct rope_push push = { .M = c->dims[DIM_M], .H = c->dims[DIM_H], .KVH = c->dims[DIM_KVH], .D = c->dims[DIM_D],
+                              .R = c->dims[DIM_R], .table_rows = table_rows(c) };
+    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * (push.H + push.KVH) * (push.R / 2), ROPE_WG);
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+// Each rotated value is va c - vb s (or va s + vb c) with c, s rounded once from double (u
+// each), two products and a sum rounded (u each) and the reference's rounding (u):
+// 4u (|va| + |vb|). Dimensions past R must come back unchanged: bound 0.
+static void bound_heads(double *bound, const float *v, uint64_t heads, uint32_t D, uint32_t R, bool neox)
+{
+    const double u = VKL_F32_UNIT_ROUNDOFF;
+    for (uint64_t h = 0; h < heads; h++) {
+        const float *x = v + h * D;
+        double *b = bound + h * D;
+        for (uint32_t j = R; j < D; j++) b[j] = 0.0;
+        for (uint32_t i = 0; i < R / 2; i++) {
+            uint32_t a = neox ? i : 2 * i, bb = neox ? i + R / 2 : 2 * i + 1;
+            b[a] = b[bb] = 4.0 * u * (fabs(x[a]) + fabs(x[bb])) + VKL_F32_TINY;
+        }
+    }
+}
+
+static void rope_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    const uint32_t *d = c->dims;
+    bool neox = c->variant == NEOX;
+    bound_heads(bounds[0], values[0], (uint64_t)d[DIM_M] * d[DIM_H], d[DIM_D], d[DIM_R], neox);
+    bound_heads(bounds[1], values[1], (uint64_t)d[DIM_M] * d[DIM_KVH], d[DIM_D], d[DIM_R], neox);
+    ref_rope(values[0], values[1], d[DIM_M], d[DIM_H], d[DIM_KVH], d[DIM_D], d[DIM_R], neox, d[DIM_P],
+             (float)d[DIM_BASE]);
+}
+
+static double rope_flops(const vkl_case *c)
+{
+    return 6.0 * c->dims[DIM_M] * (c->dims[DIM_H] + c->dims[DIM_KVH]) * (c->dims[DIM_R] / 2);
+}
+
+static double rope_bytes(const vkl_case *c)
+{
+    double pairs = (double)c->dims[DIM_M] * (c->dims[DIM_H] + c->dims[DIM_KVH]) * (c->dims[DIM_R] / 2);
+    return pairs * 16.0 + (double)c->dims[DIM_M] * c->dims[DIM_R] * 4.0;  // read+write 2 floats; table rows
+}
+
+const vkl_kernel vkl_kernel_rope = {
+    .name = "rope",
+    .dim_names = { "M", "H", "KVH", "D", "R", "base", "P" },
+    .dim_count = 7,
+    .variants = variants,
+    .variant_count = 2,
+    .tensor_count = 4,
+    .shapes = rope_shapes,
+    .tensors = rope_tensors,
+    .fill = rope_fill,
+    .launch = rope_launch,
+    .expect = rope_expect,
+    .flops = rope_flops,
+    .bytes = rope_bytes,
+};
