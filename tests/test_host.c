@@ -158,6 +158,15 @@ static void test_ref_rms_norm(void)
     EXPECT(fabs(y[0] - 3 / sqrt(12.5 + (double)1e-5f)) < 1e-7);
 }
 
+static void test_kv_append_capacity(void)
+{
+    EXPECT(vkl_kv_append_fits(0, 512, 512));
+    EXPECT(vkl_kv_append_fits(511, 1, 512));
+    EXPECT(!vkl_kv_append_fits(512, 1, 512));          // prints why
+    EXPECT(!vkl_kv_append_fits(500, 13, 512));
+    EXPECT(!vkl_kv_append_fits(UINT32_MAX, 1, 512));  // no wrap-around
+}
+
 static void test_pipeline_cache_envelope(void)
 {
     vkl_device_info info = { .vendor_id = 0x10DE, .device_id = 0x2330 };
@@ -216,6 +225,7 @@ int main(void)
     test_bounds();
     test_ref_matmul();
     test_ref_rms_norm();
+    test_kv_append_capacity();
     test_pipeline_cache_envelope();
     test_json();
     printf("%d passed, %d failed\n", passed, failed);

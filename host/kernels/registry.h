@@ -13,6 +13,7 @@
     X(embedding)         \
     X(softmax)           \
     X(argmax)            \
-    X(rope)
+    X(rope)              \
+    X(kv_append)
 
 #endif

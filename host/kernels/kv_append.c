@@ -1,0 +1,120 @@
+// kv_append: new K and V rows into a layer's cache — CPU reference, capacity check, check
+// shapes, launch. Shader: shaders/kv_append.comp, shaders/kv_append.h.
+#include <math.h>
+#include <string.h>
+
+#include "host/half.h"
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "runtime/status.h"
+#include "shaders/kv_append.h"
+
+bool vkl_kv_append_fits(uint32_t pos, uint32_t count, uint32_t capacity)
+{
+    if ((uint64_t)pos + count <= capacity) return true;
+    vkl_log_error("KV cache append of %u token(s) at position %u exceeds its capacity of %u positions", count, pos,
+                  capacity);
+    return false;
+}
+
+void ref_kv_append(float *k_cache, float *v_cache, const float *k_new, const float *v_new, uint32_t M, uint32_t row,
+                   uint32_t p0, bool f16)
+{
+    // k_cache, v_cache (capacity, row) · k_new, v_new (M, row); f16 rounds what is stored
+    for (uint64_t i = 0; i < (uint64_t)M * row; i++) {
+        size_t at = (size_t)p0 * row + i;
+        k_cache[at] = f16 ? vkl_f16_to_f32(vkl_f32_to_f16(k_new[i])) : k_new[i];
+        v_cache[at] = f16 ? vkl_f16_to_f32(vkl_f32_to_f16(v_new[i])) : v_new[i];
+    }
+}
+
+enum { F32, F16 };
+static const vkl_variant variants[] = {
+    [F32] = { "f32", "kv_append.f32", false },
+    [F16] = { "f16", "kv_append.f16", false },
+};
+
+enum { DIM_M, DIM_KVH, DIM_D, DIM_P, DIM_C };
+
+// (M, KVH, D, P, capacity): decode into the middle and into the last slot, a prefill from 0
+// that fills the cache exactly, stories260K (4 x 8), Llama-3 (8 x 128) at 8192.
+static const uint32_t full[][5] = {
+    { 1, 1, 2, 0, 1 }, { 1, 4, 8, 100, 512 }, { 1, 4, 8, 511, 512 }, { 512, 4, 8, 0, 512 }, { 7, 8, 128, 4093, 8192 },
+    { 1, 8, 128, 8191, 8192 }, { 300, 2, 96, 17, 1024 }, { 512, 8, 128, 0, 4096 },
+};
+static const uint32_t quick[][5] = { { 1, 1, 2, 0, 1 }, { 1, 4, 8, 511, 512 }, { 7, 8, 128, 4093, 8192 } };
+
+static void kv_append_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
+{
+    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
+    else VKL_ADD_SHAPES(cases, self, variant, full);
+}
+
+static uint32_t row_of(const vkl_case *c) { return c->dims[DIM_KVH] * c->dims[DIM_D]; }
+
+static void kv_append_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    uint64_t fresh = (uint64_t)c->dims[DIM_M] * row_of(c), cache = (uint64_t)c->dims[DIM_C] * row_of(c);
+    vkl_dtype type = c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    out[0] = (vkl_tensor_desc){ "k_new", VKL_DTYPE_F32, fresh, VKL_IN, -3.0f, 3.0f };
+    out[1] = (vkl_tensor_desc){ "v_new", VKL_DTYPE_F32, fresh, VKL_IN, -3.0f, 3.0f };
+    out[2] = (vkl_tensor_desc){ "k_cache", type, cache, VKL_INOUT, -3.0f, 3.0f };  // earlier tokens
+    out[3] = (vkl_tensor_desc){ "v_cache", type, cache, VKL_INOUT, -3.0f, 3.0f };
+    out[4] = (vkl_tensor_desc){ "pos", VKL_DTYPE_U32, 1, VKL_IN, 0.0f, 0.0f };
+}
+
+static void kv_append_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
+{
+    vkl_tensor_desc d[5];
+    kv_append_tensors(c, d);
+    if (index == 4) values[0] = (float)c->dims[DIM_P];
+    else
+        for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
+}
+
+static void kv_append_launch(const vkl_case *c, vkl_launch *out)
+{
+    struct kv_append_push push = { .M = c->dims[DIM_M], .row = row_of(c), .capacity = c->dims[DIM_C] };
+    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.row / 2, KV_APPEND_WG);
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+// Positions outside [P, P+M) must be untouched and f32 rows copied: bound 0. f16 stores go
+// through packHalf2x16, whose rounding GLSL leaves to the device: one f16 ulp (2^-10 |v|,
+// or 2^-24 below the normal range).
+static void kv_append_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    uint32_t row = row_of(c);
+    bool f16 = c->variant == F16;
+    uint64_t cache = (uint64_t)c->dims[DIM_C] * row;
+    ref_kv_append(values[2], values[3], values[0], values[1], c->dims[DIM_M], row, c->dims[DIM_P], f16);
+    for (int t = 2; t <= 3; t++) {
+        memset(bounds[t], 0, cache * sizeof(double));
+        if (!f16) continue;
+        for (uint64_t i = (uint64_t)c->dims[DIM_P] * row; i < (uint64_t)(c->dims[DIM_P] + c->dims[DIM_M]) * row; i++)
+            bounds[t][i] = fabs(values[t][i]) * 0x1p-10 + 0x1p-24;
+    }
+}
+
+static double kv_append_flops(const vkl_case *c) { (void)c; return 0.0; }
+static double kv_append_bytes(const vkl_case *c)
+{
+    double n = 2.0 * c->dims[DIM_M] * row_of(c);
+    return n * (4.0 + (c->variant == F16 ? 2.0 : 4.0));
+}
+
+const vkl_kernel vkl_kernel_kv_append = {
+    .name = "kv_append",
+    .dim_names = { "M", "KVH", "D", "P", "C" },
+    .dim_count = 5,
+    .variants = variants,
+    .variant_count = 2,
+    .tensor_count = 5,
+    .shapes = kv_append_shapes,
+    .tensors = kv_append_tensors,
+    .fill = kv_append_fill,
+    .launch = kv_append_launch,
+    .expect = kv_append_expect,
+    .flops = kv_append_flops,
+    .bytes = kv_append_bytes,
+};
