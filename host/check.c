@@ -55,7 +55,7 @@ void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases)
 struct vkl_checker {
     vkl_device *device;
     vkl_cmd *cmd;
-    struct { char *key; vkl_pipeline value; } *pipelines;  // stb_ds map by shader name (keys are static)
+    struct { char *key; vkl_pipeline value; } *pipelines;  // stb_ds map: "shader#spec,..." -> pipeline
 };
 
 vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out)
@@ -64,6 +64,7 @@ vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out)
     vkl_checker *checker = calloc(1, sizeof *checker);
     if (!checker) return VKL_ERR_OUT_OF_MEMORY;
     checker->device = device;
+    sh_new_strdup(checker->pipelines);
     vkl_status status = vkl_cmd_create(device, NULL, &checker->cmd);
     if (status != VKL_OK) {
         free(checker);
@@ -83,18 +84,23 @@ void vkl_checker_destroy(vkl_checker *checker)
     free(checker);
 }
 
-static vkl_status get_pipeline(vkl_checker *checker, const vkl_case *c, const vkl_launch *launch,
-                               const vkl_pipeline **out)
+// Pipelines are made once per shader and specialization, on first use.
+static vkl_status get_pipeline(vkl_checker *checker, const char *shader, uint32_t binding_count,
+                               const vkl_launch *launch, const vkl_pipeline **out)
 {
-    const char *shader = c->kernel->variants[c->variant].shader;
-    ptrdiff_t i = shgeti(checker->pipelines, shader);
+    char key[160];
+    int n = snprintf(key, sizeof key, "%s", shader);
+    for (uint32_t i = 0; i < launch->spec_count && n > 0 && (size_t)n < sizeof key; i++)
+        n += snprintf(key + n, sizeof key - (size_t)n, "%c%u", i ? ',' : '#', launch->spec[i]);
+    ptrdiff_t i = shgeti(checker->pipelines, key);
     if (i < 0) {
-        vkl_pipeline_desc desc = { .shader = shader, .binding_count = c->kernel->tensor_count,
-                                   .push_size = launch->push_size };
+        vkl_pipeline_desc desc = { .shader = shader, .binding_count = binding_count, .push_size = launch->push_size,
+                                   .spec_count = launch->spec_count };
+        memcpy(desc.spec_values, launch->spec, launch->spec_count * sizeof launch->spec[0]);
         vkl_pipeline pipeline;
         VKL_TRY(vkl_pipeline_create(checker->device, &desc, &pipeline));
-        shput(checker->pipelines, (char *)shader, pipeline);
-        i = shgeti(checker->pipelines, shader);
+        shput(checker->pipelines, key, pipeline);  // the map copies keys (sh_new_strdup)
+        i = shgeti(checker->pipelines, key);
     }
     *out = &checker->pipelines[i].value;
     return VKL_OK;
@@ -184,38 +190,51 @@ static vkl_status prepare_tensors(case_run *run, uint64_t seed)
         uint64_t image_bytes = run->guard * 2 + s->data_bytes;
         s->values = malloc(s->desc.count * sizeof *s->values);
         s->image = malloc(image_bytes);
-        bool checked = s->desc.role != VKL_IN;
+        bool checked = s->desc.role == VKL_OUT || s->desc.role == VKL_INOUT;
         if (checked) s->bounds = malloc(s->desc.count * sizeof *s->bounds);
         if (!s->values || !s->image || (checked && !s->bounds)) return VKL_ERR_OUT_OF_MEMORY;
         fill_words(s->image, image_bytes);
-        if (s->desc.role != VKL_OUT) fill_input(run, t, &rng);
+        if (s->desc.role == VKL_IN || s->desc.role == VKL_INOUT) fill_input(run, t, &rng);
         VKL_TRY(vkl_buffer_create(run->checker->device, image_bytes, &s->buffer));
         VKL_TRY(vkl_buffer_upload(run->checker->device, &s->buffer, 0, s->image, image_bytes));
     }
     return VKL_OK;
 }
 
-static vkl_status dispatch(case_run *run, vkl_case_result *r)
+static vkl_status record_launch(case_run *run, const vkl_launch *launch)
 {
-    vkl_launch launch = { 0 };
-    run->c->kernel->launch(run->c, &launch);
+    const vkl_case *c = run->c;
+    const char *shader = launch->shader ? launch->shader : c->kernel->variants[c->variant].shader;
+    uint32_t count = launch->binding_count ? launch->binding_count : c->kernel->tensor_count;
     const vkl_pipeline *pipeline;
-    VKL_TRY(get_pipeline(run->checker, run->c, &launch, &pipeline));
-    vkl_binding bindings[VKL_MAX_TENSORS];
+    VKL_TRY(get_pipeline(run->checker, shader, count, launch, &pipeline));
     uint64_t max_range = run->checker->device->info->max_storage_buffer_range;
-    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+    vkl_binding bindings[VKL_MAX_TENSORS];
+    for (uint32_t b = 0; b < count; b++) {
+        const tensor_slot *s = &run->slots[launch->binding_count ? launch->bindings[b] : b];
         // The tail guard is inside the bound range: drivers that bounds-check bindings (lavapipe)
         // would drop a write past the range, hiding the bug on them. Kernels learn sizes from push
         // constants, never from the range.
-        uint64_t range = run->slots[t].data_bytes + run->guard;
-        bindings[t] = (vkl_binding){ &run->slots[t].buffer, run->guard, range <= max_range ? range : max_range };
+        uint64_t range = s->data_bytes + run->guard;
+        bindings[b] = (vkl_binding){ &s->buffer, run->guard, range <= max_range ? range : max_range };
     }
+    return vkl_cmd_dispatch(run->checker->cmd, pipeline, bindings, launch->push, launch->push_size, launch->groups);
+}
+
+static vkl_status dispatch(case_run *run, vkl_case_result *r)
+{
+    vkl_launch launches[VKL_MAX_DISPATCHES];
+    memset(launches, 0, sizeof launches);
+    uint32_t n = run->c->kernel->launch(run->c, launches);
     vkl_cmd *cmd = run->checker->cmd;
     uint32_t t0 = 0, t1 = 0;
     bool timed = cmd->query_pool != VK_NULL_HANDLE;
     VKL_TRY(vkl_cmd_begin(cmd));
     if (timed) VKL_TRY(vkl_cmd_timestamp(cmd, &t0));
-    VKL_TRY(vkl_cmd_dispatch(cmd, pipeline, bindings, launch.push, launch.push_size, launch.groups));
+    for (uint32_t i = 0; i < n && i < VKL_MAX_DISPATCHES; i++) {
+        if (i) vkl_cmd_barrier(cmd);
+        VKL_TRY(record_launch(run, &launches[i]));
+    }
     if (timed) VKL_TRY(vkl_cmd_timestamp(cmd, &t1));
     VKL_TRY(vkl_cmd_submit_wait(cmd));
     double ns = NAN;
@@ -297,7 +316,7 @@ static vkl_status judge(case_run *run, vkl_case_result *r)
 {
     for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
         tensor_slot *s = &run->slots[t];
-        if (s->desc.role == VKL_IN) continue;
+        if (s->desc.role != VKL_OUT && s->desc.role != VKL_INOUT) continue;
         VKL_TRY(vkl_buffer_download(run->checker->device, &s->buffer, 0, s->image, run->guard * 2 + s->data_bytes));
     }
     float *values[VKL_MAX_TENSORS];
@@ -308,7 +327,7 @@ static vkl_status judge(case_run *run, vkl_case_result *r)
     }
     run->c->kernel->expect(run->c, values, bounds);
     for (uint32_t t = 0; t < run->c->kernel->tensor_count && r->status == VKL_CASE_PASS; t++)
-        if (run->slots[t].desc.role != VKL_IN) judge_output(run, &run->slots[t], r);
+        if (run->slots[t].bounds) judge_output(run, &run->slots[t], r);
     return VKL_OK;
 }
 

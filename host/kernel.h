@@ -18,6 +18,7 @@
 #define VKL_MAX_TENSORS 8
 #define VKL_MAX_PUSH_BYTES 128
 #define VKL_CASE_NAME_MAX 160
+#define VKL_MAX_DISPATCHES 4
 
 // Values of every type travel through the checker as float: u32 tensors (token ids, positions,
 // counts, status flags) hold integers below 2^24, which float represents exactly.
@@ -27,6 +28,7 @@ typedef enum vkl_role {
     VKL_IN,     // read by the kernel: random values (or fill())
     VKL_OUT,    // written by the kernel: poisoned before the dispatch
     VKL_INOUT,  // both, e.g. in-place RoPE or a KV cache: random values, then checked
+    VKL_SCRATCH,// passes data between a kernel's dispatches: poisoned, not checked
 } vkl_role;
 
 typedef struct vkl_tensor_desc {
@@ -53,7 +55,14 @@ typedef struct vkl_case {
     char name[VKL_CASE_NAME_MAX];  // "kernel/variant/D0=..,D1=..": the --filter key
 } vkl_case;
 
+// One dispatch of a kernel run. Zero means default: the variant's shader, every tensor bound
+// in order.
 typedef struct vkl_launch {
+    const char *shader;                  // embedded module, or NULL for the variant's
+    uint32_t binding_count;              // 0: all tensors, binding i = tensor i
+    uint32_t bindings[VKL_MAX_TENSORS];  // else: tensor index bound at each binding
+    uint32_t spec_count;                 // specialization constants 0..spec_count-1
+    uint32_t spec[4];
     uint32_t push[VKL_MAX_PUSH_BYTES / 4];
     uint32_t push_size;
     uint32_t groups[3];
@@ -73,8 +82,9 @@ typedef struct vkl_kernel {
     void (*tensors)(const vkl_case *c, vkl_tensor_desc *out);
     // Optional: fills input (or in/out) tensor `index` (count values); default is uniform.
     void (*fill)(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values);
-    // Push constants and workgroup counts.
-    void (*launch)(const vkl_case *c, vkl_launch *out);
+    // Fills out[0..n-1] with the dispatches of one run, in order, with a barrier between
+    // consecutive ones; returns n (1 ..VKL_MAX_DISPATCHES).
+    uint32_t (*launch)(const vkl_case *c, vkl_launch *out);
     // From the inputs in values[] (as stored: f16 inputs already rounded), writes the
     // expected outputs into values[] and a per-element error bound into bounds[] for every
     // output and in/out tensor, using the CPU reference. u32 outputs are compared exactly.

@@ -48,4 +48,9 @@ void ref_kv_append(float *k_cache, float *v_cache, const float *k_new, const flo
 // True when `count` tokens fit at `pos` in a cache of `capacity` positions; else logs why.
 bool vkl_kv_append_fits(uint32_t pos, uint32_t count, uint32_t capacity);
 
+// Causal attention: query m at position p0 + m attends keys 0..p0+m of KV head h / (H / KVH),
+// scale 1/sqrt(D).  o (M, H, D) · q (M, H, D) · k_cache, v_cache (capacity, KVH, D).
+void ref_attention(float *o, const float *q, const float *k_cache, const float *v_cache, uint32_t M, uint32_t H,
+                   uint32_t KVH, uint32_t D, uint32_t p0);
+
 #endif

@@ -33,11 +33,12 @@ static void add_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, n, VKL_OUT, 0.0f, 0.0f };
 }
 
-static void add_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t add_launch(const vkl_case *c, vkl_launch *out)
 {
     struct elementwise_push push = { .n = c->dims[0] };
     push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Vulkan rounds a float add correctly, as does the reference from double: u|y| covers both.

@@ -48,13 +48,14 @@ static void argmax_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *
             values[(size_t)m * N + i] = m % 4 == 3 ? -1.5f : roundf(vkl_rng_uniform(rng, -4.0f, 4.0f) * 2.0f) / 2.0f;
 }
 
-static void argmax_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t argmax_launch(const vkl_case *c, vkl_launch *out)
 {
     struct rows_push push = { .M = c->dims[0], .N = c->dims[1] };
     vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     push.groups_x = out->groups[0];
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Exact: the index is an integer.

@@ -61,11 +61,12 @@ static void embedding_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
     }
 }
 
-static void embedding_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t embedding_launch(const vkl_case *c, vkl_launch *out)
 {
     struct embedding_push push = { .M = c->dims[0], .V = c->dims[1], .D = c->dims[2] };
     push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.D, EMBEDDING_WG);
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Exact: rows are copied (f16 widens to f32 exactly) and the status is a count.

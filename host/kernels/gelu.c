@@ -38,11 +38,12 @@ static void gelu_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[1] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, n, VKL_OUT, 0.0f, 0.0f };
 }
 
-static void gelu_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t gelu_launch(const vkl_case *c, vkl_launch *out)
 {
     struct elementwise_push push = { .n = c->dims[0] };
     push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Absolute bound, because 1 + tanh(z) cancels for negative x. In the shader,

@@ -72,11 +72,12 @@ static void kv_append_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
         for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
 }
 
-static void kv_append_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t kv_append_launch(const vkl_case *c, vkl_launch *out)
 {
     struct kv_append_push push = { .M = c->dims[DIM_M], .row = row_of(c), .capacity = c->dims[DIM_C] };
     push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.row / 2, KV_APPEND_WG);
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Positions outside [P, P+M) must be untouched and f32 rows copied: bound 0. f16 stores go

@@ -63,13 +63,14 @@ static void layer_norm_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, flo
             values[(size_t)m * N + i] = offsets[m % 4] + vkl_rng_uniform(rng, -noise[m % 4], noise[m % 4]);
 }
 
-static void layer_norm_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t layer_norm_launch(const vkl_case *c, vkl_launch *out)
 {
     struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = LAYER_NORM_EPS };
     vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     push.groups_x = out->groups[0];
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Bound per element, following the shader's operations with f = vkl_sum_error_factor(N):

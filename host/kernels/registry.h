@@ -14,6 +14,7 @@
     X(softmax)           \
     X(argmax)            \
     X(rope)              \
-    X(kv_append)
+    X(kv_append)         \
+    X(attention)
 
 #endif

@@ -68,13 +68,14 @@ static void rms_norm_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float
     }
 }
 
-static void rms_norm_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t rms_norm_launch(const vkl_case *c, vkl_launch *out)
 {
     struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = RMS_NORM_EPS };
     vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     push.groups_x = out->groups[0];
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Relative bound per element, from the error budget of the shader's float operations:

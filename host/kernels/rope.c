@@ -88,12 +88,13 @@ static void rope_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *va
         for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, -2.0f, 2.0f);
 }
 
-static void rope_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t rope_launch(const vkl_case *c, vkl_launch *out)
 {
     struct rope_push push = { .M = c->dims[DIM_M], .H = c->dims[DIM_H], .KVH = c->dims[DIM_KVH], .D = c->dims[DIM_D],
                               .R = c->dims[DIM_R], .table_rows = table_rows(c) };
     push.groups_x = vkl_launch_items(out, (uint64_t)push.M * (push.H + push.KVH) * (push.R / 2), ROPE_WG);
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // Each rotated value is va c - vb s (or va s + vb c) with c, s rounded once from double (u

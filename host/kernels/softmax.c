@@ -43,13 +43,14 @@ static void softmax_tensors(const vkl_case *c, vkl_tensor_desc *out)
 
 static float temperature(const vkl_case *c) { return (float)c->dims[2] / 100.0f; }
 
-static void softmax_launch(const vkl_case *c, vkl_launch *out)
+static uint32_t softmax_launch(const vkl_case *c, vkl_launch *out)
 {
     struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = 1.0f / temperature(c) };
     vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     push.groups_x = out->groups[0];
     vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
 }
 
 // With z_j = (x_j - max) / T <= 0: z_j carries 3u|z_j| (difference, rounded 1/T, product) and

@@ -1,0 +1,218 @@
+// attention: causal masked softmax attention over the KV cache — CPU reference, check
+// shapes, launch. Shaders: attention_prefill.comp, attention_decode.comp,
+// attention_merge.comp, attention.h, kv.glsl.
+#include <math.h>
+#include <stdlib.h>
+
+#include "host/bounds.h"
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "shaders/attention.h"
+
+// Scores of one query against keys 0..n-1 of one KV head, in double. scores (n)
+static void head_scores(double *scores, const float *q, const float *k_cache, uint32_t n, uint32_t stride,
+                        uint32_t D, double scale)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        double s = 0.0;
+        for (uint32_t d = 0; d < D; d++) s += (double)q[d] * k_cache[(size_t)k * stride + d];
+        scores[k] = s * scale;
+    }
+}
+
+void ref_attention(float *o, const float *q, const float *k_cache, const float *v_cache, uint32_t M, uint32_t H,
+                   uint32_t KVH, uint32_t D, uint32_t p0)
+{
+    // o (M, H, D) · q (M, H, D) · k_cache, v_cache (capacity, KVH, D); query m attends 0..p0+m
+    double *scores = malloc((size_t)(p0 + M) * sizeof *scores);
+    if (!scores) abort();
+    uint32_t stride = KVH * D;
+    for (uint32_t m = 0; m < M; m++) {
+        for (uint32_t h = 0; h < H; h++) {
+            uint32_t kvh = h / (H / KVH), n = p0 + m + 1;
+            const float *qv = q + ((size_t)m * H + h) * D;
+            head_scores(scores, qv, k_cache + (size_t)kvh * D, n, stride, D, 1.0 / sqrt(D));
+            double max = scores[0], sum = 0.0;
+            for (uint32_t k = 1; k < n; k++) max = scores[k] > max ? scores[k] : max;
+            for (uint32_t k = 0; k < n; k++) sum += scores[k] = exp(scores[k] - max);
+            for (uint32_t d = 0; d < D; d++) {
+                double acc = 0.0;
+                for (uint32_t k = 0; k < n; k++) acc += scores[k] * v_cache[(size_t)k * stride + (size_t)kvh * D + d];
+                o[((size_t)m * H + h) * D + d] = (float)(acc / sum);
+            }
+        }
+    }
+    free(scores);
+}
+
+enum { PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16 };
+static const vkl_variant variants[] = {
+    [PREFILL_F32] = { "prefill.f32", "attention_prefill.f32", false },
+    [PREFILL_F16] = { "prefill.f16", "attention_prefill.f16", false },
+    [DECODE_F32] = { "decode.f32", "attention_decode.f32", false },
+    [DECODE_F16] = { "decode.f16", "attention_decode.f16", false },
+};
+static bool is_decode(uint32_t variant) { return variant >= DECODE_F32; }
+static bool kv_f16(uint32_t variant) { return variant == PREFILL_F16 || variant == DECODE_F16; }
+
+enum { DIM_M, DIM_H, DIM_KVH, DIM_D, DIM_P, DIM_C };
+
+// (M, H, KVH, D, P, capacity): stories260K (8 heads over 4, D 8), MHA, GQA, MQA, head
+// dimensions 8, 64, 80, 96, 128, 256, query blocks and key tiles not multiples of 8 and 16,
+// contexts across many tiles and chunks, up to 8192.
+static const uint32_t prefill_full[][6] = {
+    { 1, 1, 1, 64, 0, 16 },  { 5, 8, 4, 8, 0, 512 },   { 17, 4, 4, 64, 0, 64 },       { 33, 8, 2, 80, 100, 256 },
+    { 16, 4, 1, 96, 17, 64 }, { 40, 8, 2, 128, 0, 64 }, { 9, 4, 2, 256, 300, 512 },   { 512, 4, 4, 64, 0, 512 },
+    { 16, 4, 1, 128, 8176, 8192 },
+};
+static const uint32_t prefill_quick[][6] = { { 5, 8, 4, 8, 0, 512 }, { 17, 4, 4, 64, 0, 64 }, { 9, 4, 2, 256, 300, 512 } };
+static const uint32_t decode_full[][6] = {
+    { 1, 1, 1, 64, 0, 16 },      { 1, 8, 4, 8, 37, 512 },     { 1, 4, 1, 96, 1000, 1024 },  { 1, 8, 2, 256, 300, 512 },
+    { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 },
+};
+static const uint32_t decode_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 } };
+
+static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
+{
+    if (is_decode(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, decode_quick);
+    else if (is_decode(variant)) VKL_ADD_SHAPES(cases, self, variant, decode_full);
+    else if (quick) VKL_ADD_SHAPES(cases, self, variant, prefill_quick);
+    else VKL_ADD_SHAPES(cases, self, variant, prefill_full);
+}
+
+static uint32_t chunks_of(const vkl_case *c) { return (c->dims[DIM_C] + ATTN_CHUNK - 1) / ATTN_CHUNK; }
+
+static void attention_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    const uint32_t *d = c->dims;
+    uint64_t qn = (uint64_t)d[DIM_M] * d[DIM_H] * d[DIM_D], cache = (uint64_t)d[DIM_C] * d[DIM_KVH] * d[DIM_D];
+    vkl_dtype kv = kv_f16(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    uint64_t partials = is_decode(c->variant) ? (uint64_t)d[DIM_H] * chunks_of(c) * (d[DIM_D] + 2) : 1;
+    out[0] = (vkl_tensor_desc){ "q", VKL_DTYPE_F32, qn, VKL_IN, -2.0f, 2.0f };
+    out[1] = (vkl_tensor_desc){ "k_cache", kv, cache, VKL_IN, -2.0f, 2.0f };
+    out[2] = (vkl_tensor_desc){ "v_cache", kv, cache, VKL_IN, -1.0f, 1.0f };
+    out[3] = (vkl_tensor_desc){ "pos", VKL_DTYPE_U32, 1, VKL_IN, 0.0f, 0.0f };
+    out[4] = (vkl_tensor_desc){ "o", VKL_DTYPE_F32, qn, VKL_OUT, 0.0f, 0.0f };
+    out[5] = (vkl_tensor_desc){ "partials", VKL_DTYPE_F32, partials, VKL_SCRATCH, 0.0f, 0.0f };
+}
+
+// Cache positions no query may see (p0 + M and later) hold NaN: reading one, even masked with
+// a zero weight, makes the output NaN, which the checker reports. So the mask is tested for
+// real, beyond what the comparison with the reference shows inside the block.
+static void attention_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
+{
+    vkl_tensor_desc d[6];
+    attention_tensors(c, d);
+    if (index == 3) {
+        values[0] = (float)c->dims[DIM_P];
+        return;
+    }
+    uint64_t visible = index == 0 ? d[0].count : (uint64_t)(c->dims[DIM_P] + c->dims[DIM_M]) * c->dims[DIM_KVH] * c->dims[DIM_D];
+    for (uint64_t i = 0; i < d[index].count; i++)
+        values[i] = i < visible ? vkl_rng_uniform(rng, d[index].lo, d[index].hi) : NAN;
+}
+
+static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
+{
+    const uint32_t *d = c->dims;
+    struct attention_push push = { .M = d[DIM_M], .H = d[DIM_H], .KVH = d[DIM_KVH], .D = d[DIM_D],
+                                   .chunks = chunks_of(c), .scale = (float)(1.0 / sqrt(d[DIM_D])) };
+    if (!is_decode(c->variant)) {
+        out[0] = (vkl_launch){ .spec_count = 1, .spec = { push.D }, .groups = { (push.M + ATTN_BQ - 1) / ATTN_BQ, push.H, 1 } };
+        vkl_launch_set_push(&out[0], &push, sizeof push);
+        return 1;
+    }
+    out[0] = (vkl_launch){ .binding_count = 5, .bindings = { 0, 1, 2, 3, 5 }, .groups = { push.chunks, push.H, 1 } };
+    out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
+                           .groups = { push.H, 1, 1 } };
+    vkl_launch_set_push(&out[0], &push, sizeof push);
+    vkl_launch_set_push(&out[1], &push, sizeof push);
+    return 2;
+}
+
+// Bound for o[m, h, j] = sum_k p_k v_kj / sum_k p_k, p_k = exp(s_k - max), over n keys:
+//   score s_k: a D-term dot product of pre-scaled q: (f(D) + 2u) A_k + u|s_k|, A_k = scale sum|q k|;
+//   p_k: that, plus u z_k for the shift (z_k = max - s_k; the error of max itself scales every
+//   p_k alike and cancels) and exp's (3 + 2 z_k) ulp: eps_k; decode also weighs each chunk by an
+//   exp of at most z_k: another (3 + 3 z_k) 2u;
+//   sums over n keys: f(n), plus 2u per rescale of the running sums (one per 16-key tile);
+//   so |error| <= [(f(n) + r + u) sum p|v| + sum p eps |v|] / P + |o| (f(n) + r + sum p eps / P + 7u).
+static void bound_head(double *bound, const float *o, const float *q, const float *k, const float *v, uint32_t n,
+                       uint32_t stride, uint32_t D, bool decode, double *scores, double *eps)
+{
+    const double u = VKL_F32_UNIT_ROUNDOFF, scale = 1.0 / sqrt(D);
+    double f_d = vkl_sum_error_factor(D), f_n = vkl_sum_error_factor(n), rescale = 2.0 * u * ((n + ATTN_BK - 1) / ATTN_BK);
+    head_scores(scores, q, k, n, stride, D, scale);
+    double max = scores[0], sum = 0.0, weighted_eps = 0.0;
+    for (uint32_t i = 1; i < n; i++) max = scores[i] > max ? scores[i] : max;
+    for (uint32_t i = 0; i < n; i++) {
+        double a = 0.0;
+        for (uint32_t d = 0; d < D; d++) a += fabs((double)q[d] * k[(size_t)i * stride + d]);
+        double z = max - scores[i];
+        eps[i] = (f_d + 2.0 * u) * a * scale + u * fabs(scores[i]) + u * z + (3.0 + 2.0 * z) * 2.0 * u +
+                 (decode ? (3.0 + 3.0 * z) * 2.0 * u : 0.0);
+        scores[i] = exp(-z);
+        sum += scores[i];
+        weighted_eps += scores[i] * eps[i];
+    }
+    for (uint32_t d = 0; d < D; d++) {
+        double abs_num = 0.0, eps_num = 0.0;
+        for (uint32_t i = 0; i < n; i++) {
+            double pv = scores[i] * fabs(v[(size_t)i * stride + d]);
+            abs_num += pv;
+            eps_num += pv * eps[i];
+        }
+        bound[d] = ((f_n + rescale + u) * abs_num + eps_num) / sum +
+                   fabs(o[d]) * (f_n + rescale + weighted_eps / sum + 7.0 * u) + VKL_F32_TINY;
+    }
+}
+
+static void attention_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    const uint32_t *d = c->dims;
+    uint32_t M = d[DIM_M], H = d[DIM_H], KVH = d[DIM_KVH], D = d[DIM_D], P = d[DIM_P], stride = KVH * D;
+    ref_attention(values[4], values[0], values[1], values[2], M, H, KVH, D, P);
+    double *scores = malloc((size_t)(P + M) * sizeof *scores), *eps = malloc((size_t)(P + M) * sizeof *eps);
+    if (!scores || !eps) abort();
+    for (uint32_t m = 0; m < M; m++) {
+        for (uint32_t h = 0; h < H; h++) {
+            size_t at = ((size_t)m * H + h) * D, kv = (size_t)(h / (H / KVH)) * D;
+            bound_head(bounds[4] + at, values[4] + at, values[0] + at, values[1] + kv, values[2] + kv, P + m + 1, stride,
+                       D, is_decode(c->variant), scores, eps);
+        }
+    }
+    free(scores);
+    free(eps);
+}
+
+// Per query and head: n keys times (2D for scores, 2D for values) plus the softmax.
+static double attention_flops(const vkl_case *c)
+{
+    const uint32_t *d = c->dims;
+    double keys = (double)d[DIM_M] * d[DIM_P] + (double)d[DIM_M] * (d[DIM_M] + 1) / 2.0;
+    return keys * d[DIM_H] * (4.0 * d[DIM_D] + 5.0);
+}
+
+// The KV rows that must be read once, the queries and the outputs.
+static double attention_bytes(const vkl_case *c)
+{
+    const uint32_t *d = c->dims;
+    double kv_bytes = kv_f16(c->variant) ? 2.0 : 4.0;
+    return 2.0 * (d[DIM_P] + d[DIM_M]) * d[DIM_KVH] * d[DIM_D] * kv_bytes + 8.0 * d[DIM_M] * d[DIM_H] * d[DIM_D];
+}
+
+const vkl_kernel vkl_kernel_attention = {
+    .name = "attention",
+    .dim_names = { "M", "H", "KVH", "D", "P", "C" },
+    .dim_count = 6,
+    .variants = variants,
+    .variant_count = 4,
+    .tensor_count = 6,
+    .shapes = attention_shapes,
+    .tensors = attention_tensors,
+    .fill = attention_fill,
+    .launch = attention_launch,
+    .expect = attention_expect,
+    .flops = attention_flops,
+    .bytes = attention_bytes,
+};

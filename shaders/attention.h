@@ -1,0 +1,38 @@
+// attention: causal masked softmax attention of M queries over a layer's KV cache.
+// Query m sits at position p0 + m (p0 = pos[0], a device buffer) and attends keys 0..p0+m.
+// o[m, h] = softmax_k(scale q[m, h] . K[k, kvh]) V[k, kvh], kvh = h / (H / KVH) (MHA, GQA, MQA).
+// Cache layout as kv_append.h: (capacity, KVH, D), f32 or f16 packed two per word.
+//
+// Prefill (attention_prefill.comp, any M): flash-style. A workgroup takes BQ queries of one
+// head and streams K/V tiles of BK keys through shared memory, keeping a running max and sum
+// per query, so memory does not grow with the context.
+// Decode (M = 1): attention_decode.comp splits the keys into chunks of CHUNK across
+// workgroups, each writing an unnormalised partial (acc[D], max, sum); attention_merge.comp
+// combines the chunks of each head. The chunk count follows the capacity, not the current
+// length, so a recorded command buffer stays valid as the context grows.
+//
+// Bindings, prefill and decode: 0 q (M, H, D) f32 · 1 k_cache · 2 v_cache · 3 pos (1) u32 ·
+// 4 o (M, H, D) f32 (prefill) or partials (H, chunks, D + 2) f32 (decode).
+// Merge: 0 partials · 1 o (1, H, D).
+#ifndef VKLLM_ATTENTION_H
+#define VKLLM_ATTENTION_H
+
+#include "push.h"
+
+#define ATTN_WG 128u
+#define ATTN_BQ 8u       // prefill queries per workgroup; ATTN_BQ * ATTN_BK == ATTN_WG
+#define ATTN_BK 16u      // prefill keys per tile
+#define ATTN_DMAX 256u   // largest head dimension
+#define ATTN_CHUNK 256u  // decode keys per workgroup
+
+PUSH_CONSTANTS(attention_push)
+{
+    uint32_t M;       // queries
+    uint32_t H;       // query heads
+    uint32_t KVH;     // key/value heads, divides H
+    uint32_t D;       // head dimension, <= ATTN_DMAX
+    uint32_t chunks;  // decode: ceil(capacity / ATTN_CHUNK)
+    float scale;      // 1 / sqrt(D)
+} PUSH_INSTANCE;
+
+#endif
