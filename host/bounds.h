@@ -22,4 +22,11 @@
 // Relative error factor for a sum of n terms: min(gamma_n, lambda sqrt(n) u).
 double vkl_sum_error_factor(uint64_t n);
 
+// Per-element bound of a softmax over n values x computed as exp((x - max) / T) / sum in f32,
+// with exp within 3 + 2|z| ulp (Vulkan): z_j = (x_j - max) / T carries 3u|z_j| and e_j = exp(z_j)
+// relative error eps_j = (6 + 7|z_j|) u; the sum adds f(n) + sum_j e_j eps_j / sum; 1/sum, the
+// product and the reference's rounding 7u. bound[i] = (eps_i + eps_sum + 7u) y_i.
+// Returns the largest relative bound (bound / y) over the row.  bound (n) · x (n) · y (n)
+double vkl_softmax_bounds(double *bound, const float *x, const float *y, uint32_t n, double temperature);
+
 #endif

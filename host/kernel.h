@@ -15,10 +15,10 @@
 #include "host/rng.h"
 
 #define VKL_MAX_DIMS 8
-#define VKL_MAX_TENSORS 8
+#define VKL_MAX_TENSORS 24
 #define VKL_MAX_PUSH_BYTES 128
 #define VKL_CASE_NAME_MAX 160
-#define VKL_MAX_DISPATCHES 4
+#define VKL_MAX_DISPATCHES 8
 
 // Values of every type travel through the checker as float: u32 tensors (token ids, positions,
 // counts, status flags) hold integers below 2^24, which float represents exactly.

@@ -53,4 +53,19 @@ bool vkl_kv_append_fits(uint32_t pos, uint32_t count, uint32_t capacity);
 void ref_attention(float *o, const float *q, const float *k_cache, const float *v_cache, uint32_t M, uint32_t H,
                    uint32_t KVH, uint32_t D, uint32_t p0);
 
+// MoE router: softmax over E experts per token and the top k, chosen on the logits (ties to the
+// lower index); weights are the chosen probabilities, renormalised to sum 1 when `renorm`.
+// probs (T, E) · ids (T, k) · weights (T, k) · logits (T, E).
+void ref_moe_route(float *probs, uint32_t *ids, float *weights, const float *logits, uint32_t T, uint32_t E,
+                   uint32_t k, bool renorm);
+// Bounds of moe_route's probabilities and weights.  prob_bound (T, E) · weight_bound (T, k).
+void vkl_moe_route_bounds(double *prob_bound, double *weight_bound, const float *logits, const float *probs,
+                          const float *weights, uint32_t T, uint32_t E, uint32_t k, bool renorm);
+// MoE token lists (see shaders/moe.h) and the mean router probability per expert.
+// counts (E) · offsets (E+1) · perm, inv (T*k) · tiles (max_tiles, 2) · prob_mean (E) · ids (T*k) · probs (T, E).
+void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t *inv, uint32_t *tiles,
+                   float *prob_mean, const uint32_t *ids, const float *probs, uint32_t T, uint32_t E, uint32_t k);
+// Entries in the grouped matmul's tile map: ceil(T*k / tile rows) + E.
+uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E);
+
 #endif

@@ -1,5 +1,8 @@
 // matmul: y[M,N] = x[M,K] · W[N,K]ᵀ, W row-major as llama2.c and GGUF store it.
 // Bindings: 0 x (M, K) f32 · 1 W (N, K) f32, or f16 packed two per 32-bit word · 2 y (M, N) f32.
+// Grouped GEMM (MoE experts, matmul_gemm.comp with MOE_GROUPED): W is (E, N, K); workgroup row
+// n takes tile n of the tile map from moe_count (see moe.h), rows of one expert; y rows are the
+// permuted rows. Extra bindings: 3 tiles · 4 perm · 5 offsets.
 // Element indices must fit in 32 bits (each binding is at most maxStorageBufferRange anyway).
 #ifndef VKLLM_MATMUL_H
 #define VKLLM_MATMUL_H
@@ -23,6 +26,7 @@ PUSH_CONSTANTS(matmul_push)
     uint32_t N;
     uint32_t K;
     uint32_t groups_x;  // GEMV: workgroups along x; row n = group.y * groups_x + group.x
+    uint32_t topk;      // grouped (MoE) GEMM: x row of permuted row r is perm[r] / topk; 0: r
 } PUSH_INSTANCE;
 
 #endif

@@ -15,6 +15,8 @@
     X(argmax)            \
     X(rope)              \
     X(kv_append)         \
-    X(attention)
+    X(attention)         \
+    X(moe_route)         \
+    X(moe_count)
 
 #endif
