@@ -47,7 +47,7 @@ void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t
     }
 }
 
-static const vkl_variant variants[] = { { "default", "moe_count.default", false } };
+static const vkl_variant variants[] = { { "u32", "moe_count.default", false } };
 
 enum { DIM_T, DIM_E, DIM_K, DIM_MODE };
 enum { MODE_RANDOM, MODE_ONE_EXPERT, MODE_FIRST_K };  // k distinct random experts; all on expert E-1; on 0..k-1
