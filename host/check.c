@@ -289,7 +289,6 @@ static void judge_output(case_run *run, tensor_slot *s, vkl_case_result *r)
     if (!guards_intact(run, s, r)) return;
     const uint8_t *data = s->image + run->guard;
     bool exact = s->desc.dtype == VKL_DTYPE_U32;
-    double worst = -1.0;
     for (uint64_t i = 0; i < s->desc.count; i++) {
         double got;
         if (!read_element(s, data, i, &got))
@@ -300,8 +299,7 @@ static void judge_output(case_run *run, tensor_slot *s, vkl_case_result *r)
             return set_result(r, VKL_CASE_FAIL, "%s[%llu]: reference is not finite", s->desc.name, (unsigned long long)i);
         double err = fabs(got - s->values[i]), bound = exact ? 0.0 : s->bounds[i];
         double ratio = err == 0.0 ? 0.0 : bound > 0.0 ? err / bound : INFINITY;
-        if (ratio > worst) {
-            worst = ratio;
+        if (ratio > r->ratio) {  // the worst element over all output tensors
             r->max_err = err;
             r->bound = bound;
             r->ratio = ratio;
@@ -326,8 +324,10 @@ static vkl_status judge(case_run *run, vkl_case_result *r)
         bounds[t] = run->slots[t].bounds;
     }
     run->c->kernel->expect(run->c, values, bounds);
+    r->ratio = -1.0;
     for (uint32_t t = 0; t < run->c->kernel->tensor_count && r->status == VKL_CASE_PASS; t++)
         if (run->slots[t].bounds) judge_output(run, &run->slots[t], r);
+    if (r->ratio < 0.0) r->ratio = 0.0;
     return VKL_OK;
 }
 

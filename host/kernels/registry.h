@@ -17,6 +17,7 @@
     X(kv_append)         \
     X(attention)         \
     X(moe_route)         \
-    X(moe_count)
+    X(moe_count)         \
+    X(moe)
 
 #endif

@@ -1,0 +1,289 @@
+// moe: a whole Mixtral-style MoE FFN block on the device — router matmul, moe_route,
+// moe_count, grouped gate and up matmuls, swiglu, grouped down matmul, moe_combine — checked
+// end to end against the CPU reference of the block.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/bounds.h"
+#include "host/kernel.h"
+#include "host/ref.h"
+#include "shaders/elementwise.h"
+#include "shaders/matmul.h"
+#include "shaders/moe.h"
+
+// One expert's SwiGLU FFN on one token, in double.  y (D) · x (D) · gate, up (F, D) · down (D, F)
+static void expert_ffn(double *y, const float *x, const float *gate, const float *up, const float *down, uint32_t D,
+                       uint32_t F, double *h)
+{
+    for (uint32_t f = 0; f < F; f++) {
+        double g = 0.0, u = 0.0;
+        for (uint32_t d = 0; d < D; d++) {
+            g += (double)x[d] * gate[(size_t)f * D + d];
+            u += (double)x[d] * up[(size_t)f * D + d];
+        }
+        h[f] = g / (1.0 + exp(-g)) * u;
+    }
+    for (uint32_t d = 0; d < D; d++) {
+        double acc = 0.0;
+        for (uint32_t f = 0; f < F; f++) acc += h[f] * down[(size_t)d * F + f];
+        y[d] = acc;
+    }
+}
+
+void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *w_router, const float *w_gate,
+             const float *w_up, const float *w_down, uint32_t T, uint32_t D, uint32_t F, uint32_t E, uint32_t k,
+             bool renorm)
+{
+    // out (T, D) · ids, weights (T, k) · x (T, D) · w_router (E, D) · w_gate, w_up (E, F, D) · w_down (E, D, F)
+    float *logits = malloc((size_t)T * E * sizeof *logits), *probs = malloc((size_t)T * E * sizeof *probs);
+    double *h = malloc(F * sizeof *h), *y = malloc(D * sizeof *y), *acc = malloc(D * sizeof *acc);
+    if (!logits || !probs || !h || !y || !acc) abort();
+    ref_matmul(logits, x, w_router, T, E, D);
+    ref_moe_route(probs, ids, weights, logits, T, E, k, renorm);
+    for (uint32_t t = 0; t < T; t++) {
+        memset(acc, 0, D * sizeof *acc);
+        for (uint32_t j = 0; j < k; j++) {
+            size_t e = ids[(size_t)t * k + j];
+            expert_ffn(y, x + (size_t)t * D, w_gate + e * F * D, w_up + e * F * D, w_down + e * D * F, D, F, h);
+            for (uint32_t d = 0; d < D; d++) acc[d] += (double)weights[(size_t)t * k + j] * y[d];
+        }
+        for (uint32_t d = 0; d < D; d++) out[(size_t)t * D + d] = (float)acc[d];
+    }
+    free(logits);
+    free(probs);
+    free(h);
+    free(y);
+    free(acc);
+}
+
+enum { F32, F16 };
+static const vkl_variant variants[] = {
+    [F32] = { "f32", "moe_route.default", false },  // the first dispatch names its own shader
+    [F16] = { "f16", "moe_route.default", false },
+};
+
+enum { DIM_T, DIM_D, DIM_F, DIM_E, DIM_K, DIM_RENORM, DIM_MODE };
+enum { MODE_LEVELS, MODE_TIED };  // router weights small integers (logits exact, ties common) or zero (all tied)
+
+// (T, D, F, E, k, renorm, mode): stories260K widths with 4 experts, Mixtral (8 experts, top-2),
+// all logits tied (only experts 0..k-1 get tokens; with k = 1 every token goes to expert 0),
+// more rows than a tile, Qwen-MoE style (60 experts, top-4).
+static const uint32_t full[][7] = {
+    { 1, 64, 172, 4, 2, 1, MODE_LEVELS },  { 7, 64, 128, 8, 2, 1, MODE_LEVELS },  { 33, 96, 200, 8, 2, 0, MODE_TIED },
+    { 20, 128, 256, 8, 1, 0, MODE_TIED },  { 70, 64, 96, 16, 4, 1, MODE_LEVELS }, { 5, 128, 352, 60, 4, 1, MODE_LEVELS },
+    { 130, 256, 512, 8, 2, 1, MODE_LEVELS },
+};
+static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20, 128, 256, 8, 1, 0, MODE_TIED },
+                                     { 70, 64, 96, 16, 4, 1, MODE_LEVELS } };
+
+static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
+{
+    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
+    else VKL_ADD_SHAPES(cases, self, variant, full);
+}
+
+enum { X, W_ROUTER, W_GATE, W_UP, W_DOWN, OUT, IDS, WEIGHTS, COUNTS, PROB_MEAN,
+       LOGITS, PROBS, OFFSETS, PERM, INV, TILES, GATE, UP, HIDDEN, Y, TENSORS };
+
+static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    const uint32_t *d = c->dims;
+    uint64_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
+    vkl_dtype w = c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    out[X] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, T * D, VKL_IN, -1.0f, 1.0f };
+    out[W_ROUTER] = (vkl_tensor_desc){ "w_router", VKL_DTYPE_F32, E * D, VKL_IN, -2.0f, 2.0f };
+    out[W_GATE] = (vkl_tensor_desc){ "w_gate", w, E * F * D, VKL_IN, -0.2f, 0.2f };
+    out[W_UP] = (vkl_tensor_desc){ "w_up", w, E * F * D, VKL_IN, -0.2f, 0.2f };
+    out[W_DOWN] = (vkl_tensor_desc){ "w_down", w, E * D * F, VKL_IN, -0.2f, 0.2f };
+    out[OUT] = (vkl_tensor_desc){ "out", VKL_DTYPE_F32, T * D, VKL_OUT, 0.0f, 0.0f };
+    out[IDS] = (vkl_tensor_desc){ "ids", VKL_DTYPE_U32, rows, VKL_OUT, 0.0f, 0.0f };
+    out[WEIGHTS] = (vkl_tensor_desc){ "weights", VKL_DTYPE_F32, rows, VKL_OUT, 0.0f, 0.0f };
+    out[COUNTS] = (vkl_tensor_desc){ "counts", VKL_DTYPE_U32, E, VKL_OUT, 0.0f, 0.0f };
+    out[PROB_MEAN] = (vkl_tensor_desc){ "prob_mean", VKL_DTYPE_F32, E, VKL_OUT, 0.0f, 0.0f };
+    out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_SCRATCH, 0.0f, 0.0f };
+    out[PROBS] = (vkl_tensor_desc){ "probs", VKL_DTYPE_F32, T * E, VKL_SCRATCH, 0.0f, 0.0f };
+    out[OFFSETS] = (vkl_tensor_desc){ "offsets", VKL_DTYPE_U32, E + 1, VKL_SCRATCH, 0.0f, 0.0f };
+    out[PERM] = (vkl_tensor_desc){ "perm", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
+    out[INV] = (vkl_tensor_desc){ "inv", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
+    out[TILES] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32, 2ull * vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E]),
+                                    VKL_SCRATCH, 0.0f, 0.0f };
+    out[GATE] = (vkl_tensor_desc){ "gate", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
+    out[UP] = (vkl_tensor_desc){ "up", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
+    out[HIDDEN] = (vkl_tensor_desc){ "hidden", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
+    out[Y] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, rows * D, VKL_SCRATCH, 0.0f, 0.0f };
+}
+
+// x on multiples of 1/8 and router weights on small integers: every logit is exact in f32 in
+// any summation order, so the device and the reference choose the same experts, ties included.
+static void moe_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
+{
+    vkl_tensor_desc d[TENSORS];
+    moe_tensors(c, d);
+    for (uint64_t i = 0; i < d[index].count; i++) {
+        float v = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
+        if (index == X) v = roundf(v * 8.0f) / 8.0f;
+        if (index == W_ROUTER) v = c->dims[DIM_MODE] == MODE_TIED ? 0.0f : roundf(v);
+        values[i] = v;
+    }
+}
+
+static void grouped(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, uint32_t y, uint32_t N, uint32_t K,
+                    uint32_t topk)
+{
+    const uint32_t *d = c->dims;
+    *out = (vkl_launch){ .shader = c->variant == F16 ? "matmul_gemm.moe_f16" : "matmul_gemm.moe_f32",
+                         .binding_count = 6, .bindings = { a, w, y, TILES, PERM, OFFSETS },
+                         .groups = { (N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN, vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E]), 1 } };
+    struct matmul_push push = { .M = d[DIM_T] * d[DIM_K], .N = N, .K = K, .topk = topk };
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
+{
+    const uint32_t *d = c->dims;
+    uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
+    struct matmul_push router = { .M = T, .N = E, .K = D };
+    out[0] = (vkl_launch){ .shader = "matmul_gemm.f32", .binding_count = 3, .bindings = { X, W_ROUTER, LOGITS },
+                           .groups = { (E + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN, (T + MATMUL_GEMM_BM - 1) / MATMUL_GEMM_BM, 1 } };
+    vkl_launch_set_push(&out[0], &router, sizeof router);
+
+    struct moe_push moe = { .T = T, .E = E, .k = k, .renorm = d[DIM_RENORM], .D = D,
+                            .max_tiles = vkl_moe_max_tiles(T, k, E), .tile_rows = MATMUL_GEMM_BM };
+    out[1] = (vkl_launch){ .shader = "moe_route.default", .binding_count = 4, .bindings = { LOGITS, PROBS, IDS, WEIGHTS } };
+    vkl_split_groups(T, &out[1].groups[0], &out[1].groups[1]);
+    out[1].groups[2] = 1;
+    moe.groups_x = out[1].groups[0];
+    vkl_launch_set_push(&out[1], &moe, sizeof moe);
+    out[2] = (vkl_launch){ .shader = "moe_count.default", .binding_count = 8,
+                           .bindings = { IDS, PROBS, COUNTS, OFFSETS, PERM, INV, TILES, PROB_MEAN }, .groups = { 1, 1, 1 } };
+    vkl_launch_set_push(&out[2], &moe, sizeof moe);
+
+    grouped(&out[3], c, X, W_GATE, GATE, F, D, k);
+    grouped(&out[4], c, X, W_UP, UP, F, D, k);
+    struct elementwise_push act = { .n = rows * F };
+    out[5] = (vkl_launch){ .shader = "swiglu.default", .binding_count = 3, .bindings = { GATE, UP, HIDDEN } };
+    act.groups_x = vkl_launch_items(&out[5], act.n, ELEMENTWISE_WG);
+    vkl_launch_set_push(&out[5], &act, sizeof act);
+    grouped(&out[6], c, HIDDEN, W_DOWN, Y, D, F, 0);
+
+    out[7] = (vkl_launch){ .shader = "moe_combine.default", .binding_count = 4, .bindings = { Y, WEIGHTS, INV, OUT } };
+    moe.groups_x = vkl_launch_items(&out[7], (uint64_t)T * D, MOE_WG);
+    vkl_launch_set_push(&out[7], &moe, sizeof moe);
+    return 8;
+}
+
+// Error bound of out, propagated stage by stage with f = vkl_sum_error_factor:
+//   gate, up: D-term dot products, f(D) sum|x w|;
+//   h = silu(g) u: |silu'(g)| dg |u| + |silu(g)| du + the swiglu kernel's own ((3+2|g|)2 + 8)u|h|;
+//   y = down . h: f(F) sum|h w| + sum |w| dh;
+//   out = sum_j w_j y_j: |w_j| dy_j + dw_j |y_j| (dw from moe_route's bound) + f(k) sum|w_j y_j|,
+//   and the reference's rounding u|out|.
+static void bound_token(double *bound, const float *x, const uint32_t *ids, const float *weights,
+                        const double *weight_bound, const float *const *values, const uint32_t *dims, double *work)
+{
+    const double u = VKL_F32_UNIT_ROUNDOFF;
+    uint32_t D = dims[DIM_D], F = dims[DIM_F], k = dims[DIM_K];
+    double *h = work, *dh = work + F, *y = work + 2 * F, *dy = work + 2 * F + D, *abs_out = work + 2 * F + 2 * D;
+    double f_d = vkl_sum_error_factor(D), f_f = vkl_sum_error_factor(F), f_k = vkl_sum_error_factor(k);
+    memset(bound, 0, D * sizeof *bound);
+    memset(abs_out, 0, D * sizeof *abs_out);
+    for (uint32_t j = 0; j < k; j++) {
+        size_t e = ids[j];
+        const float *wg = values[W_GATE] + e * F * D, *wu = values[W_UP] + e * F * D, *wd = values[W_DOWN] + e * D * F;
+        for (uint32_t f = 0; f < F; f++) {
+            double g = 0.0, up = 0.0, ag = 0.0, au = 0.0;
+            for (uint32_t d = 0; d < D; d++) {
+                g += (double)x[d] * wg[(size_t)f * D + d];
+                up += (double)x[d] * wu[(size_t)f * D + d];
+                ag += fabs((double)x[d] * wg[(size_t)f * D + d]);
+                au += fabs((double)x[d] * wu[(size_t)f * D + d]);
+            }
+            double sigma = 1.0 / (1.0 + exp(-g)), silu = g * sigma, dsilu = sigma * (1.0 + g * (1.0 - sigma));
+            h[f] = silu * up;
+            dh[f] = fabs(dsilu) * f_d * ag * fabs(up) + fabs(silu) * f_d * au +
+                    ((3.0 + 2.0 * fabs(g)) * 2.0 + 8.0) * u * fabs(h[f]) + VKL_F32_TINY;
+        }
+        for (uint32_t d = 0; d < D; d++) {
+            double acc = 0.0, abs_acc = 0.0, err = 0.0;
+            for (uint32_t f = 0; f < F; f++) {
+                acc += h[f] * wd[(size_t)d * F + f];
+                abs_acc += fabs(h[f] * wd[(size_t)d * F + f]);
+                err += dh[f] * fabs(wd[(size_t)d * F + f]);
+            }
+            y[d] = acc;
+            dy[d] = f_f * abs_acc + err;
+            bound[d] += fabs(weights[j]) * dy[d] + weight_bound[j] * fabs(y[d]);
+            abs_out[d] += fabs(weights[j] * y[d]);
+        }
+    }
+    for (uint32_t d = 0; d < D; d++) bound[d] += f_k * abs_out[d] + 2.0 * u * abs_out[d] + VKL_F32_TINY;
+}
+
+static void moe_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    const uint32_t *d = c->dims;
+    uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
+    uint32_t *ids = malloc(rows * sizeof *ids), *perm = malloc(rows * sizeof *perm), *inv = malloc(rows * sizeof *inv);
+    uint32_t *tiles = malloc(2ull * vkl_moe_max_tiles(T, k, E) * sizeof *tiles), counts[MOE_MAX_EXPERTS],
+             offsets[MOE_MAX_EXPERTS + 1];
+    float *logits = malloc((size_t)T * E * sizeof *logits), *probs = malloc((size_t)T * E * sizeof *probs);
+    double *prob_bound = malloc((size_t)T * E * sizeof *prob_bound), *work = malloc((2.0 * F + 3.0 * D) * sizeof *work);
+    if (!ids || !perm || !inv || !tiles || !logits || !probs || !prob_bound || !work) abort();
+
+    ref_moe(values[OUT], ids, values[WEIGHTS], values[X], values[W_ROUTER], values[W_GATE], values[W_UP], values[W_DOWN],
+            T, D, F, E, k, d[DIM_RENORM]);
+    ref_matmul(logits, values[X], values[W_ROUTER], T, E, D);  // exact by construction (moe_fill)
+    ref_moe_route(probs, ids, values[WEIGHTS], logits, T, E, k, d[DIM_RENORM]);
+    vkl_moe_route_bounds(prob_bound, bounds[WEIGHTS], logits, probs, values[WEIGHTS], T, E, k, d[DIM_RENORM]);
+    ref_moe_count(counts, offsets, perm, inv, tiles, values[PROB_MEAN], ids, probs, T, E, k);
+    for (uint32_t i = 0; i < rows; i++) values[IDS][i] = (float)ids[i];
+    for (uint32_t e = 0; e < E; e++) {
+        double mean_bound = 0.0;
+        for (uint32_t t = 0; t < T; t++) mean_bound += prob_bound[(size_t)t * E + e] / T;
+        values[COUNTS][e] = (float)counts[e];
+        bounds[PROB_MEAN][e] = mean_bound + (vkl_sum_error_factor(T) + 6.0 * VKL_F32_UNIT_ROUNDOFF) * values[PROB_MEAN][e];
+    }
+    for (uint32_t t = 0; t < T; t++)
+        bound_token(bounds[OUT] + (size_t)t * D, values[X] + (size_t)t * D, ids + (size_t)t * k,
+                    values[WEIGHTS] + (size_t)t * k, bounds[WEIGHTS] + (size_t)t * k, (const float *const *)values, d, work);
+    free(ids);
+    free(perm);
+    free(inv);
+    free(tiles);
+    free(logits);
+    free(probs);
+    free(prob_bound);
+    free(work);
+}
+
+// Routed work only: the router, and per token k experts of 3 matmuls of D x F.
+static double moe_flops(const vkl_case *c)
+{
+    const uint32_t *d = c->dims;
+    return 2.0 * d[DIM_T] * d[DIM_E] * d[DIM_D] + 6.0 * d[DIM_T] * d[DIM_K] * d[DIM_D] * d[DIM_F];
+}
+
+// Weights of the experts that receive tokens (at most min(E, T k) of them) and activations.
+static double moe_bytes(const vkl_case *c)
+{
+    const uint32_t *d = c->dims;
+    double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]), w = c->variant == F16 ? 2.0 : 4.0;
+    return used * 3.0 * d[DIM_D] * d[DIM_F] * w + 4.0 * d[DIM_E] * d[DIM_D] + 8.0 * d[DIM_T] * d[DIM_D];
+}
+
+const vkl_kernel vkl_kernel_moe = {
+    .name = "moe",
+    .dim_names = { "T", "D", "F", "E", "k", "renorm", "mode" },
+    .dim_count = 7,
+    .variants = variants,
+    .variant_count = 2,
+    .tensor_count = TENSORS,
+    .shapes = moe_shapes,
+    .tensors = moe_tensors,
+    .fill = moe_fill,
+    .launch = moe_launch,
+    .expect = moe_expect,
+    .flops = moe_flops,
+    .bytes = moe_bytes,
+};
