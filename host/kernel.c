@@ -4,7 +4,8 @@
 #include <stb/stb_ds.h>
 #include <string.h>
 
-#include "shaders/push.h"
+#include "shaders/elementwise.h"
+#include "shaders/rows.h"
 
 void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *dims)
 {
@@ -50,3 +51,21 @@ uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count)
     return (bytes + 3) & ~(uint64_t)3;
 }
 
+
+uint32_t vkl_launch_elementwise(const vkl_case *c, vkl_launch *out)
+{
+    struct elementwise_push push = { .n = c->dims[0] };
+    push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
+    vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
+}
+
+uint32_t vkl_launch_rows(const vkl_case *c, vkl_launch *out, float scalar)
+{
+    struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = scalar };
+    vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
+    out->groups[2] = 1;
+    push.groups_x = out->groups[0];
+    vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
+}

@@ -101,6 +101,16 @@ void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t var
                         size_t rows);
 #define VKL_ADD_SHAPES(cases, kernel, variant, table) \
     vkl_case_add_table(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]))
+// The usual shapes(): the quick or the full table.
+#define VKL_ADD_QUICK_OR_FULL(cases, kernel, variant, is_quick, quick, full)                      \
+    do {                                                                                       \
+        if (is_quick) VKL_ADD_SHAPES(cases, kernel, variant, quick);                           \
+        else VKL_ADD_SHAPES(cases, kernel, variant, full);                                     \
+    } while (0)
+// Launch of a one-invocation-per-element kernel (shaders/elementwise.h) over dims[0] elements.
+uint32_t vkl_launch_elementwise(const vkl_case *c, vkl_launch *out);
+// Launch of a one-workgroup-per-row kernel (shaders/rows.h): dims[0] rows of dims[1].
+uint32_t vkl_launch_rows(const vkl_case *c, vkl_launch *out, float scalar);
 // Fills launch->push from a push-constant struct.
 void vkl_launch_set_push(vkl_launch *launch, const void *push, uint32_t size);
 // Splits a 1-D workgroup count into (x, y) within the guaranteed 65535 per dimension.

@@ -5,7 +5,6 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/elementwise.h"
 
 void ref_add(float *y, const float *a, const float *b, uint64_t n)
 {
@@ -21,8 +20,7 @@ static const uint32_t quick[][1] = { { 1 }, { 257 }, { 100003 } };
 
 static void add_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void add_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -31,14 +29,6 @@ static void add_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[0] = (vkl_tensor_desc){ "a", VKL_DTYPE_F32, n, VKL_IN, -4.0f, 4.0f };
     out[1] = (vkl_tensor_desc){ "b", VKL_DTYPE_F32, n, VKL_IN, -4.0f, 4.0f };
     out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, n, VKL_OUT, 0.0f, 0.0f };
-}
-
-static uint32_t add_launch(const vkl_case *c, vkl_launch *out)
-{
-    struct elementwise_push push = { .n = c->dims[0] };
-    push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
 }
 
 // Vulkan rounds a float add correctly, as does the reference from double: u|y| covers both.
@@ -60,7 +50,7 @@ const vkl_kernel vkl_kernel_add = {
     .tensor_count = 3,
     .shapes = add_shapes,
     .tensors = add_tensors,
-    .launch = add_launch,
+    .launch = vkl_launch_elementwise,
     .expect = add_expect,
     .flops = add_flops,
     .bytes = add_bytes,

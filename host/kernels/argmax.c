@@ -4,7 +4,6 @@
 
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/rows.h"
 
 void ref_argmax(uint32_t *index, const float *x, uint32_t M, uint32_t N)
 {
@@ -26,8 +25,7 @@ static const uint32_t quick[][2] = { { 1, 1 }, { 5, 257 }, { 2, 32000 } };
 
 static void argmax_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void argmax_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -50,12 +48,7 @@ static void argmax_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *
 
 static uint32_t argmax_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct rows_push push = { .M = c->dims[0], .N = c->dims[1] };
-    vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
-    out->groups[2] = 1;
-    push.groups_x = out->groups[0];
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
+    return vkl_launch_rows(c, out, 0.0f);
 }
 
 // Exact: the index is an integer.

@@ -32,8 +32,7 @@ static const uint32_t quick[][4] = { { 1, 1, 1, 0 }, { 7, 13, 5, 1 }, { 33, 512,
 
 static void embedding_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void embedding_tensors(const vkl_case *c, vkl_tensor_desc *out)

@@ -5,7 +5,6 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/elementwise.h"
 
 #define GELU_C 0.7978845608028654  // sqrt(2 / pi)
 #define GELU_K 0.044715
@@ -27,8 +26,7 @@ static const uint32_t quick[][1] = { { 1 }, { 257 }, { 100003 } };
 
 static void gelu_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void gelu_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -36,14 +34,6 @@ static void gelu_tensors(const vkl_case *c, vkl_tensor_desc *out)
     uint64_t n = c->dims[0];
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, n, VKL_IN, -6.0f, 6.0f };
     out[1] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, n, VKL_OUT, 0.0f, 0.0f };
-}
-
-static uint32_t gelu_launch(const vkl_case *c, vkl_launch *out)
-{
-    struct elementwise_push push = { .n = c->dims[0] };
-    push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
 }
 
 // Absolute bound, because 1 + tanh(z) cancels for negative x. In the shader,
@@ -75,7 +65,7 @@ const vkl_kernel vkl_kernel_gelu = {
     .tensor_count = 2,
     .shapes = gelu_shapes,
     .tensors = gelu_tensors,
-    .launch = gelu_launch,
+    .launch = vkl_launch_elementwise,
     .expect = gelu_expect,
     .flops = gelu_flops,
     .bytes = gelu_bytes,

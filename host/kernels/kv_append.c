@@ -46,8 +46,7 @@ static const uint32_t quick[][5] = { { 1, 1, 2, 0, 1 }, { 1, 4, 8, 511, 512 }, {
 
 static void kv_append_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static uint32_t row_of(const vkl_case *c) { return c->dims[DIM_KVH] * c->dims[DIM_D]; }

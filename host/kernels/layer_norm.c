@@ -6,7 +6,6 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/rows.h"
 
 void ref_layer_norm(float *y, const float *x, const float *w, const float *b, uint32_t M, uint32_t N, float eps)
 {
@@ -34,8 +33,7 @@ static const uint32_t quick[][2] = { { 1, 1 }, { 4, 255 }, { 5, 1600 } };
 
 static void layer_norm_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void layer_norm_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -65,12 +63,7 @@ static void layer_norm_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, flo
 
 static uint32_t layer_norm_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = LAYER_NORM_EPS };
-    vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
-    out->groups[2] = 1;
-    push.groups_x = out->groups[0];
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
+    return vkl_launch_rows(c, out, LAYER_NORM_EPS);
 }
 
 // Bound per element, following the shader's operations with f = vkl_sum_error_factor(N):

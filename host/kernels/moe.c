@@ -79,8 +79,7 @@ static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20,
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 enum { X, W_ROUTER, W_GATE, W_UP, W_DOWN, OUT, IDS, WEIGHTS, COUNTS, PROB_MEAN,

@@ -62,8 +62,7 @@ static const uint32_t quick[][4] = { { 7, 8, 2, MODE_RANDOM }, { 33, 8, 1, MODE_
 
 static void moe_count_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void moe_count_tensors(const vkl_case *c, vkl_tensor_desc *out)

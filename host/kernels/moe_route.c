@@ -49,8 +49,7 @@ static const uint32_t quick[][5] = { { 7, 8, 2, 1, MODE_LEVELS }, { 7, 8, 2, 0, 
 
 static void moe_route_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void moe_route_tensors(const vkl_case *c, vkl_tensor_desc *out)

@@ -5,7 +5,6 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/rows.h"
 
 void ref_rms_norm(float *y, const float *x, const float *w, uint32_t M, uint32_t N, float eps)
 {
@@ -70,12 +69,7 @@ static void rms_norm_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float
 
 static uint32_t rms_norm_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = RMS_NORM_EPS };
-    vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
-    out->groups[2] = 1;
-    push.groups_x = out->groups[0];
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
+    return vkl_launch_rows(c, out, RMS_NORM_EPS);
 }
 
 // Relative bound per element, from the error budget of the shader's float operations:

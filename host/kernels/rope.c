@@ -63,8 +63,7 @@ static const uint32_t quick[][7] = {
 
 static void rope_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static uint32_t table_rows(const vkl_case *c) { return c->dims[DIM_P] + c->dims[DIM_M]; }

@@ -5,7 +5,6 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/rows.h"
 
 void ref_softmax(float *y, const float *x, uint32_t M, uint32_t N, float temperature)
 {
@@ -30,8 +29,7 @@ static const uint32_t quick[][3] = { { 1, 1, 100 }, { 2, 257, 50 }, { 1, 32000, 
 
 static void softmax_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void softmax_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -45,12 +43,7 @@ static float temperature(const vkl_case *c) { return (float)c->dims[2] / 100.0f;
 
 static uint32_t softmax_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct rows_push push = { .M = c->dims[0], .N = c->dims[1], .scalar = 1.0f / temperature(c) };
-    vkl_split_groups(push.M, &out->groups[0], &out->groups[1]);
-    out->groups[2] = 1;
-    push.groups_x = out->groups[0];
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
+    return vkl_launch_rows(c, out, 1.0f / temperature(c));
 }
 
 // The bound of host/bounds.h, per row.

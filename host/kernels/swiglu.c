@@ -5,7 +5,6 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/ref.h"
-#include "shaders/elementwise.h"
 
 void ref_swiglu(float *y, const float *gate, const float *up, uint64_t n)
 {
@@ -21,8 +20,7 @@ static const uint32_t quick[][1] = { { 1 }, { 172 }, { 100003 } };
 
 static void swiglu_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void swiglu_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -31,14 +29,6 @@ static void swiglu_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[0] = (vkl_tensor_desc){ "gate", VKL_DTYPE_F32, n, VKL_IN, -12.0f, 12.0f };
     out[1] = (vkl_tensor_desc){ "up", VKL_DTYPE_F32, n, VKL_IN, -2.0f, 2.0f };
     out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, n, VKL_OUT, 0.0f, 0.0f };
-}
-
-static uint32_t swiglu_launch(const vkl_case *c, vkl_launch *out)
-{
-    struct elementwise_push push = { .n = c->dims[0] };
-    push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
 }
 
 // Relative bound from Vulkan's precision: exp(-g) is within 3 + 2|g| ulp (<= 2u each), so
@@ -65,7 +55,7 @@ const vkl_kernel vkl_kernel_swiglu = {
     .tensor_count = 3,
     .shapes = swiglu_shapes,
     .tensors = swiglu_tensors,
-    .launch = swiglu_launch,
+    .launch = vkl_launch_elementwise,
     .expect = swiglu_expect,
     .flops = swiglu_flops,
     .bytes = swiglu_bytes,
