@@ -12,6 +12,7 @@ static const struct {
 } COMMANDS[] = {
     { "devices", cmd_devices, "list Vulkan devices and their capabilities" },
     { "check", cmd_check, "check every kernel against the CPU reference" },
+    { "run", cmd_run, "generate text from a model (CPU reference path for now: --cpu)" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,120 @@
+#include "host/cpu_forward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/ref.h"
+
+// The tensor `name` (layer `layer` when >= 0), which must be f32 of `n` elements.
+static const float *weight(const vkl_model *m, int layer, const char *name, uint64_t n)
+{
+    char full[64];
+    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
+    else snprintf(full, sizeof full, "%s", name);
+    const vkl_model_tensor *t = vkl_model_find(m, full);
+    if (!t || t->dtype != VKL_DTYPE_F32 || t->bytes != n * 4) return NULL;
+    return t->data;
+}
+
+static bool has_weights(const vkl_model *m)
+{
+    const vkl_model_config *c = &m->config;
+    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim;
+    bool ok = weight(m, -1, "token_embd.weight", c->vocab_size * d) && weight(m, -1, "output_norm.weight", d) &&
+              weight(m, -1, "output.weight", c->vocab_size * d);
+    for (uint32_t l = 0; ok && l < c->n_layers; l++)
+        ok = weight(m, l, "attn_norm.weight", d) && weight(m, l, "attn_q.weight", d * d) &&
+             weight(m, l, "attn_k.weight", kv * d) && weight(m, l, "attn_v.weight", kv * d) &&
+             weight(m, l, "attn_output.weight", d * d) && weight(m, l, "ffn_norm.weight", d) &&
+             weight(m, l, "ffn_gate.weight", h * d) && weight(m, l, "ffn_up.weight", h * d) &&
+             weight(m, l, "ffn_down.weight", d * h);
+    return ok;
+}
+
+vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint32_t context)
+{
+    memset(f, 0, sizeof *f);
+    const vkl_model_config *c = &model->config;
+    if (c->n_experts || !has_weights(model)) {
+        vkl_log_error("%s: the CPU path needs a dense model with f32 weights of the expected shapes", model->path);
+        return VKL_ERR_UNSUPPORTED;
+    }
+    size_t kv = (size_t)c->n_kv_heads * c->head_dim, cache = (size_t)c->n_layers * context * kv;
+    f->model = model;
+    f->context = context;
+    f->x = malloc(c->dim * sizeof(float));
+    f->xb = malloc(c->dim * sizeof(float));
+    f->xb2 = malloc(c->dim * sizeof(float));
+    f->q = malloc(c->dim * sizeof(float));
+    f->k = malloc(kv * sizeof(float));
+    f->v = malloc(kv * sizeof(float));
+    f->hb = malloc(c->hidden_dim * sizeof(float));
+    f->hb2 = malloc(c->hidden_dim * sizeof(float));
+    f->k_cache = calloc(cache, sizeof(float));
+    f->v_cache = calloc(cache, sizeof(float));
+    if (!f->x || !f->xb || !f->xb2 || !f->q || !f->k || !f->v || !f->hb || !f->hb2 || !f->k_cache || !f->v_cache) {
+        vkl_cpu_forward_free(f);
+        return VKL_ERR_OUT_OF_MEMORY;
+    }
+    return VKL_OK;
+}
+
+void vkl_cpu_forward_free(vkl_cpu_forward *f)
+{
+    free(f->x);
+    free(f->xb);
+    free(f->xb2);
+    free(f->q);
+    free(f->k);
+    free(f->v);
+    free(f->hb);
+    free(f->hb2);
+    free(f->k_cache);
+    free(f->v_cache);
+    memset(f, 0, sizeof *f);
+}
+
+static void attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
+{
+    const vkl_model *m = f->model;
+    const vkl_model_config *c = &m->config;
+    uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
+    float *k_cache = f->k_cache + (size_t)l * f->context * kv, *v_cache = f->v_cache + (size_t)l * f->context * kv;
+    ref_rms_norm(f->xb, f->x, weight(m, l, "attn_norm.weight", d), 1, d, c->rms_eps);
+    ref_matmul(f->q, f->xb, weight(m, l, "attn_q.weight", (uint64_t)d * d), 1, d, d);
+    ref_matmul(f->k, f->xb, weight(m, l, "attn_k.weight", (uint64_t)kv * d), 1, kv, d);
+    ref_matmul(f->v, f->xb, weight(m, l, "attn_v.weight", (uint64_t)kv * d), 1, kv, d);
+    ref_rope(f->q, f->k, 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, c->rope_neox, pos, c->rope_base);
+    ref_kv_append(k_cache, v_cache, f->k, f->v, 1, kv, pos, false);
+    ref_attention(f->xb, f->q, k_cache, v_cache, 1, c->n_heads, c->n_kv_heads, c->head_dim, pos);
+    ref_matmul(f->xb2, f->xb, weight(m, l, "attn_output.weight", (uint64_t)d * d), 1, d, d);
+    ref_add(f->x, f->x, f->xb2, d);
+}
+
+static void ffn_block(vkl_cpu_forward *f, uint32_t l)
+{
+    const vkl_model *m = f->model;
+    const vkl_model_config *c = &m->config;
+    uint32_t d = c->dim, h = c->hidden_dim;
+    ref_rms_norm(f->xb, f->x, weight(m, l, "ffn_norm.weight", d), 1, d, c->rms_eps);
+    ref_matmul(f->hb, f->xb, weight(m, l, "ffn_gate.weight", (uint64_t)h * d), 1, h, d);
+    ref_matmul(f->hb2, f->xb, weight(m, l, "ffn_up.weight", (uint64_t)h * d), 1, h, d);
+    ref_swiglu(f->hb, f->hb, f->hb2, h);
+    ref_matmul(f->xb, f->hb, weight(m, l, "ffn_down.weight", (uint64_t)d * h), 1, d, h);
+    ref_add(f->x, f->x, f->xb, d);
+}
+
+void vkl_cpu_forward_token(vkl_cpu_forward *f, uint32_t token, uint32_t pos, float *logits)
+{
+    const vkl_model *m = f->model;
+    const vkl_model_config *c = &m->config;
+    ref_embedding(f->x, &token, weight(m, -1, "token_embd.weight", (uint64_t)c->vocab_size * c->dim), 1,
+                  c->vocab_size, c->dim);
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        attention_block(f, l, pos);
+        ffn_block(f, l);
+    }
+    ref_rms_norm(f->x, f->x, weight(m, -1, "output_norm.weight", c->dim), 1, c->dim, c->rms_eps);
+    ref_matmul(logits, f->x, weight(m, -1, "output.weight", (uint64_t)c->vocab_size * c->dim), 1, c->vocab_size, c->dim);
+}

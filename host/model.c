@@ -1,0 +1,91 @@
+#include "host/model.h"
+
+#include <errno.h>
+#include <stb/stb_ds.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+vkl_status vkl_read_file(const char *path, uint64_t max_bytes, void **data, uint64_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        vkl_log_error("%s: cannot open: %s", path, strerror(errno));
+        return VKL_ERR_IO;
+    }
+    long length = -1;
+    if (fseek(f, 0, SEEK_END) == 0) length = ftell(f);
+    if (length < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        vkl_log_error("%s: cannot determine its size", path);
+        return VKL_ERR_IO;
+    }
+    if ((uint64_t)length > max_bytes) {
+        fclose(f);
+        vkl_log_error("%s: %ld bytes, more than the %llu allowed", path, length, (unsigned long long)max_bytes);
+        return VKL_ERR_OUT_OF_MEMORY;
+    }
+    void *buffer = malloc(length ? (size_t)length : 1);
+    if (!buffer) {
+        fclose(f);
+        vkl_log_error("%s: cannot allocate %ld bytes", path, length);
+        return VKL_ERR_OUT_OF_MEMORY;
+    }
+    size_t got = fread(buffer, 1, (size_t)length, f);
+    fclose(f);
+    if (got != (size_t)length) {
+        free(buffer);
+        vkl_log_error("%s: read %zu of %ld bytes", path, got, length);
+        return VKL_ERR_IO;
+    }
+    *data = buffer;
+    *size = (uint64_t)length;
+    return VKL_OK;
+}
+
+void vkl_model_free(vkl_model *model)
+{
+    arrfree(model->tensors);
+    free(model->file_data);
+    memset(model, 0, sizeof *model);
+}
+
+const vkl_model_tensor *vkl_model_find(const vkl_model *model, const char *name)
+{
+    for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++)
+        if (strcmp(model->tensors[i].name, name) == 0) return &model->tensors[i];
+    return NULL;
+}
+
+bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
+                          uint64_t offset)
+{
+    vkl_model_tensor t = { .dtype = dtype, .n_dims = n_dims };
+    snprintf(t.name, sizeof t.name, "%s", name);
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < n_dims; d++) {
+        t.dims[d] = dims[d];
+        if (dims[d] == 0 || count > UINT64_MAX / dims[d]) {
+            vkl_log_error("%s: tensor %s: bad dimension %u = %llu", model->path, name, d, (unsigned long long)dims[d]);
+            return false;
+        }
+        count *= dims[d];
+    }
+    t.bytes = dtype == VKL_DTYPE_F16 ? count * 2 : count * 4;
+    if (count > UINT64_MAX / 4 || offset > model->file_size || t.bytes > model->file_size - offset) {
+        vkl_log_error("%s: tensor %s: %llu bytes at offset %llu run past the end of the file (%llu bytes)", model->path,
+                      name, (unsigned long long)t.bytes, (unsigned long long)offset,
+                      (unsigned long long)model->file_size);
+        return false;
+    }
+    t.data = (const uint8_t *)model->file_data + offset;
+    arrput(model->tensors, t);
+    return true;
+}
+
+vkl_status vkl_model_load(const char *path, vkl_model *model)
+{
+    return vkl_llama2c_load(path, model);
+}

@@ -1,0 +1,62 @@
+// The format-independent model description that the loaders (llama2.c checkpoints, GGUF) fill:
+// hyperparameters plus named tensors, named as llama.cpp names them. Nothing after loading
+// knows which file a model came from.
+#ifndef VKLLM_MODEL_H
+#define VKLLM_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host/kernel.h"
+#include "runtime/status.h"
+
+typedef struct vkl_model_config {
+    uint32_t dim;            // embedding width
+    uint32_t hidden_dim;     // feed-forward width
+    uint32_t n_layers;
+    uint32_t n_heads;
+    uint32_t n_kv_heads;
+    uint32_t head_dim;       // dim / n_heads
+    uint32_t vocab_size;
+    uint32_t context;        // trained context length
+    uint32_t rope_dim;       // rotated dimensions per head
+    float rope_base;
+    bool rope_neox;          // split-halves pairs instead of adjacent
+    float rms_eps;
+    uint32_t n_experts;      // 0: dense FFN
+    uint32_t n_experts_used;
+} vkl_model_config;
+
+typedef struct vkl_model_tensor {
+    char name[64];           // e.g. "blk.0.attn_q.weight"
+    vkl_dtype dtype;
+    uint32_t n_dims;
+    uint64_t dims[4];        // row-major, dims[0] the outermost (a matmul weight is (out, in))
+    const void *data;        // inside the model's file buffer
+    uint64_t bytes;
+} vkl_model_tensor;
+
+typedef struct vkl_model {
+    vkl_model_config config;
+    vkl_model_tensor *tensors;  // stb_ds array
+    void *file_data;            // owned
+    uint64_t file_size;
+    char path[512];
+} vkl_model;
+
+// Reads a whole file, refusing sizes above `max_bytes`. Errors name the file.
+vkl_status vkl_read_file(const char *path, uint64_t max_bytes, void **data, uint64_t *size);
+// Loads a llama2.c checkpoint (host/llama2c.c) or a GGUF file, by content.
+vkl_status vkl_model_load(const char *path, vkl_model *model);
+void vkl_model_free(vkl_model *model);
+// The tensor called `name`, or NULL.
+const vkl_model_tensor *vkl_model_find(const vkl_model *model, const char *name);
+// Adds a tensor; false (with an error naming the file) when it would leave the file.
+bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
+                          uint64_t offset);
+
+// llama2.c checkpoints: 7 int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size —
+// negative for an unshared classifier — and seq_len), then f32 weights in llama2.c's order.
+vkl_status vkl_llama2c_load(const char *path, vkl_model *model);
+
+#endif

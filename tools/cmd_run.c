@@ -1,0 +1,174 @@
+// vkllm run: generate text from a model. stdout carries only the text (the prompt, then the
+// generation, as llama2.c prints it); progress and speed go to stderr.
+#include <stb/stb_ds.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "host/cpu_forward.h"
+#include "host/model.h"
+#include "host/sampler.h"
+#include "host/tokenizer.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+typedef struct run_options {
+    const char *model, *tokenizer, *prompt, *dump_logits;
+    uint64_t steps, context, top_k, seed;
+    float temperature, top_p;
+    bool cpu;
+} run_options;
+
+static const char USAGE[] =
+    "usage: vkllm run -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [-c CTX] [-t TEMP] [--top-k K]\n"
+    "                 [--top-p P] [--seed S] [--cpu]\n"
+    "Generates text. stdout carries the prompt followed by the generation; speed goes to stderr.\n"
+    "  -m MODEL       llama2.c checkpoint\n"
+    "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints)\n"
+    "  -p PROMPT      prompt text (default: none)\n"
+    "  -n N           tokens to generate after the prompt (default 256)\n"
+    "  -c CTX         context positions (default and maximum: the model's)\n"
+    "  -t TEMP        temperature; 0 is greedy (default 1.0)\n"
+    "  --top-k K      sample among the K most likely tokens (default: all)\n"
+    "  --top-p P      sample within the smallest set of probability P (default 0.9)\n"
+    "  --seed S       sampling seed (default: from the clock)\n"
+    "  --cpu          run the whole forward pass on the CPU reference kernels\n"
+    "  --dump-logits PATH  write every position's logits as raw f32 (for tests)\n";
+
+static bool parse_float(const char *what, const char *text, float lo, float hi, float *out)
+{
+    char *end = NULL;
+    double v = text ? strtod(text, &end) : 0.0;
+    if (!text || !end || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "vkllm: error: %s: '%s' is not a number in %g..%g\n", what, text ? text : "", lo, hi);
+        return false;
+    }
+    *out = (float)v;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, run_options *o)
+{
+    *o = (run_options){ .prompt = "", .steps = 256, .temperature = 1.0f, .top_p = 0.9f, .seed = (uint64_t)time(NULL) };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        bool needs = strcmp(a, "--cpu") && strcmp(a, "--help");
+        if (needs && !(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
+        if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return -1; }
+        else if (!strcmp(a, "--cpu")) o->cpu = true;
+        else if (!strcmp(a, "-m")) o->model = v;
+        else if (!strcmp(a, "-z")) o->tokenizer = v;
+        else if (!strcmp(a, "-p")) o->prompt = v;
+        else if (!strcmp(a, "--dump-logits")) o->dump_logits = v;
+        else if (!strcmp(a, "-n")) { if (!cli_parse_u64("-n", v, 1u << 24, &o->steps)) return CLI_EXIT_USAGE; }
+        else if (!strcmp(a, "-c")) { if (!cli_parse_u64("-c", v, 1u << 24, &o->context)) return CLI_EXIT_USAGE; }
+        else if (!strcmp(a, "--top-k")) { if (!cli_parse_u64("--top-k", v, 1u << 24, &o->top_k)) return CLI_EXIT_USAGE; }
+        else if (!strcmp(a, "--seed")) { if (!cli_parse_u64("--seed", v, UINT64_MAX, &o->seed)) return CLI_EXIT_USAGE; }
+        else if (!strcmp(a, "-t")) { if (!parse_float("-t", v, 0.0f, 100.0f, &o->temperature)) return CLI_EXIT_USAGE; }
+        else if (!strcmp(a, "--top-p")) { if (!parse_float("--top-p", v, 0.0f, 1.0f, &o->top_p)) return CLI_EXIT_USAGE; }
+        else {
+            fprintf(stderr, "vkllm: error: run: unknown option '%s' (see `vkllm run --help`)\n", a);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!o->model) {
+        fprintf(stderr, "vkllm: error: run: -m MODEL is required\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!o->cpu) {
+        fprintf(stderr, "vkllm: error: run: the GPU layer scheduler is not built yet; use --cpu for the CPU reference path\n");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// The generation loop of llama2.c: prompt tokens are forced, then tokens are sampled; BOS ends it.
+static int generate(const run_options *o, vkl_cpu_forward *f, const vkl_tokenizer *tok, const uint32_t *prompt,
+                    uint32_t prompt_len, FILE *dump)
+{
+    uint32_t vocab = f->model->config.vocab_size, positions = prompt_len - 1 + (uint32_t)o->steps;
+    float *logits = malloc(vocab * sizeof *logits);
+    vkl_sampler sampler;
+    if (!logits || vkl_sampler_init(&sampler, vocab, o->temperature, (uint32_t)o->top_k, o->top_p, o->seed)) {
+        free(logits);
+        return CLI_EXIT_FAIL;
+    }
+    double start = now_seconds();
+    uint32_t token = prompt[0], pos = 0;
+    for (; pos < positions; pos++) {
+        vkl_cpu_forward_token(f, token, pos, logits);
+        if (dump) fwrite(logits, sizeof *logits, vocab, dump);
+        uint32_t next = pos + 1 < prompt_len ? prompt[pos + 1] : vkl_sample(&sampler, logits);
+        if (next == tok->bos) break;
+        const char *piece = vkl_tokenizer_decode(tok, token, next);
+        if (vkl_piece_printable(piece)) fputs(piece, stdout);
+        fflush(stdout);
+        token = next;
+    }
+    printf("\n");
+    double seconds = now_seconds() - start;
+    fprintf(stderr, "vkllm: %u positions in %.3f s: %.1f tokens/s (CPU reference path)\n", pos, seconds,
+            seconds > 0 ? pos / seconds : 0.0);
+    vkl_sampler_free(&sampler);
+    free(logits);
+    return CLI_EXIT_OK;
+}
+
+static int run_model(const run_options *o, const vkl_model *model)
+{
+    const vkl_model_config *c = &model->config;
+    if (!o->tokenizer) {
+        fprintf(stderr, "vkllm: error: %s has no tokenizer inside; pass one with -z\n", o->model);
+        return CLI_EXIT_USAGE;
+    }
+    uint32_t context = o->context ? (uint32_t)o->context : c->context;
+    if (context > c->context) {
+        fprintf(stderr, "vkllm: error: -c %u exceeds the model's context of %u\n", context, c->context);
+        return CLI_EXIT_USAGE;
+    }
+    vkl_tokenizer tok;
+    if (vkl_tokenizer_load_llama2c(o->tokenizer, c->vocab_size, &tok) != VKL_OK) return CLI_EXIT_FAIL;
+    uint32_t *prompt = NULL;
+    int code = vkl_tokenizer_encode(&tok, o->prompt, true, &prompt) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    uint64_t needed = (uint64_t)arrlen(prompt) - 1 + o->steps;
+    if (code == CLI_EXIT_OK && needed > context) {
+        fprintf(stderr, "vkllm: error: the prompt (%td tokens) plus -n %llu needs %llu positions; the context has %u\n",
+                arrlen(prompt), (unsigned long long)o->steps, (unsigned long long)needed, context);
+        code = CLI_EXIT_USAGE;
+    }
+    FILE *dump = NULL;
+    if (code == CLI_EXIT_OK && o->dump_logits && !(dump = fopen(o->dump_logits, "wb"))) {
+        fprintf(stderr, "vkllm: error: --dump-logits: cannot write '%s'\n", o->dump_logits);
+        code = CLI_EXIT_FAIL;
+    }
+    vkl_cpu_forward f;
+    if (code == CLI_EXIT_OK && vkl_cpu_forward_init(&f, model, context) != VKL_OK) code = CLI_EXIT_FAIL;
+    else if (code == CLI_EXIT_OK) {
+        code = generate(o, &f, &tok, prompt, (uint32_t)arrlen(prompt), dump);
+        vkl_cpu_forward_free(&f);
+    }
+    if (dump && fclose(dump) != 0) code = CLI_EXIT_FAIL;
+    arrfree(prompt);
+    vkl_tokenizer_free(&tok);
+    return code;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_options o;
+    int code = parse_args(argc, argv, &o);
+    if (code) return code < 0 ? CLI_EXIT_OK : code;
+    vkl_model model;
+    if (vkl_model_load(o.model, &model) != VKL_OK) return CLI_EXIT_FAIL;
+    code = run_model(&o, &model);
+    vkl_model_free(&model);
+    return code;
+}
