@@ -6,8 +6,6 @@
 
 #include "host/model.h"
 
-#define LLAMA2C_MAX_FILE (64ull << 30)
-
 // Checks one header field against [1, max]; logs the file, field and value.
 static bool field_ok(const char *path, const char *name, int64_t value, int64_t max)
 {
@@ -71,11 +69,9 @@ static bool add_tensors(vkl_model *model, bool shared)
     return vkl_model_add_tensor(model, "output.weight", VKL_DTYPE_F32, 2, embd, shared ? 28 : off);
 }
 
-vkl_status vkl_llama2c_load(const char *path, vkl_model *model)
+vkl_status vkl_llama2c_load(vkl_model *model)
 {
-    memset(model, 0, sizeof *model);
-    snprintf(model->path, sizeof model->path, "%s", path);
-    VKL_TRY(vkl_read_file(path, LLAMA2C_MAX_FILE, &model->file_data, &model->file_size));
+    const char *path = model->path;
     int32_t header[7];
     bool shared = true;
     if (model->file_size < sizeof header) {
@@ -85,6 +81,5 @@ vkl_status vkl_llama2c_load(const char *path, vkl_model *model)
         memcpy(header, model->file_data, sizeof header);
         if (read_config(model, header, &shared) && add_tensors(model, shared)) return VKL_OK;
     }
-    vkl_model_free(model);
     return VKL_ERR_INVALID_ARG;
 }

@@ -1,4 +1,5 @@
 #include "host/model.h"
+#include "host/tokenizer.h"
 
 #include <errno.h>
 #include <stb/stb_ds.h>
@@ -47,6 +48,8 @@ vkl_status vkl_read_file(const char *path, uint64_t max_bytes, void **data, uint
 
 void vkl_model_free(vkl_model *model)
 {
+    if (model->tokenizer) vkl_tokenizer_free(model->tokenizer);
+    free(model->tokenizer);
     arrfree(model->tensors);
     free(model->file_data);
     memset(model, 0, sizeof *model);
@@ -85,7 +88,20 @@ bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, u
     return true;
 }
 
+#define MODEL_MAX_FILE (64ull << 30)
+
 vkl_status vkl_model_load(const char *path, vkl_model *model)
 {
-    return vkl_llama2c_load(path, model);
+    memset(model, 0, sizeof *model);
+    snprintf(model->path, sizeof model->path, "%s", path);
+    VKL_TRY(vkl_read_file(path, MODEL_MAX_FILE, &model->file_data, &model->file_size));
+    vkl_status status;
+    if (model->file_size >= 4 && memcmp(model->file_data, "GGUF", 4) == 0) {
+        model->tokenizer = calloc(1, sizeof *model->tokenizer);
+        status = model->tokenizer ? vkl_gguf_model_load(model, model->tokenizer) : VKL_ERR_OUT_OF_MEMORY;
+    } else {
+        status = vkl_llama2c_load(model);
+    }
+    if (status != VKL_OK) vkl_model_free(model);
+    return status;
 }

@@ -36,8 +36,11 @@ typedef struct vkl_model_tensor {
     uint64_t bytes;
 } vkl_model_tensor;
 
+struct vkl_tokenizer;
+
 typedef struct vkl_model {
     vkl_model_config config;
+    struct vkl_tokenizer *tokenizer;  // from the file (GGUF), or NULL (llama2.c: pass -z)
     vkl_model_tensor *tensors;  // stb_ds array
     void *file_data;            // owned
     uint64_t file_size;
@@ -46,7 +49,7 @@ typedef struct vkl_model {
 
 // Reads a whole file, refusing sizes above `max_bytes`. Errors name the file.
 vkl_status vkl_read_file(const char *path, uint64_t max_bytes, void **data, uint64_t *size);
-// Loads a llama2.c checkpoint (host/llama2c.c) or a GGUF file, by content.
+// Loads a GGUF file (host/gguf_model.c, by its magic) or a llama2.c checkpoint (host/llama2c.c).
 vkl_status vkl_model_load(const char *path, vkl_model *model);
 void vkl_model_free(vkl_model *model);
 // The tensor called `name`, or NULL.
@@ -57,6 +60,8 @@ bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, u
 
 // llama2.c checkpoints: 7 int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size —
 // negative for an unshared classifier — and seq_len), then f32 weights in llama2.c's order.
-vkl_status vkl_llama2c_load(const char *path, vkl_model *model);
+// Both parse model->file_data (read by vkl_model_load) and fill config and tensors.
+vkl_status vkl_llama2c_load(vkl_model *model);
+vkl_status vkl_gguf_model_load(vkl_model *model, struct vkl_tokenizer *tokenizer);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/gguf.h"
 #include "host/model.h"
 
 static vkl_status load_error(vkl_tokenizer *t, const char *path, const char *what, uint32_t token, long long value)
@@ -26,12 +27,26 @@ static void build_tables(vkl_tokenizer *t)
     }
 }
 
+// Tokens in a llama2.c tokenizer file, when the model does not say.
+static uint32_t count_llama2c_tokens(const uint8_t *data, uint64_t size)
+{
+    uint32_t n = 0;
+    for (uint64_t off = 4; size >= 8 && off <= size - 8 && n < (1u << 22); n++) {
+        int32_t len;
+        memcpy(&len, data + off + 4, 4);
+        if (len < 0 || (uint64_t)len > size - off - 8) break;
+        off += 8 + (uint64_t)len;
+    }
+    return n ? n : 1;
+}
+
 vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl_tokenizer *t)
 {
     memset(t, 0, sizeof *t);
     uint8_t *data;
     uint64_t size;
     VKL_TRY(vkl_read_file(path, 1ull << 30, (void **)&data, &size));
+    if (vocab_size == 0) vocab_size = count_llama2c_tokens(data, size);
     t->vocab_size = vocab_size;
     t->bos = 1;
     t->eos = 2;
@@ -163,4 +178,78 @@ bool vkl_piece_printable(const char *piece)
     if (piece[1]) return true;
     unsigned char b = (unsigned char)piece[0];
     return isprint(b) || isspace(b);
+}
+
+// Copies a GGUF piece with U+2581 (SentencePiece's space) turned into ' '.
+static char *piece_from_gguf(vkl_gguf_string s)
+{
+    char *out = malloc(s.length + 1), *o = out;
+    if (!out) return NULL;
+    for (uint64_t i = 0; i < s.length; i++) {
+        if (i + 2 < s.length && (uint8_t)s.text[i] == 0xE2 && (uint8_t)s.text[i + 1] == 0x96 && (uint8_t)s.text[i + 2] == 0x81) {
+            *o++ = ' ';
+            i += 2;
+        } else {
+            *o++ = s.text[i];
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+static const vkl_gguf_kv *array_of(const vkl_gguf *g, const char *key, uint32_t type, uint64_t count)
+{
+    const vkl_gguf_kv *kv = vkl_gguf_find(g, key);
+    if (kv && kv->type == GGUF_ARRAY && kv->array_type == type && kv->array_count == count) return kv;
+    vkl_log_error("%s: %s is missing or not an array of %llu elements of type %u", g->path, key,
+                  (unsigned long long)count, type);
+    return NULL;
+}
+
+vkl_status vkl_tokenizer_load_gguf(const vkl_gguf *g, uint32_t vocab_size, vkl_tokenizer *t)
+{
+    memset(t, 0, sizeof *t);
+    const vkl_gguf_kv *model = vkl_gguf_find(g, "tokenizer.ggml.model"), *tokens = vkl_gguf_find(g, "tokenizer.ggml.tokens");
+    if (!model || model->type != GGUF_STRING || !vkl_gguf_string_is(model->string, "llama")) {
+        vkl_log_error("%s: tokenizer.ggml.model is missing or not \"llama\" (SentencePiece BPE)", g->path);
+        return VKL_ERR_UNSUPPORTED;
+    }
+    if (!tokens || tokens->type != GGUF_ARRAY || tokens->array_type != GGUF_STRING || tokens->array_count == 0 ||
+        tokens->array_count > (1u << 22) || (vocab_size && tokens->array_count != vocab_size)) {
+        vkl_log_error("%s: tokenizer.ggml.tokens must be %u strings", g->path, vocab_size);
+        return VKL_ERR_INVALID_ARG;
+    }
+    t->vocab_size = (uint32_t)tokens->array_count;
+    const vkl_gguf_kv *scores = array_of(g, "tokenizer.ggml.scores", GGUF_FLOAT32, t->vocab_size);
+    if (!scores) return VKL_ERR_INVALID_ARG;
+    t->bos = 1;
+    t->eos = 2;
+    vkl_gguf_get_u32(g, "tokenizer.ggml.bos_token_id", &t->bos, false);
+    vkl_gguf_get_u32(g, "tokenizer.ggml.eos_token_id", &t->eos, false);
+    t->pieces = calloc(t->vocab_size, sizeof *t->pieces);
+    t->scores = malloc(t->vocab_size * sizeof *t->scores);
+    if (!t->pieces || !t->scores) {
+        vkl_tokenizer_free(t);
+        return VKL_ERR_OUT_OF_MEMORY;
+    }
+    memcpy(t->scores, scores->array_data, t->vocab_size * sizeof *t->scores);
+    const uint8_t *cursor = tokens->array_data;
+    for (uint32_t i = 0; i < t->vocab_size; i++) {
+        vkl_gguf_string s = vkl_gguf_next_string(&cursor);
+        if (!(t->pieces[i] = piece_from_gguf(s))) {
+            vkl_tokenizer_free(t);
+            return VKL_ERR_OUT_OF_MEMORY;
+        }
+        size_t len = strlen(t->pieces[i]);
+        if (len > t->max_piece_length) t->max_piece_length = (uint32_t)len;
+    }
+    if (t->bos >= t->vocab_size || t->eos >= t->vocab_size) {
+        vkl_log_error("%s: bos_token_id %u or eos_token_id %u outside the vocabulary of %u", g->path, t->bos, t->eos,
+                      t->vocab_size);
+        vkl_tokenizer_free(t);
+        return VKL_ERR_INVALID_ARG;
+    }
+    if (t->max_piece_length == 0) t->max_piece_length = 1;
+    build_tables(t);
+    return VKL_OK;
 }

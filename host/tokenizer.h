@@ -19,8 +19,13 @@ typedef struct vkl_tokenizer {
 } vkl_tokenizer;
 
 // Loads llama2.c's tokenizer.bin: int32 max_token_length, then per token f32 score, int32
-// length, bytes. `vocab_size` comes from the model. Errors name the file, the token and value.
+// length, bytes. `vocab_size` comes from the model (0: as many tokens as the file holds).
+// Errors name the file, the token and the value.
 vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl_tokenizer *t);
+// Loads tokenizer.ggml.* of a parsed GGUF file (model "llama": SentencePiece BPE), turning
+// SentencePiece's U+2581 back into spaces. `vocab_size` 0 accepts the file's token count.
+struct vkl_gguf;
+vkl_status vkl_tokenizer_load_gguf(const struct vkl_gguf *g, uint32_t vocab_size, vkl_tokenizer *t);
 void vkl_tokenizer_free(vkl_tokenizer *t);
 
 // Encodes `text` (BOS first if `bos`, a leading space piece for non-empty text, as llama2.c

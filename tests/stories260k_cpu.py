@@ -1,4 +1,5 @@
-"""`vkllm run --cpu` on the real stories260K model reproduces llama2.c byte for byte.
+"""`vkllm run --cpu` on the real stories260K model, from the llama2.c checkpoint and from the
+GGUF file, reproduces llama2.c byte for byte.
 
 Reads ../shared/models (see its README); exits 77 (ctest: skipped) with a message when absent.
 Logit bound: the smallest gap between the top two logits over this run is 4.2e-3
@@ -15,19 +16,24 @@ expected_text = open(os.path.join(models, "expected", "stories260K.t0.n256.nopro
 expected_logits = open(os.path.join(models, "expected", "stories260K.t0.n256.noprompt.logits.f32"), "rb").read()
 BOUND = 1e-3
 
-with tempfile.TemporaryDirectory() as tmp:
-    dump = os.path.join(tmp, "logits.f32")
-    run = subprocess.run([vkllm, "run", "-m", os.path.join(models, "stories260K.bin"), "-z",
-                          os.path.join(models, "tok512.bin"), "-t", "0", "-n", "256", "--cpu", "--dump-logits", dump],
-                         capture_output=True)
-    assert run.returncode == 0, run.stderr.decode()
-    assert run.stdout == expected_text, "text differs from llama2.c:\n" + run.stdout.decode(errors="replace")
-    got = open(dump, "rb").read()
+
+def check(model_args):
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = os.path.join(tmp, "logits.f32")
+        run = subprocess.run([vkllm, "run"] + model_args + ["-t", "0", "-n", "256", "--cpu", "--dump-logits", dump],
+                             capture_output=True)
+        assert run.returncode == 0, run.stderr.decode()
+        assert run.stdout == expected_text, "text differs from llama2.c:\n" + run.stdout.decode(errors="replace")
+        got = open(dump, "rb").read()
     assert len(got) == len(expected_logits), (len(got), len(expected_logits))
     n = len(got) // 4
     a, b = struct.unpack(f"{n}f", got), struct.unpack(f"{n}f", expected_logits)
     worst = max(range(n), key=lambda i: abs(a[i] - b[i]))
     err = abs(a[worst] - b[worst])
-    print(f"text byte-exact; max logit difference {err:.3g} at position {worst // 512}, token {worst % 512} "
-          f"(bound {BOUND})")
+    print(f"{model_args[1]}: text byte-exact; max logit difference {err:.3g} at position {worst // 512}, "
+          f"token {worst % 512} (bound {BOUND})")
     assert err <= BOUND
+
+
+check(["-m", os.path.join(models, "stories260K.bin"), "-z", os.path.join(models, "tok512.bin")])
+check(["-m", os.path.join(models, "stories260K.gguf")])

@@ -24,8 +24,8 @@ static const char USAGE[] =
     "usage: vkllm run -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [-c CTX] [-t TEMP] [--top-k K]\n"
     "                 [--top-p P] [--seed S] [--cpu]\n"
     "Generates text. stdout carries the prompt followed by the generation; speed goes to stderr.\n"
-    "  -m MODEL       llama2.c checkpoint\n"
-    "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints)\n"
+    "  -m MODEL       GGUF model (llama architecture, f32/f16) or llama2.c checkpoint\n"
+    "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints; GGUF has its own)\n"
     "  -p PROMPT      prompt text (default: none)\n"
     "  -n N           tokens to generate after the prompt (default 256)\n"
     "  -c CTX         context positions (default and maximum: the model's)\n"
@@ -125,7 +125,7 @@ static int generate(const run_options *o, vkl_cpu_forward *f, const vkl_tokenize
 static int run_model(const run_options *o, const vkl_model *model)
 {
     const vkl_model_config *c = &model->config;
-    if (!o->tokenizer) {
+    if (!o->tokenizer && !model->tokenizer) {
         fprintf(stderr, "vkllm: error: %s has no tokenizer inside; pass one with -z\n", o->model);
         return CLI_EXIT_USAGE;
     }
@@ -134,10 +134,13 @@ static int run_model(const run_options *o, const vkl_model *model)
         fprintf(stderr, "vkllm: error: -c %u exceeds the model's context of %u\n", context, c->context);
         return CLI_EXIT_USAGE;
     }
-    vkl_tokenizer tok;
-    if (vkl_tokenizer_load_llama2c(o->tokenizer, c->vocab_size, &tok) != VKL_OK) return CLI_EXIT_FAIL;
+    vkl_tokenizer own = { 0 }, *tok = model->tokenizer;
+    if (o->tokenizer) {
+        if (vkl_tokenizer_load_llama2c(o->tokenizer, c->vocab_size, &own) != VKL_OK) return CLI_EXIT_FAIL;
+        tok = &own;
+    }
     uint32_t *prompt = NULL;
-    int code = vkl_tokenizer_encode(&tok, o->prompt, true, &prompt) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    int code = vkl_tokenizer_encode(tok, o->prompt, true, &prompt) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     uint64_t needed = (uint64_t)arrlen(prompt) - 1 + o->steps;
     if (code == CLI_EXIT_OK && needed > context) {
         fprintf(stderr, "vkllm: error: the prompt (%td tokens) plus -n %llu needs %llu positions; the context has %u\n",
@@ -152,12 +155,12 @@ static int run_model(const run_options *o, const vkl_model *model)
     vkl_cpu_forward f;
     if (code == CLI_EXIT_OK && vkl_cpu_forward_init(&f, model, context) != VKL_OK) code = CLI_EXIT_FAIL;
     else if (code == CLI_EXIT_OK) {
-        code = generate(o, &f, &tok, prompt, (uint32_t)arrlen(prompt), dump);
+        code = generate(o, &f, tok, prompt, (uint32_t)arrlen(prompt), dump);
         vkl_cpu_forward_free(&f);
     }
     if (dump && fclose(dump) != 0) code = CLI_EXIT_FAIL;
     arrfree(prompt);
-    vkl_tokenizer_free(&tok);
+    if (o->tokenizer) vkl_tokenizer_free(&own);
     return code;
 }
 
