@@ -100,7 +100,12 @@ vkl_status vkl_model_load(const char *path, vkl_model *model)
         model->tokenizer = calloc(1, sizeof *model->tokenizer);
         status = model->tokenizer ? vkl_gguf_model_load(model, model->tokenizer) : VKL_ERR_OUT_OF_MEMORY;
     } else {
-        status = vkl_llama2c_load(model);
+        status = vkl_llama2c_load(model);  // llama2.c checkpoints have no magic to check
+        if (status != VKL_OK && model->file_size >= 4) {
+            const uint8_t *m = model->file_data;
+            vkl_log_error("%s is neither GGUF (magic %02x %02x %02x %02x) nor a valid llama2.c checkpoint", path, m[0],
+                          m[1], m[2], m[3]);
+        }
     }
     if (status != VKL_OK) vkl_model_free(model);
     return status;

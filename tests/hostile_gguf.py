@@ -1,0 +1,101 @@
+"""Hostile GGUF files each give a clear error naming the file (and the field or tensor) and a
+non-zero exit; never a crash or an out-of-bounds read (CI also runs this under ASan). Each is
+the real stories260K.gguf with one field broken, or truncated inside every section.
+Exits 77 (skipped) when the shared data is absent."""
+import os, struct, subprocess, sys, tempfile
+
+vkllm, models = sys.argv[1], sys.argv[2]
+source = os.path.join(models, "stories260K.gguf")
+if not os.path.isfile(source):
+    print(f"SKIP: {source} not found (the shared model data sits beside the checkout)")
+    sys.exit(77)
+data = open(source, "rb").read()
+SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
+def walk(d):
+    """Offsets of the fields we break: each key/value and each tensor info."""
+    n_tensors, n_kv = struct.unpack_from("<QQ", d, 8)
+    pos, kvs, tensors = 24, {}, []
+    def string(p):
+        n = struct.unpack_from("<Q", d, p)[0]
+        return d[p + 8:p + 8 + n].decode(), p + 8 + n
+    for _ in range(n_kv):
+        start = pos
+        key, pos = string(pos)
+        vtype = struct.unpack_from("<I", d, pos)[0]
+        value_at = pos + 4
+        pos += 4
+        if vtype == 8:
+            _, pos = string(pos)
+        elif vtype == 9:
+            atype, count = struct.unpack_from("<IQ", d, pos)
+            pos += 12
+            for _ in range(count):
+                pos = string(pos)[1] if atype == 8 else pos + SIZES[atype]
+        else:
+            pos += SIZES[vtype]
+        kvs[key] = (start, value_at)
+    for _ in range(n_tensors):
+        start = pos
+        name, pos = string(pos)
+        n_dims = struct.unpack_from("<I", d, pos)[0]
+        dims_at, type_at = pos + 4, pos + 4 + 8 * n_dims
+        tensors.append(dict(name=name, start=start, n_dims_at=pos, dims_at=dims_at, type_at=type_at,
+                            offset_at=type_at + 4))
+        pos = type_at + 12
+    return kvs, tensors, pos
+
+
+kvs, tensors, infos_end = walk(data)
+first = tensors[0]
+attn_q = next(t for t in tensors if t["name"] == "blk.0.attn_q.weight")
+
+
+def patch(at, fmt, value):
+    d = bytearray(data)
+    struct.pack_into(fmt, d, at, value)
+    return bytes(d)
+
+
+def rename(old, new):
+    assert len(old) == len(new)
+    return data.replace(old.encode(), new.encode(), 1)
+
+
+cases = [
+    ("wrong magic", b"GGUX" + data[4:], "neither GGUF (magic 47 47 55 58) nor a valid llama2.c checkpoint"),
+    ("version 1", patch(4, "<I", 1), "unsupported GGUF version"),
+    ("version 4", patch(4, "<I", 4), "unsupported GGUF version"),
+    ("huge tensor count", patch(8, "<Q", 1 << 40), "tensor count too large"),
+    ("huge metadata count", patch(16, "<Q", 1 << 40), "metadata count too large"),
+    ("huge key length", patch(24, "<Q", 1 << 62), "string length too large"),
+    ("unknown value type", patch(kvs["general.architecture"][1] - 4, "<I", 99), "unknown metadata value type"),
+    ("architecture gemma", data[:kvs["general.architecture"][1] + 8] + b"gemma" + data[kvs["general.architecture"][1] + 13:],
+     "only llama is supported"),
+    ("missing block_count", rename("llama.block_count", "llama.block_coun_"), "llama.block_count is missing"),
+    ("zero embedding length", patch(kvs["llama.embedding_length"][1], "<I", 0), "inconsistent hyperparameters"),
+    ("n_dims 7", patch(first["n_dims_at"], "<I", 7), "n_dims out of range"),
+    ("huge dimension", patch(first["dims_at"], "<Q", 1 << 40), "run past the end of the file"),
+    ("zero dimension", patch(first["dims_at"], "<Q", 0), "bad dimension"),
+    ("unknown tensor type", patch(first["type_at"], "<I", 2), "ggml type 2"),
+    ("offset past the end", patch(first["offset_at"], "<Q", 1 << 40), "run past the end of the file"),
+    ("misaligned offset", patch(first["offset_at"], "<Q", 4), "is not aligned"),
+    ("missing tensor", rename("blk.0.attn_q.weight", "blk.0.attn_x.weight"), "tensor blk.0.attn_q.weight is missing"),
+]
+# Truncated inside every section: header, metadata, tensor infos, tensor data.
+for name, at in [("header", 20), ("metadata", kvs["llama.block_count"][0] + 5), ("tensor infos", attn_q["start"] + 9),
+                 ("tensor data", len(data) - 1000)]:
+    cases.append((f"truncated in {name}", data[:at], "file ends inside" if name != "tensor data" else "run past the end"))
+
+failures = 0
+with tempfile.TemporaryDirectory() as tmp:
+    for name, blob, message in cases:
+        path = os.path.join(tmp, "model.gguf")
+        open(path, "wb").write(blob)
+        r = subprocess.run([vkllm, "run", "-m", path, "-n", "4", "--cpu"], capture_output=True, text=True)
+        ok = r.returncode in (1, 2) and message in r.stderr and path in r.stderr
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {r.returncode}: {r.stderr.strip()[:200]}")
+        failures += not ok
+print(f"{len(cases) - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
