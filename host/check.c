@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/dispatch.h"
 #include "host/half.h"
 
 // A quiet NaN as f32 and as both f16 halves, so reads of guards or padding poison results.
@@ -55,7 +56,7 @@ void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases)
 struct vkl_checker {
     vkl_device *device;
     vkl_cmd *cmd;
-    struct { char *key; vkl_pipeline value; } *pipelines;  // stb_ds map: "shader#spec,..." -> pipeline
+    vkl_pipeline_set *pipelines;
 };
 
 vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out)
@@ -64,10 +65,10 @@ vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out)
     vkl_checker *checker = calloc(1, sizeof *checker);
     if (!checker) return VKL_ERR_OUT_OF_MEMORY;
     checker->device = device;
-    sh_new_strdup(checker->pipelines);
     vkl_status status = vkl_cmd_create(device, NULL, &checker->cmd);
+    if (status == VKL_OK) status = vkl_pipeline_set_create(device, &checker->pipelines);
     if (status != VKL_OK) {
-        free(checker);
+        vkl_checker_destroy(checker);
         return status;
     }
     *out = checker;
@@ -77,33 +78,9 @@ vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out)
 void vkl_checker_destroy(vkl_checker *checker)
 {
     if (!checker) return;
-    for (ptrdiff_t i = 0; i < shlen(checker->pipelines); i++)
-        vkl_pipeline_destroy(checker->device, &checker->pipelines[i].value);
-    shfree(checker->pipelines);
+    vkl_pipeline_set_destroy(checker->pipelines);
     vkl_cmd_destroy(checker->cmd);
     free(checker);
-}
-
-// Pipelines are made once per shader and specialization, on first use.
-static vkl_status get_pipeline(vkl_checker *checker, const char *shader, uint32_t binding_count,
-                               const vkl_launch *launch, const vkl_pipeline **out)
-{
-    char key[160];
-    int n = snprintf(key, sizeof key, "%s", shader);
-    for (uint32_t i = 0; i < launch->spec_count && n > 0 && (size_t)n < sizeof key; i++)
-        n += snprintf(key + n, sizeof key - (size_t)n, "%c%u", i ? ',' : '#', launch->spec[i]);
-    ptrdiff_t i = shgeti(checker->pipelines, key);
-    if (i < 0) {
-        vkl_pipeline_desc desc = { .shader = shader, .binding_count = binding_count, .push_size = launch->push_size,
-                                   .spec_count = launch->spec_count };
-        memcpy(desc.spec_values, launch->spec, launch->spec_count * sizeof launch->spec[0]);
-        vkl_pipeline pipeline;
-        VKL_TRY(vkl_pipeline_create(checker->device, &desc, &pipeline));
-        shput(checker->pipelines, key, pipeline);  // the map copies keys (sh_new_strdup)
-        i = shgeti(checker->pipelines, key);
-    }
-    *out = &checker->pipelines[i].value;
-    return VKL_OK;
 }
 
 // One tensor of a case: host values, the device image (guard | data | padding | guard) and
@@ -201,26 +178,6 @@ static vkl_status prepare_tensors(case_run *run, uint64_t seed)
     return VKL_OK;
 }
 
-static vkl_status record_launch(case_run *run, const vkl_launch *launch)
-{
-    const vkl_case *c = run->c;
-    const char *shader = launch->shader ? launch->shader : c->kernel->variants[c->variant].shader;
-    uint32_t count = launch->binding_count ? launch->binding_count : c->kernel->tensor_count;
-    const vkl_pipeline *pipeline;
-    VKL_TRY(get_pipeline(run->checker, shader, count, launch, &pipeline));
-    uint64_t max_range = run->checker->device->info->max_storage_buffer_range;
-    vkl_binding bindings[VKL_MAX_TENSORS];
-    for (uint32_t b = 0; b < count; b++) {
-        const tensor_slot *s = &run->slots[launch->binding_count ? launch->bindings[b] : b];
-        // The tail guard is inside the bound range: drivers that bounds-check bindings (lavapipe)
-        // would drop a write past the range, hiding the bug on them. Kernels learn sizes from push
-        // constants, never from the range.
-        uint64_t range = s->data_bytes + run->guard;
-        bindings[b] = (vkl_binding){ &s->buffer, run->guard, range <= max_range ? range : max_range };
-    }
-    return vkl_cmd_dispatch(run->checker->cmd, pipeline, bindings, launch->push, launch->push_size, launch->groups);
-}
-
 static vkl_status dispatch(case_run *run, vkl_case_result *r)
 {
     vkl_launch launches[VKL_MAX_DISPATCHES];
@@ -231,10 +188,16 @@ static vkl_status dispatch(case_run *run, vkl_case_result *r)
     bool timed = cmd->query_pool != VK_NULL_HANDLE;
     VKL_TRY(vkl_cmd_begin(cmd));
     if (timed) VKL_TRY(vkl_cmd_timestamp(cmd, &t0));
-    for (uint32_t i = 0; i < n && i < VKL_MAX_DISPATCHES; i++) {
-        if (i) vkl_cmd_barrier(cmd);
-        VKL_TRY(record_launch(run, &launches[i]));
+    uint64_t max_range = run->checker->device->info->max_storage_buffer_range;
+    vkl_binding tensors[VKL_MAX_TENSORS];
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        // The tail guard is inside the bound range: drivers that bounds-check bindings (lavapipe)
+        // would drop a write past the range, hiding the bug on them. Kernels learn sizes from push
+        // constants, never from the range.
+        uint64_t range = run->slots[t].data_bytes + run->guard;
+        tensors[t] = (vkl_binding){ &run->slots[t].buffer, run->guard, range <= max_range ? range : max_range };
     }
+    VKL_TRY(vkl_record_launches(cmd, run->checker->pipelines, run->c, tensors, launches, n));
     if (timed) VKL_TRY(vkl_cmd_timestamp(cmd, &t1));
     VKL_TRY(vkl_cmd_submit_wait(cmd));
     double ns = NAN;

@@ -78,6 +78,14 @@ vkl_status vkl_buffer_create(vkl_device *device, VkDeviceSize size, vkl_buffer *
     return create_raw(device, size, usage, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, out);
 }
 
+vkl_status vkl_buffer_create_host(vkl_device *device, VkDeviceSize size, vkl_buffer *out)
+{
+    if (size == 0) return VKL_ERR_INVALID_ARG;
+    VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    return create_raw(device, size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, host,
+                      VK_MEMORY_PROPERTY_HOST_CACHED_BIT, out);
+}
+
 void vkl_buffer_destroy(vkl_device *device, vkl_buffer *buffer)
 {
     if (buffer->buffer) vkDestroyBuffer(device->device, buffer->buffer, NULL);

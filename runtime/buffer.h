@@ -16,6 +16,9 @@ typedef struct vkl_buffer {
 // Creates a storage buffer of `size` bytes (> 0, at most the device's maxStorageBufferRange
 // is not required: bindings are checked at dispatch).
 vkl_status vkl_buffer_create(vkl_device *device, VkDeviceSize size, vkl_buffer *out);
+// Creates a storage buffer in host-visible, coherent memory, mapped for the buffer's life: for
+// small per-token values the host writes (token, position) and results it reads (logits).
+vkl_status vkl_buffer_create_host(vkl_device *device, VkDeviceSize size, vkl_buffer *out);
 void vkl_buffer_destroy(vkl_device *device, vkl_buffer *buffer);
 
 // Copies host bytes into the buffer at `offset`; returns once the copy is done.

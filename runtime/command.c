@@ -40,6 +40,7 @@ vkl_status vkl_cmd_create(vkl_device *device, const vkl_cmd_desc *desc, vkl_cmd 
     cmd->device = device;
     cmd->max_dispatches = desc && desc->max_dispatches ? desc->max_dispatches : 64;
     cmd->max_timestamps = desc && desc->max_timestamps ? desc->max_timestamps : 64;
+    cmd->reusable = desc && desc->reusable;
     vkl_status status = create_pools(cmd);
     if (status == VKL_OK) status = create_buffer_and_fence(cmd);
     if (status != VKL_OK) {
@@ -66,7 +67,7 @@ vkl_status vkl_cmd_begin(vkl_cmd *cmd)
     VK_CHECK(vkResetDescriptorPool(cmd->device->device, cmd->descriptor_pool, 0));
     VK_CHECK(vkResetCommandBuffer(cmd->buffer, 0));
     VkCommandBufferBeginInfo begin = { VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
-    begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    begin.flags = cmd->reusable ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     VK_CHECK(vkBeginCommandBuffer(cmd->buffer, &begin));
     if (cmd->query_pool) vkCmdResetQueryPool(cmd->buffer, cmd->query_pool, 0, cmd->max_timestamps);
     cmd->dispatches = 0;
@@ -181,14 +182,34 @@ static vkl_status submit_and_wait(vkl_device *device, VkCommandBuffer buffer, Vk
     return VKL_OK;
 }
 
-vkl_status vkl_cmd_submit_wait(vkl_cmd *cmd)
+vkl_status vkl_cmd_end(vkl_cmd *cmd)
 {
     // Shader writes must reach later transfers (staged downloads) and host reads (mapped buffers).
     memory_barrier(cmd->buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
                    VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_HOST_READ_BIT);
     VK_CHECK(vkEndCommandBuffer(cmd->buffer));
+    return VKL_OK;
+}
+
+vkl_status vkl_cmd_submit_wait(vkl_cmd *cmd)
+{
+    VKL_TRY(vkl_cmd_end(cmd));
     return submit_and_wait(cmd->device, cmd->buffer, cmd->fence);
+}
+
+vkl_status vkl_submit_wait(vkl_device *device, vkl_cmd *const *cmds, uint32_t count, VkFence fence)
+{
+    VkCommandBuffer buffers[256];
+    if (count == 0 || count > 256) return VKL_ERR_INVALID_ARG;
+    for (uint32_t i = 0; i < count; i++) buffers[i] = cmds[i]->buffer;
+    VkSubmitInfo submit = { VK_STRUCTURE_TYPE_SUBMIT_INFO };
+    submit.commandBufferCount = count;
+    submit.pCommandBuffers = buffers;
+    VK_CHECK(vkQueueSubmit(device->queue, 1, &submit, fence));
+    VK_CHECK(vkWaitForFences(device->device, 1, &fence, VK_TRUE, UINT64_MAX));
+    VK_CHECK(vkResetFences(device->device, 1, &fence));
+    return VKL_OK;
 }
 
 vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, double *ns)

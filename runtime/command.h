@@ -16,6 +16,7 @@ typedef struct vkl_binding {
 typedef struct vkl_cmd_desc {
     uint32_t max_dispatches;  // descriptor sets per recording (default 64)
     uint32_t max_timestamps;  // timestamp queries per recording (default 64)
+    bool reusable;            // recorded once, submitted many times
 } vkl_cmd_desc;
 
 typedef struct vkl_cmd {
@@ -26,6 +27,7 @@ typedef struct vkl_cmd {
     VkQueryPool query_pool;            // VK_NULL_HANDLE without timestamp support
     uint32_t max_dispatches, dispatches;
     uint32_t max_timestamps, timestamps;
+    bool reusable;
 } vkl_cmd;
 
 vkl_status vkl_cmd_create(vkl_device *device, const vkl_cmd_desc *desc, vkl_cmd **out);
@@ -40,9 +42,12 @@ vkl_status vkl_cmd_dispatch(vkl_cmd *cmd, const vkl_pipeline *pipeline, const vk
 void vkl_cmd_barrier(vkl_cmd *cmd);
 // Writes a timestamp after all earlier work; *query receives its index.
 vkl_status vkl_cmd_timestamp(vkl_cmd *cmd, uint32_t *query);
-// Ends the recording (with a barrier making all writes visible to transfers and the host),
-// submits it and waits for it.
+// Ends the recording with a barrier making all writes visible to transfers and the host.
+vkl_status vkl_cmd_end(vkl_cmd *cmd);
+// Ends the recording, submits it and waits for it.
 vkl_status vkl_cmd_submit_wait(vkl_cmd *cmd);
+// Submits ended recordings in order, in one submission, and waits on `fence` (then resets it).
+vkl_status vkl_submit_wait(vkl_device *device, vkl_cmd *const *cmds, uint32_t count, VkFence fence);
 // Nanoseconds between two timestamps of the last completed recording.
 vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, double *ns);
 

@@ -9,11 +9,13 @@
 #include "host/cpu_forward.h"
 #include "host/model.h"
 #include "host/sampler.h"
+#include "host/scheduler.h"
 #include "host/tokenizer.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
 typedef struct run_options {
+    cli_common common;
     const char *model, *tokenizer, *prompt, *dump_logits;
     uint64_t steps, context, top_k, seed;
     float temperature, top_p;
@@ -22,7 +24,7 @@ typedef struct run_options {
 
 static const char USAGE[] =
     "usage: vkllm run -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [-c CTX] [-t TEMP] [--top-k K]\n"
-    "                 [--top-p P] [--seed S] [--cpu]\n"
+    "                 [--top-p P] [--seed S] [--cpu] [--device N] [--validate]\n"
     "Generates text. stdout carries the prompt followed by the generation; speed goes to stderr.\n"
     "  -m MODEL       GGUF model (llama architecture, f32/f16) or llama2.c checkpoint\n"
     "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints; GGUF has its own)\n"
@@ -33,7 +35,8 @@ static const char USAGE[] =
     "  --top-k K      sample among the K most likely tokens (default: all)\n"
     "  --top-p P      sample within the smallest set of probability P (default 0.9)\n"
     "  --seed S       sampling seed (default: from the clock)\n"
-    "  --cpu          run the whole forward pass on the CPU reference kernels\n"
+    "  --cpu          run the whole forward pass on the CPU reference kernels instead of the GPU\n"
+    "  --device N, --validate   as for every command\n"
     "  --dump-logits PATH  write every position's logits as raw f32 (for tests)\n";
 
 static bool parse_float(const char *what, const char *text, float lo, float hi, float *out)
@@ -51,7 +54,11 @@ static bool parse_float(const char *what, const char *text, float lo, float hi, 
 static int parse_args(int argc, char **argv, run_options *o)
 {
     *o = (run_options){ .prompt = "", .steps = 256, .temperature = 1.0f, .top_p = 0.9f, .seed = (uint64_t)time(NULL) };
+    if (!cli_common_init(&o->common)) return CLI_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
+        int used = cli_common_parse(&o->common, argc, argv, &i);
+        if (used < 0) return CLI_EXIT_USAGE;
+        if (used) continue;
         const char *a = argv[i], *v = NULL;
         bool needs = strcmp(a, "--cpu") && strcmp(a, "--help");
         if (needs && !(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
@@ -76,10 +83,6 @@ static int parse_args(int argc, char **argv, run_options *o)
         fprintf(stderr, "vkllm: error: run: -m MODEL is required\n");
         return CLI_EXIT_USAGE;
     }
-    if (!o->cpu) {
-        fprintf(stderr, "vkllm: error: run: the GPU layer scheduler is not built yet; use --cpu for the CPU reference path\n");
-        return CLI_EXIT_USAGE;
-    }
     return CLI_EXIT_OK;
 }
 
@@ -90,22 +93,39 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-// The generation loop of llama2.c: prompt tokens are forced, then tokens are sampled; BOS ends it.
-static int generate(const run_options *o, vkl_cpu_forward *f, const vkl_tokenizer *tok, const uint32_t *prompt,
-                    uint32_t prompt_len, FILE *dump)
+// One forward pass: the CPU reference path or the GPU scheduler.
+typedef struct forward_pass {
+    vkl_cpu_forward *cpu;
+    vkl_scheduler *gpu;
+} forward_pass;
+
+static bool forward_token(forward_pass *f, uint32_t token, uint32_t pos, float *logits)
 {
-    uint32_t vocab = f->model->config.vocab_size, positions = prompt_len - 1 + (uint32_t)o->steps;
+    if (f->cpu) {
+        vkl_cpu_forward_token(f->cpu, token, pos, logits);
+        return true;
+    }
+    return vkl_scheduler_forward(f->gpu, token, pos, logits) == VKL_OK;
+}
+
+// The generation loop of llama2.c: prompt tokens are forced, then tokens are sampled; BOS ends it.
+static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const vkl_tokenizer *tok,
+                    const uint32_t *prompt, uint32_t prompt_len, FILE *dump)
+{
+    uint32_t positions = prompt_len - 1 + (uint32_t)o->steps;
     float *logits = malloc(vocab * sizeof *logits);
     vkl_sampler sampler;
     if (!logits || vkl_sampler_init(&sampler, vocab, o->temperature, (uint32_t)o->top_k, o->top_p, o->seed)) {
         free(logits);
         return CLI_EXIT_FAIL;
     }
-    double start = now_seconds();
+    int code = CLI_EXIT_OK;
+    double start = now_seconds(), prompt_done = start;
     uint32_t token = prompt[0], pos = 0;
     for (; pos < positions; pos++) {
-        vkl_cpu_forward_token(f, token, pos, logits);
+        if (!forward_token(f, token, pos, logits)) { code = CLI_EXIT_FAIL; break; }
         if (dump) fwrite(logits, sizeof *logits, vocab, dump);
+        if (pos + 1 == prompt_len) prompt_done = now_seconds();
         uint32_t next = pos + 1 < prompt_len ? prompt[pos + 1] : vkl_sample(&sampler, logits);
         if (next == tok->bos) break;
         const char *piece = vkl_tokenizer_decode(tok, token, next);
@@ -114,12 +134,45 @@ static int generate(const run_options *o, vkl_cpu_forward *f, const vkl_tokenize
         token = next;
     }
     printf("\n");
-    double seconds = now_seconds() - start;
-    fprintf(stderr, "vkllm: %u positions in %.3f s: %.1f tokens/s (CPU reference path)\n", pos, seconds,
-            seconds > 0 ? pos / seconds : 0.0);
+    double end = now_seconds(), prompt_s = prompt_done - start, gen_s = end - prompt_done;
+    uint32_t generated = pos + 1 > prompt_len ? pos + 1 - prompt_len : 0;
+    fprintf(stderr, "vkllm: prompt %u tokens in %.3f s (%.1f tokens/s), generation %u tokens in %.3f s (%.1f tokens/s)%s\n",
+            prompt_len, prompt_s, prompt_s > 0 ? prompt_len / prompt_s : 0.0, generated, gen_s,
+            gen_s > 0 ? generated / gen_s : 0.0, f->cpu ? ", CPU reference path" : "");
     vkl_sampler_free(&sampler);
     free(logits);
-    return CLI_EXIT_OK;
+    return code;
+}
+
+static void print_memory(const vkl_scheduler *s, const vkl_device *d)
+{
+    vkl_scheduler_memory m = vkl_scheduler_memory_use(s);
+    fprintf(stderr, "vkllm: %s: weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB\n", d->info->name,
+            m.weights / 1048576.0, m.kv_cache / 1048576.0, m.scratch / 1048576.0);
+}
+
+// Runs generation on the chosen path; owns the device session for the GPU.
+static int run_path(const run_options *o, const vkl_model *model, uint32_t context, const vkl_tokenizer *tok,
+                    const uint32_t *prompt, uint32_t prompt_len, FILE *dump)
+{
+    forward_pass f = { 0 };
+    vkl_cpu_forward cpu;
+    if (o->cpu) {
+        if (vkl_cpu_forward_init(&cpu, model, context) != VKL_OK) return CLI_EXIT_FAIL;
+        f.cpu = &cpu;
+        int code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
+        vkl_cpu_forward_free(&cpu);
+        return code;
+    }
+    cli_session session;
+    int code = CLI_EXIT_FAIL;
+    if (cli_session_open(&o->common, true, &session) &&
+        vkl_scheduler_create(session.device, model, context, &f.gpu) == VKL_OK) {
+        print_memory(f.gpu, session.device);
+        code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
+        vkl_scheduler_destroy(f.gpu);
+    }
+    return cli_session_close(&session, code);
 }
 
 static int run_model(const run_options *o, const vkl_model *model)
@@ -152,12 +205,7 @@ static int run_model(const run_options *o, const vkl_model *model)
         fprintf(stderr, "vkllm: error: --dump-logits: cannot write '%s'\n", o->dump_logits);
         code = CLI_EXIT_FAIL;
     }
-    vkl_cpu_forward f;
-    if (code == CLI_EXIT_OK && vkl_cpu_forward_init(&f, model, context) != VKL_OK) code = CLI_EXIT_FAIL;
-    else if (code == CLI_EXIT_OK) {
-        code = generate(o, &f, tok, prompt, (uint32_t)arrlen(prompt), dump);
-        vkl_cpu_forward_free(&f);
-    }
+    if (code == CLI_EXIT_OK) code = run_path(o, model, context, tok, prompt, (uint32_t)arrlen(prompt), dump);
     if (dump && fclose(dump) != 0) code = CLI_EXIT_FAIL;
     arrfree(prompt);
     if (o->tokenizer) vkl_tokenizer_free(&own);

@@ -13,7 +13,7 @@ static const struct {
     { "devices", cmd_devices, "list Vulkan devices and their capabilities" },
     { "check", cmd_check, "check every kernel against the CPU reference" },
     { "tokenize", cmd_tokenize, "print the token ids of a text" },
-    { "run", cmd_run, "generate text from a model (CPU reference path for now: --cpu)" },
+    { "run", cmd_run, "generate text from a model" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,293 @@
+#include "host/scheduler.h"
+
+#include <stb/stb_ds.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/dispatch.h"
+#include "host/ref.h"
+#include "runtime/command.h"
+#include "shaders/rows.h"
+
+enum { ACT_X, ACT_XB, ACT_XB2, ACT_Q, ACT_K, ACT_V, ACT_HB, ACT_HB2, ACT_PARTIALS, ACT_TABLE, ACT_COUNT };
+
+struct vkl_scheduler {
+    vkl_device *device;
+    const vkl_model *model;
+    vkl_model_config cfg;
+    uint32_t context;
+    vkl_pipeline_set *pipelines;
+    vkl_buffer *weights;                   // (model tensors), device-local
+    vkl_buffer act[ACT_COUNT];             // activations, device-local
+    vkl_buffer *k_cache, *v_cache;         // (n_layers)
+    vkl_buffer token, pos, logits, status;  // host-visible
+    vkl_cmd **cmds;                        // embedding, layers, head
+    uint32_t cmd_count;
+    VkFence fence;
+    vkl_scheduler_memory memory;
+};
+
+static vkl_binding whole(const vkl_buffer *b) { return (vkl_binding){ b, 0, b->size }; }
+
+static vkl_status upload_weights(vkl_scheduler *s)
+{
+    const vkl_model *m = s->model;
+    s->weights = calloc((size_t)arrlen(m->tensors), sizeof *s->weights);
+    if (!s->weights) return VKL_ERR_OUT_OF_MEMORY;
+    for (ptrdiff_t i = 0; i < arrlen(m->tensors); i++) {
+        const vkl_model_tensor *t = &m->tensors[i];
+        uint64_t size = (t->bytes + 3) & ~3ull;
+        if (size > s->device->info->max_storage_buffer_range) {
+            vkl_log_error("%s: tensor %s (%llu bytes) exceeds the device's maxStorageBufferRange of %u", m->path, t->name,
+                          (unsigned long long)size, s->device->info->max_storage_buffer_range);
+            return VKL_ERR_UNSUPPORTED;
+        }
+        VKL_TRY(vkl_buffer_create(s->device, size, &s->weights[i]));
+        VKL_TRY(vkl_buffer_upload(s->device, &s->weights[i], 0, t->data, t->bytes));
+        s->memory.weights += size;
+    }
+    return VKL_OK;
+}
+
+static vkl_status create_device_buffer(vkl_scheduler *s, vkl_buffer *b, uint64_t bytes, uint64_t *counter)
+{
+    VKL_TRY(vkl_buffer_create(s->device, bytes, b));
+    *counter += bytes;
+    return VKL_OK;
+}
+
+static vkl_status create_state(vkl_scheduler *s)
+{
+    const vkl_model_config *c = &s->cfg;
+    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim;
+    uint64_t chunks = (s->context + 255) / 256, sizes[ACT_COUNT] = {
+        [ACT_X] = d, [ACT_XB] = d, [ACT_XB2] = d, [ACT_Q] = d, [ACT_K] = kv, [ACT_V] = kv, [ACT_HB] = h, [ACT_HB2] = h,
+        [ACT_PARTIALS] = (uint64_t)c->n_heads * chunks * (c->head_dim + 2), [ACT_TABLE] = (uint64_t)s->context * c->rope_dim };
+    for (int i = 0; i < ACT_COUNT; i++) VKL_TRY(create_device_buffer(s, &s->act[i], sizes[i] * 4, &s->memory.scratch));
+    float *table = malloc(sizes[ACT_TABLE] * sizeof *table);
+    if (!table) return VKL_ERR_OUT_OF_MEMORY;
+    vkl_rope_table(table, s->context, c->rope_dim, c->rope_base);
+    vkl_status status = vkl_buffer_upload(s->device, &s->act[ACT_TABLE], 0, table, sizes[ACT_TABLE] * 4);
+    free(table);
+    VKL_TRY(status);
+    s->k_cache = calloc(c->n_layers, sizeof *s->k_cache);
+    s->v_cache = calloc(c->n_layers, sizeof *s->v_cache);
+    if (!s->k_cache || !s->v_cache) return VKL_ERR_OUT_OF_MEMORY;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        VKL_TRY(create_device_buffer(s, &s->k_cache[l], (uint64_t)s->context * kv * 4, &s->memory.kv_cache));
+        VKL_TRY(create_device_buffer(s, &s->v_cache[l], (uint64_t)s->context * kv * 4, &s->memory.kv_cache));
+    }
+    VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->token));
+    VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->pos));
+    VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->status));
+    VKL_TRY(vkl_buffer_create_host(s->device, (uint64_t)c->vocab_size * 4, &s->logits));
+    memset(s->status.mapped, 0, 16);
+    return VKL_OK;
+}
+
+// The device buffer of tensor `name` (layer `layer` when >= 0) and its type.
+static const vkl_buffer *weight(const vkl_scheduler *s, int layer, const char *name, vkl_dtype *dtype)
+{
+    char full[64];
+    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
+    else snprintf(full, sizeof full, "%s", name);
+    const vkl_model_tensor *t = vkl_model_find(s->model, full);
+    if (!t) return NULL;
+    if (dtype) *dtype = t->dtype;
+    return &s->weights[t - s->model->tensors];
+}
+
+// Records one kernel run after a barrier on everything before it.
+static vkl_status kernel(vkl_scheduler *s, vkl_cmd *cmd, const char *name, const char *variant, const uint32_t *dims,
+                         const vkl_binding *tensors)
+{
+    vkl_case c;
+    if (!vkl_case_make(&c, name, variant, dims)) return VKL_ERR_INVALID_ARG;
+    vkl_cmd_barrier(cmd);
+    return vkl_record_kernel(cmd, s->pipelines, &c, tensors);
+}
+
+// rms_norm with the model's eps (the kernel table's launch uses the common 1e-5).
+static vkl_status rms_norm(vkl_scheduler *s, vkl_cmd *cmd, const vkl_buffer *x, const vkl_buffer *w, const vkl_buffer *y)
+{
+    vkl_case c;
+    uint32_t dims[2] = { 1, s->cfg.dim };
+    if (!vkl_case_make(&c, "rms_norm", "f32", dims)) return VKL_ERR_INVALID_ARG;
+    vkl_launch launch[VKL_MAX_DISPATCHES] = { 0 };
+    uint32_t n = c.kernel->launch(&c, launch);
+    struct rows_push push;
+    memcpy(&push, launch[0].push, sizeof push);
+    push.scalar = s->cfg.rms_eps;
+    vkl_launch_set_push(&launch[0], &push, sizeof push);
+    vkl_binding t[3] = { whole(x), whole(w), whole(y) };
+    vkl_cmd_barrier(cmd);
+    return vkl_record_launches(cmd, s->pipelines, &c, t, launch, n);
+}
+
+static vkl_status matmul(vkl_scheduler *s, vkl_cmd *cmd, const vkl_buffer *x, int layer, const char *name,
+                         const vkl_buffer *y, uint32_t N, uint32_t K)
+{
+    vkl_dtype dtype;
+    const vkl_buffer *w = weight(s, layer, name, &dtype);
+    uint32_t dims[3] = { 1, N, K };
+    vkl_binding t[3] = { whole(x), whole(w), whole(y) };
+    return kernel(s, cmd, "matmul", dtype == VKL_DTYPE_F16 ? "gemv.f16" : "gemv.f32", dims, t);
+}
+
+static vkl_status record_attention(vkl_scheduler *s, vkl_cmd *cmd, uint32_t l)
+{
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
+    VKL_TRY(rms_norm(s, cmd, &a[ACT_X], weight(s, l, "attn_norm.weight", NULL), &a[ACT_XB]));
+    VKL_TRY(matmul(s, cmd, &a[ACT_XB], l, "attn_q.weight", &a[ACT_Q], d, d));
+    VKL_TRY(matmul(s, cmd, &a[ACT_XB], l, "attn_k.weight", &a[ACT_K], kv, d));
+    VKL_TRY(matmul(s, cmd, &a[ACT_XB], l, "attn_v.weight", &a[ACT_V], kv, d));
+    uint32_t rope[7] = { 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, s->context - 1 };
+    vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
+    VKL_TRY(kernel(s, cmd, "rope", c->rope_neox ? "neox" : "adjacent", rope, rt));
+    uint32_t append[5] = { 1, c->n_kv_heads, c->head_dim, 0, s->context };
+    vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]), whole(&s->pos) };
+    VKL_TRY(kernel(s, cmd, "kv_append", "f32", append, at));
+    uint32_t attn[6] = { 1, c->n_heads, c->n_kv_heads, c->head_dim, 0, s->context };
+    vkl_binding tt[6] = { whole(&a[ACT_Q]), whole(&s->k_cache[l]), whole(&s->v_cache[l]), whole(&s->pos),
+                          whole(&a[ACT_XB]), whole(&a[ACT_PARTIALS]) };
+    VKL_TRY(kernel(s, cmd, "attention", "decode.f32", attn, tt));
+    VKL_TRY(matmul(s, cmd, &a[ACT_XB], l, "attn_output.weight", &a[ACT_XB2], d, d));
+    uint32_t n[1] = { d };
+    vkl_binding add[3] = { whole(&a[ACT_X]), whole(&a[ACT_XB2]), whole(&a[ACT_X]) };
+    return kernel(s, cmd, "add", "f32", n, add);
+}
+
+static vkl_status record_ffn(vkl_scheduler *s, vkl_cmd *cmd, uint32_t l)
+{
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    uint32_t d = c->dim, h = c->hidden_dim;
+    VKL_TRY(rms_norm(s, cmd, &a[ACT_X], weight(s, l, "ffn_norm.weight", NULL), &a[ACT_XB]));
+    VKL_TRY(matmul(s, cmd, &a[ACT_XB], l, "ffn_gate.weight", &a[ACT_HB], h, d));
+    VKL_TRY(matmul(s, cmd, &a[ACT_XB], l, "ffn_up.weight", &a[ACT_HB2], h, d));
+    uint32_t nh[1] = { h }, nd[1] = { d };
+    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
+    VKL_TRY(kernel(s, cmd, "swiglu", "f32", nh, act));
+    VKL_TRY(matmul(s, cmd, &a[ACT_HB], l, "ffn_down.weight", &a[ACT_XB], d, h));
+    vkl_binding add[3] = { whole(&a[ACT_X]), whole(&a[ACT_XB]), whole(&a[ACT_X]) };
+    return kernel(s, cmd, "add", "f32", nd, add);
+}
+
+static vkl_status record_all(vkl_scheduler *s)
+{
+    const vkl_model_config *c = &s->cfg;
+    s->cmd_count = c->n_layers + 2;
+    s->cmds = calloc(s->cmd_count, sizeof *s->cmds);
+    if (!s->cmds) return VKL_ERR_OUT_OF_MEMORY;
+    vkl_cmd_desc desc = { .max_dispatches = 32, .max_timestamps = 2, .reusable = true };
+    for (uint32_t i = 0; i < s->cmd_count; i++) {
+        VKL_TRY(vkl_cmd_create(s->device, &desc, &s->cmds[i]));
+        VKL_TRY(vkl_cmd_begin(s->cmds[i]));
+    }
+    vkl_dtype embd_type;
+    const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
+    uint32_t e[4] = { 1, c->vocab_size, c->dim, 0 };
+    vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
+    VKL_TRY(kernel(s, s->cmds[0], "embedding", embd_type == VKL_DTYPE_F16 ? "f16" : "f32", e, et));
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        VKL_TRY(record_attention(s, s->cmds[l + 1], l));
+        VKL_TRY(record_ffn(s, s->cmds[l + 1], l));
+    }
+    vkl_cmd *head = s->cmds[c->n_layers + 1];
+    VKL_TRY(rms_norm(s, head, &s->act[ACT_X], weight(s, -1, "output_norm.weight", NULL), &s->act[ACT_XB]));
+    VKL_TRY(matmul(s, head, &s->act[ACT_XB], -1, "output.weight", &s->logits, c->vocab_size, c->dim));
+    for (uint32_t i = 0; i < s->cmd_count; i++) VKL_TRY(vkl_cmd_end(s->cmds[i]));
+    VkFenceCreateInfo fence = { VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+    VK_CHECK(vkCreateFence(s->device->device, &fence, NULL, &s->fence));
+    return VKL_OK;
+}
+
+// Every tensor the recording binds must exist with its shape.
+static bool check_model(const vkl_model *m)
+{
+    const vkl_model_config *c = &m->config;
+    static const char *const per_layer[] = { "attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
+                                             "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight",
+                                             "ffn_up.weight", "ffn_down.weight" };
+    if (c->n_experts) {
+        vkl_log_error("%s: MoE models are not scheduled on the GPU yet (%u experts)", m->path, c->n_experts);
+        return false;
+    }
+    const char *missing = !vkl_model_find(m, "token_embd.weight") ? "token_embd.weight"
+                          : !vkl_model_find(m, "output_norm.weight") ? "output_norm.weight"
+                          : !vkl_model_find(m, "output.weight") ? "output.weight" : NULL;
+    char name[64];
+    for (uint32_t l = 0; !missing && l < c->n_layers; l++)
+        for (size_t i = 0; !missing && i < sizeof per_layer / sizeof per_layer[0]; i++) {
+            snprintf(name, sizeof name, "blk.%u.%s", l, per_layer[i]);
+            if (!vkl_model_find(m, name)) missing = name;
+        }
+    if (missing) vkl_log_error("%s: tensor %s is missing", m->path, missing);
+    return !missing;
+}
+
+vkl_status vkl_scheduler_create(vkl_device *device, const vkl_model *model, uint32_t context, vkl_scheduler **out)
+{
+    *out = NULL;
+    if (!check_model(model)) return VKL_ERR_INVALID_ARG;
+    vkl_scheduler *s = calloc(1, sizeof *s);
+    if (!s) return VKL_ERR_OUT_OF_MEMORY;
+    *s = (vkl_scheduler){ .device = device, .model = model, .cfg = model->config, .context = context };
+    vkl_status status = vkl_pipeline_set_create(device, &s->pipelines);
+    if (status == VKL_OK) status = upload_weights(s);
+    if (status == VKL_OK) status = create_state(s);
+    if (status == VKL_OK) status = record_all(s);
+    if (status != VKL_OK) {
+        vkl_scheduler_destroy(s);
+        return status;
+    }
+    *out = s;
+    return VKL_OK;
+}
+
+void vkl_scheduler_destroy(vkl_scheduler *s)
+{
+    if (!s) return;
+    vkl_device *d = s->device;
+    vkDeviceWaitIdle(d->device);
+    if (s->fence) vkDestroyFence(d->device, s->fence, NULL);
+    for (uint32_t i = 0; s->cmds && i < s->cmd_count; i++) vkl_cmd_destroy(s->cmds[i]);
+    free(s->cmds);
+    for (ptrdiff_t i = 0; s->weights && i < arrlen(s->model->tensors); i++) vkl_buffer_destroy(d, &s->weights[i]);
+    free(s->weights);
+    for (int i = 0; i < ACT_COUNT; i++) vkl_buffer_destroy(d, &s->act[i]);
+    for (uint32_t l = 0; l < s->cfg.n_layers; l++) {
+        if (s->k_cache) vkl_buffer_destroy(d, &s->k_cache[l]);
+        if (s->v_cache) vkl_buffer_destroy(d, &s->v_cache[l]);
+    }
+    free(s->k_cache);
+    free(s->v_cache);
+    vkl_buffer_destroy(d, &s->token);
+    vkl_buffer_destroy(d, &s->pos);
+    vkl_buffer_destroy(d, &s->status);
+    vkl_buffer_destroy(d, &s->logits);
+    vkl_pipeline_set_destroy(s->pipelines);
+    free(s);
+}
+
+vkl_scheduler_memory vkl_scheduler_memory_use(const vkl_scheduler *s) { return s->memory; }
+
+vkl_status vkl_scheduler_forward(vkl_scheduler *s, uint32_t token, uint32_t pos, float *logits)
+{
+    if (!vkl_kv_append_fits(pos, 1, s->context)) return VKL_ERR_INVALID_ARG;
+    memcpy(s->token.mapped, &token, 4);
+    memcpy(s->pos.mapped, &pos, 4);
+    VKL_TRY(vkl_submit_wait(s->device, s->cmds, s->cmd_count, s->fence));
+    uint32_t bad;
+    memcpy(&bad, s->status.mapped, 4);
+    if (bad) {
+        vkl_log_error("token id %u is outside the vocabulary of %u", token, s->cfg.vocab_size);
+        memset(s->status.mapped, 0, 4);
+        return VKL_ERR_INVALID_ARG;
+    }
+    memcpy(logits, s->logits.mapped, (size_t)s->cfg.vocab_size * 4);
+    return VKL_OK;
+}
