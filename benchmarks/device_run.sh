@@ -2,7 +2,8 @@
 # Runs vkllm's checks on a lent GPU machine in one call and leaves the results in $OUT.
 # That machine has no Vulkan loader and no compiler for shaders, so build here, then carry the
 # build folder and the loader/validation-layer .debs in .gl/ (see benchmarks/README.md):
-#   run(command="bash benchmarks/device_run.sh", carry=["build", ".gl"])
+#   run(command="bash benchmarks/device_run.sh", carry=["build", ".gl", ".models"])
+# (.models: stories260K.{bin,gguf}, tok512.bin and the expected text, copied from ../shared.)
 set -uo pipefail
 out=${OUT:-/tmp/vkllm-device}
 mkdir -p "$out"
@@ -24,5 +25,13 @@ $vkllm check --json "$out/check.json" > "$out/check.txt" 2>&1 || status=1
 tail -3 "$out/check.txt"
 $vkllm check --faults --filter '*fault*' > "$out/check-faults.txt" 2>&1 && { echo "fault variants passed"; status=1; }
 tail -1 "$out/check-faults.txt"
+# Generation, when the model files were carried in .models/ (../shared does not travel).
+if [ -f .models/stories260K.gguf ]; then
+  for m in "-m .models/stories260K.gguf" "-m .models/stories260K.bin -z .models/tok512.bin"; do
+    VKLLM_VALIDATE=1 $vkllm run $m -t 0 -n 256 > "$out/stories.txt" 2>> "$out/run.txt" || status=1
+    cmp -s "$out/stories.txt" .models/stories260K.t0.n256.noprompt.txt && echo "stories260K ($m): byte-exact" || { echo "stories260K ($m): DIFFERS"; status=1; }
+  done
+  $vkllm run -m .models/stories260K.gguf -t 0 -n 256 2>&1 >/dev/null | tee -a "$out/run.txt"
+fi
 rm -rf "$out/cache"
 exit $status
