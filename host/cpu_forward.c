@@ -9,10 +9,7 @@
 // The tensor `name` (layer `layer` when >= 0), which must be f32 of `n` elements.
 static const float *weight(const vkl_model *m, int layer, const char *name, uint64_t n)
 {
-    char full[64];
-    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
-    else snprintf(full, sizeof full, "%s", name);
-    const vkl_model_tensor *t = vkl_model_find(m, full);
+    const vkl_model_tensor *t = vkl_model_find_layer(m, layer, name, NULL);
     if (!t || t->dtype != VKL_DTYPE_F32 || t->bytes != n * 4) return NULL;
     return t->data;
 }
@@ -22,9 +19,7 @@ static bool require(const vkl_model *m, int layer, const char *name, uint64_t n)
 {
     if (weight(m, layer, name, n)) return true;
     char full[64];
-    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
-    else snprintf(full, sizeof full, "%s", name);
-    const vkl_model_tensor *t = vkl_model_find(m, full);
+    const vkl_model_tensor *t = vkl_model_find_layer(m, layer, name, full);
     if (!t) vkl_log_error("%s: tensor %s is missing", m->path, full);
     else vkl_log_error("%s: tensor %s must be f32 with %llu elements for the CPU path (it is %s, %llu bytes)", m->path,
                        full, (unsigned long long)n, t->dtype == VKL_DTYPE_F32 ? "f32" : "f16", (unsigned long long)t->bytes);

@@ -62,6 +62,14 @@ const vkl_model_tensor *vkl_model_find(const vkl_model *model, const char *name)
     return NULL;
 }
 
+const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, const char *name, char *full_name)
+{
+    char buffer[64], *full = full_name ? full_name : buffer;
+    if (layer >= 0) snprintf(full, 64, "blk.%d.%s", layer, name);
+    else snprintf(full, 64, "%s", name);
+    return vkl_model_find(model, full);
+}
+
 bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
                           uint64_t offset)
 {

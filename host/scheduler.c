@@ -89,10 +89,7 @@ static vkl_status create_state(vkl_scheduler *s)
 // The device buffer of tensor `name` (layer `layer` when >= 0) and its type.
 static const vkl_buffer *weight(const vkl_scheduler *s, int layer, const char *name, vkl_dtype *dtype)
 {
-    char full[64];
-    if (layer >= 0) snprintf(full, sizeof full, "blk.%d.%s", layer, name);
-    else snprintf(full, sizeof full, "%s", name);
-    const vkl_model_tensor *t = vkl_model_find(s->model, full);
+    const vkl_model_tensor *t = vkl_model_find_layer(s->model, layer, name, NULL);
     if (!t) return NULL;
     if (dtype) *dtype = t->dtype;
     return &s->weights[t - s->model->tensors];
@@ -221,10 +218,8 @@ static bool check_model(const vkl_model *m)
                           : !vkl_model_find(m, "output.weight") ? "output.weight" : NULL;
     char name[64];
     for (uint32_t l = 0; !missing && l < c->n_layers; l++)
-        for (size_t i = 0; !missing && i < sizeof per_layer / sizeof per_layer[0]; i++) {
-            snprintf(name, sizeof name, "blk.%u.%s", l, per_layer[i]);
-            if (!vkl_model_find(m, name)) missing = name;
-        }
+        for (size_t i = 0; !missing && i < sizeof per_layer / sizeof per_layer[0]; i++)
+            if (!vkl_model_find_layer(m, (int)l, per_layer[i], name)) missing = name;
     if (missing) vkl_log_error("%s: tensor %s is missing", m->path, missing);
     return !missing;
 }
