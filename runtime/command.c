@@ -162,6 +162,17 @@ void vkl_cmd_barrier(vkl_cmd *cmd)
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
 }
 
+void vkl_cmd_copy(vkl_cmd *cmd, const vkl_buffer *src, VkDeviceSize src_offset, const vkl_buffer *dst,
+                  VkDeviceSize dst_offset, VkDeviceSize size)
+{
+    memory_barrier(cmd->buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    VkBufferCopy region = { src_offset, dst_offset, size };
+    vkCmdCopyBuffer(cmd->buffer, src->buffer, dst->buffer, 1, &region);
+    memory_barrier(cmd->buffer, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
 vkl_status vkl_cmd_timestamp(vkl_cmd *cmd, uint32_t *query)
 {
     if (!cmd->query_pool) return VKL_ERR_UNSUPPORTED;

@@ -40,6 +40,9 @@ vkl_status vkl_cmd_dispatch(vkl_cmd *cmd, const vkl_pipeline *pipeline, const vk
                             const void *push, uint32_t push_size, const uint32_t groups[3]);
 // Makes the writes of earlier dispatches visible to later ones.
 void vkl_cmd_barrier(vkl_cmd *cmd);
+// Copies bytes between buffers after all earlier shader writes; later shaders see the result.
+void vkl_cmd_copy(vkl_cmd *cmd, const vkl_buffer *src, VkDeviceSize src_offset, const vkl_buffer *dst,
+                  VkDeviceSize dst_offset, VkDeviceSize size);
 // Writes a timestamp after all earlier work; *query receives its index.
 vkl_status vkl_cmd_timestamp(vkl_cmd *cmd, uint32_t *query);
 // Ends the recording with a barrier making all writes visible to transfers and the host.

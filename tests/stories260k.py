@@ -40,3 +40,17 @@ def check(model_args):
 for path in ([], ["--cpu"]):
     check(["-m", os.path.join(models, "stories260K.bin"), "-z", os.path.join(models, "tok512.bin")] + path)
     check(["-m", os.path.join(models, "stories260K.gguf")] + path)
+
+# With a prompt the GPU runs it as batches (one of 21 tokens; 128 + the rest for the long one)
+# while the CPU path runs token by token: the texts must still be identical.
+prompt = "Once upon a time, there was a little dog named Max. He liked to"
+for text in (prompt, " ".join([prompt] * 12)):
+    outputs = []
+    for path in ([], ["--cpu"]):
+        r = subprocess.run([vkllm, "run", "-m", os.path.join(models, "stories260K.gguf"), "-t", "0", "-n", "40",
+                            "-p", text] + path, capture_output=True)
+        assert r.returncode == 0, r.stderr.decode()
+        outputs.append(r.stdout)
+    assert outputs[0] == outputs[1], f"GPU and CPU differ with a prompt:\n{outputs[0]!r}\n{outputs[1]!r}"
+    assert outputs[0].startswith(text.encode()), outputs[0][:200]
+    print(f"prompt of {len(text)} characters: GPU (batched prefill) and CPU texts identical")

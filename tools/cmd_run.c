@@ -37,7 +37,8 @@ static const char USAGE[] =
     "  --seed S       sampling seed (default: from the clock)\n"
     "  --cpu          run the whole forward pass on the CPU reference kernels instead of the GPU\n"
     "  --device N, --validate   as for every command\n"
-    "  --dump-logits PATH  write every position's logits as raw f32 (for tests)\n";
+    "  --dump-logits PATH  write each computed position's logits as raw f32 (for tests); on the GPU\n"
+    "                 the prompt runs as a batch, so its rows start at the last prompt position\n";
 
 static bool parse_float(const char *what, const char *text, float lo, float hi, float *out)
 {
@@ -122,10 +123,23 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
     int code = CLI_EXIT_OK;
     double start = now_seconds(), prompt_done = start;
     uint32_t token = prompt[0], pos = 0;
-    for (; pos < positions; pos++) {
-        if (!forward_token(f, token, pos, logits)) { code = CLI_EXIT_FAIL; break; }
+    bool have_logits = false;
+    if (f->gpu) {  // the whole prompt as batches; its pieces are printed as they are forced
+        if (vkl_scheduler_prefill(f->gpu, prompt, prompt_len, 0, logits) != VKL_OK) code = CLI_EXIT_FAIL;
+        for (uint32_t i = 1; i < prompt_len; i++) {
+            const char *piece = vkl_tokenizer_decode(tok, prompt[i - 1], prompt[i]);
+            if (vkl_piece_printable(piece)) fputs(piece, stdout);
+        }
+        token = prompt[prompt_len - 1];
+        pos = prompt_len - 1;
+        have_logits = true;
+        prompt_done = now_seconds();
+    }
+    for (; pos < positions && code == CLI_EXIT_OK; pos++) {
+        if (!have_logits && !forward_token(f, token, pos, logits)) { code = CLI_EXIT_FAIL; break; }
+        have_logits = false;
         if (dump) fwrite(logits, sizeof *logits, vocab, dump);
-        if (pos + 1 == prompt_len) prompt_done = now_seconds();
+        if (pos + 1 == prompt_len && !f->gpu) prompt_done = now_seconds();
         uint32_t next = pos + 1 < prompt_len ? prompt[pos + 1] : vkl_sample(&sampler, logits);
         if (next == tok->bos) break;
         const char *piece = vkl_tokenizer_decode(tok, token, next);
