@@ -13,6 +13,7 @@ static const struct {
     { "devices", cmd_devices, "list Vulkan devices and their capabilities" },
     { "check", cmd_check, "check every kernel against the CPU reference" },
     { "tokenize", cmd_tokenize, "print the token ids of a text" },
+    { "mkmodel", cmd_mkmodel, "write a GGUF model with seeded random weights" },
     { "run", cmd_run, "generate text from a model" },
 };
 
