@@ -4,7 +4,8 @@
 #                      `vkllm devices` and `vkllm check` on the default device
 #                      (lavapipe, the CPU Vulkan device, when there is no GPU)
 #   ./setup.sh test    the same set-up, then the whole test suite through ctest, in a release
-#                      build (build/) and an AddressSanitizer + UBSan build (build-asan/)
+#                      build (build/) and an AddressSanitizer + UBSan build (build-asan/), and
+#                      a short libFuzzer run of every file parser (build-fuzz/, clang)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,10 +14,12 @@ case $mode in run|test) ;; *) echo "usage: ./setup.sh [test]" >&2; exit 2 ;; esa
 
 packages=(cmake make gcc libc6-dev pkg-config libvulkan-dev glslang-tools libvulkan-volk-dev libstb-dev
           mesa-vulkan-drivers vulkan-validationlayers spirv-tools python3)
+test_packages=(clang libclang-rt-14-dev)
 
 install_missing() {
-  local missing=()
-  for p in "${packages[@]}"; do
+  local missing=() wanted=("${packages[@]}")
+  [ "$mode" = test ] && wanted+=("${test_packages[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return
@@ -42,3 +45,5 @@ fi
 ctest --test-dir build -j "$(nproc)" --output-on-failure
 build build-asan -DVKLLM_SANITIZE=ON
 ctest --test-dir build-asan -j "$(nproc)" --output-on-failure
+CC=clang build build-fuzz -DVKLLM_FUZZ=ON
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} ctest --test-dir build-fuzz --output-on-failure

@@ -18,7 +18,7 @@ static vkl_status load_error(vkl_tokenizer *t, const char *path, const char *wha
 
 static void build_tables(vkl_tokenizer *t)
 {
-    sh_new_arena(t->lookup);
+    sh_new_strdup(t->lookup);  // not sh_new_arena: its blocks index past a char[8] member (UBSan)
     for (uint32_t i = 0; i < t->vocab_size; i++)
         if (shgeti(t->lookup, t->pieces[i]) < 0) shput(t->lookup, t->pieces[i], i);  // first id wins
     for (int b = 0; b < 256; b++) {
@@ -40,12 +40,10 @@ static uint32_t count_llama2c_tokens(const uint8_t *data, uint64_t size)
     return n ? n : 1;
 }
 
-vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl_tokenizer *t)
+vkl_status vkl_tokenizer_parse_llama2c(const char *path, const uint8_t *data, uint64_t size, uint32_t vocab_size,
+                                       vkl_tokenizer *t)
 {
     memset(t, 0, sizeof *t);
-    uint8_t *data;
-    uint64_t size;
-    VKL_TRY(vkl_read_file(path, 1ull << 30, (void **)&data, &size));
     if (vocab_size == 0) vocab_size = count_llama2c_tokens(data, size);
     t->vocab_size = vocab_size;
     t->bos = 1;
@@ -55,7 +53,8 @@ vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl
     vkl_status status = VKL_OK;
     int32_t max_len = 0;
     uint64_t off = 4;
-    if (!t->pieces || !t->scores) status = load_error(t, path, "out of memory", 0, vocab_size);
+    if (vocab_size < 3) status = load_error(t, path, "fewer tokens than <unk>, <s>, </s>", 0, vocab_size);
+    else if (!t->pieces || !t->scores) status = load_error(t, path, "out of memory", 0, vocab_size);
     else if (size < 4 || (memcpy(&max_len, data, 4), max_len < 1 || max_len > 4096))
         status = load_error(t, path, "header max_token_length out of range 1..4096", 0, size < 4 ? -1 : max_len);
     for (uint32_t i = 0; i < vocab_size && status == VKL_OK; i++) {
@@ -71,11 +70,21 @@ vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl
         t->pieces[i][len] = 0;
         off += (uint64_t)len;
     }
-    free(data);
     if (status != VKL_OK) return status;
     t->max_piece_length = (uint32_t)max_len;
     build_tables(t);
     return VKL_OK;
+}
+
+vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl_tokenizer *t)
+{
+    uint8_t *data;
+    uint64_t size;
+    memset(t, 0, sizeof *t);
+    VKL_TRY(vkl_read_file(path, 1ull << 30, (void **)&data, &size));
+    vkl_status status = vkl_tokenizer_parse_llama2c(path, data, size, vocab_size, t);
+    free(data);
+    return status;
 }
 
 void vkl_tokenizer_free(vkl_tokenizer *t)
@@ -107,8 +116,11 @@ static void encode_characters(vkl_tokenizer *t, const char *text, uint32_t **tok
         if ((c[1] & 0xC0) == 0x80 && len < 4) continue;
         int64_t id = lookup(t, buffer);
         if (id >= 0) arrput(*tokens, (uint32_t)id);
-        else
-            for (size_t i = 0; i < len; i++) arrput(*tokens, (uint32_t)(unsigned char)buffer[i] + 3);
+        else  // byte fallback: <0xXX> is id 3 + XX; a vocabulary without byte pieces gets <unk> (0)
+            for (size_t i = 0; i < len; i++) {
+                uint32_t byte_id = (uint32_t)(unsigned char)buffer[i] + 3;
+                arrput(*tokens, byte_id < t->vocab_size ? byte_id : 0);
+            }
         len = 0;
     }
 }

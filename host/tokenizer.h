@@ -22,6 +22,9 @@ typedef struct vkl_tokenizer {
 // length, bytes. `vocab_size` comes from the model (0: as many tokens as the file holds).
 // Errors name the file, the token and the value.
 vkl_status vkl_tokenizer_load_llama2c(const char *path, uint32_t vocab_size, vkl_tokenizer *t);
+// The same from bytes in memory; `path` only names them in errors.
+vkl_status vkl_tokenizer_parse_llama2c(const char *path, const uint8_t *data, uint64_t size, uint32_t vocab_size,
+                                       vkl_tokenizer *t);
 // Loads tokenizer.ggml.* of a parsed GGUF file (model "llama": SentencePiece BPE), turning
 // SentencePiece's U+2581 back into spaces. `vocab_size` 0 accepts the file's token count.
 struct vkl_gguf;

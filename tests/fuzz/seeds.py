@@ -1,0 +1,31 @@
+"""Writes seed inputs for one fuzzer into a directory: small valid files of each format (and
+near-misses), so the fuzzer starts from deep inside the parsers."""
+import os, struct, subprocess, sys
+
+target, vkllm, out = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(out, exist_ok=True)
+
+def tokenizer_file(pieces):
+    body = struct.pack("<i", max(len(p) for p in pieces))
+    for i, p in enumerate(pieces):
+        body += struct.pack("<fi", -float(i), len(p)) + p
+    return body
+
+if target == "gguf":
+    for i, extra in enumerate([[], ["--experts", "4", "--experts-used", "2"], ["--f16"]]):
+        path = os.path.join(out, f"model{i}.gguf")
+        subprocess.run([vkllm, "mkmodel", "-o", path, "--dim", "8", "--hidden", "12", "--layers", "1", "--heads", "2",
+                        "--kv-heads", "1", "--vocab", "260", "--context", "16"] + extra, check=True)
+elif target == "llama2c":
+    dim, hidden, layers, heads, kv_heads, vocab, seq = 8, 12, 1, 2, 1, 16, 4
+    head = dim // heads
+    floats = (vocab * dim + layers * (2 * dim + 2 * dim * dim + 2 * dim * kv_heads * head + 3 * dim * hidden) + dim
+              + seq * head)
+    for name, v in (("shared.bin", vocab), ("unshared.bin", -vocab)):
+        extra = vocab * dim if v < 0 else 0
+        open(os.path.join(out, name), "wb").write(struct.pack("<7i", dim, hidden, layers, heads, kv_heads, v, seq)
+                                                  + bytes(4 * (floats + extra)))
+else:
+    pieces = [b"<unk>", b"<s>", b"</s>"] + [b"<0x%02X>" % b for b in range(256)] + [b" ", b"a", b"b", b" a", b"ab", b" ab"]
+    open(os.path.join(out, "vocab.tok"), "wb").write(tokenizer_file(pieces) + b"\xff" + " ab aab é".encode())
+    open(os.path.join(out, "tiny.tok"), "wb").write(tokenizer_file([b"x", b"y", b"z", b"xy"]) + b"\xffxyzq\xe2\x82\xac")
