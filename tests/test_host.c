@@ -13,6 +13,7 @@
 #include "host/json.h"
 #include "host/ref.h"
 #include "host/rng.h"
+#include "host/tokenizer.h"
 #include "runtime/pipeline_cache.h"
 
 static int passed, failed;
@@ -167,6 +168,41 @@ static void test_kv_append_capacity(void)
     EXPECT(!vkl_kv_append_fits(UINT32_MAX, 1, 512));  // no wrap-around
 }
 
+// Builds a llama2.c tokenizer file in memory: max length, then (score, length, bytes) per piece.
+static size_t tokenizer_bytes(uint8_t *out, const char *const *pieces, int n)
+{
+    int32_t max_len = 2;
+    size_t at = 0;
+    memcpy(out, &max_len, 4);
+    at += 4;
+    for (int i = 0; i < n; i++) {
+        float score = (float)-i;
+        int32_t len = (int32_t)strlen(pieces[i]);
+        memcpy(out + at, &score, 4);
+        memcpy(out + at + 4, &len, 4);
+        memcpy(out + at + 8, pieces[i], (size_t)len);
+        at += 8 + (size_t)len;
+    }
+    return at;
+}
+
+// Found by fuzz_tokenizer: byte fallback in a vocabulary without byte pieces read past it.
+static void test_tokenizer_small_vocabulary(void)
+{
+    static const char *const pieces[] = { "x", "y", "z", "xy" };
+    uint8_t file[128];
+    size_t size = tokenizer_bytes(file, pieces, 4);
+    vkl_tokenizer t;
+    EXPECT(vkl_tokenizer_parse_llama2c("test.tok", file, size, 0, &t) == VKL_OK && t.vocab_size == 4);
+    uint32_t *ids = NULL;
+    EXPECT(vkl_tokenizer_encode(&t, "xyq", true, &ids) == VKL_OK);
+    EXPECT(arrlen(ids) == 3 && ids[0] == 1 && ids[1] == 3 && ids[2] == 0);  // BOS, "xy", <unk> for 'q'
+    arrfree(ids);
+    vkl_tokenizer_free(&t);
+    size = tokenizer_bytes(file, pieces, 2);
+    EXPECT(vkl_tokenizer_parse_llama2c("test.tok", file, size, 0, &t) != VKL_OK);  // prints why
+}
+
 static void test_pipeline_cache_envelope(void)
 {
     vkl_device_info info = { .vendor_id = 0x10DE, .device_id = 0x2330 };
@@ -226,6 +262,7 @@ int main(void)
     test_ref_matmul();
     test_ref_rms_norm();
     test_kv_append_capacity();
+    test_tokenizer_small_vocabulary();
     test_pipeline_cache_envelope();
     test_json();
     printf("%d passed, %d failed\n", passed, failed);
