@@ -14,33 +14,6 @@ static const float *weight(const vkl_model *m, int layer, const char *name, uint
     return t->data;
 }
 
-// Like weight(), but says what is wrong with the tensor.
-static bool require(const vkl_model *m, int layer, const char *name, uint64_t n)
-{
-    if (weight(m, layer, name, n)) return true;
-    char full[64];
-    const vkl_model_tensor *t = vkl_model_find_layer(m, layer, name, full);
-    if (!t) vkl_log_error("%s: tensor %s is missing", m->path, full);
-    else vkl_log_error("%s: tensor %s must be f32 with %llu elements for the CPU path (it is %s, %llu bytes)", m->path,
-                       full, (unsigned long long)n, t->dtype == VKL_DTYPE_F32 ? "f32" : "f16", (unsigned long long)t->bytes);
-    return false;
-}
-
-static bool has_weights(const vkl_model *m)
-{
-    const vkl_model_config *c = &m->config;
-    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim;
-    bool ok = require(m, -1, "token_embd.weight", c->vocab_size * d) && require(m, -1, "output_norm.weight", d) &&
-              require(m, -1, "output.weight", c->vocab_size * d);
-    for (uint32_t l = 0; ok && l < c->n_layers; l++)
-        ok = require(m, l, "attn_norm.weight", d) && require(m, l, "attn_q.weight", d * d) &&
-             require(m, l, "attn_k.weight", kv * d) && require(m, l, "attn_v.weight", kv * d) &&
-             require(m, l, "attn_output.weight", d * d) && require(m, l, "ffn_norm.weight", d) &&
-             require(m, l, "ffn_gate.weight", h * d) && require(m, l, "ffn_up.weight", h * d) &&
-             require(m, l, "ffn_down.weight", d * h);
-    return ok;
-}
-
 vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint32_t context)
 {
     memset(f, 0, sizeof *f);
@@ -49,7 +22,7 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
         vkl_log_error("%s: the CPU path runs dense models only (this one has %u experts)", model->path, c->n_experts);
         return VKL_ERR_UNSUPPORTED;
     }
-    if (!has_weights(model)) return VKL_ERR_INVALID_ARG;
+    if (!vkl_model_check_dense(model, true)) return VKL_ERR_INVALID_ARG;
     size_t kv = (size_t)c->n_kv_heads * c->head_dim, cache = (size_t)c->n_layers * context * kv;
     f->model = model;
     f->context = context;

@@ -70,6 +70,46 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
     return vkl_model_find(model, full);
 }
 
+// One tensor the dense forward pass reads, with its element count.
+static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64_t count, bool f32_only)
+{
+    char full[64];
+    const vkl_model_tensor *t = vkl_model_find_layer(m, layer, name, full);
+    if (!t) {
+        vkl_log_error("%s: tensor %s is missing", m->path, full);
+        return false;
+    }
+    uint64_t elements = t->bytes / (t->dtype == VKL_DTYPE_F16 ? 2 : 4);
+    if (elements != count) {
+        vkl_log_error("%s: tensor %s has %llu elements; the model's shape needs %llu", m->path, full,
+                      (unsigned long long)elements, (unsigned long long)count);
+        return false;
+    }
+    if (f32_only && t->dtype != VKL_DTYPE_F32) {
+        vkl_log_error("%s: tensor %s must be f32 for the CPU path (it is f16)", m->path, full);
+        return false;
+    }
+    return true;
+}
+
+bool vkl_model_check_dense(const vkl_model *m, bool f32_only)
+{
+    const vkl_model_config *c = &m->config;
+    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, v = c->vocab_size;
+    const struct { const char *name; uint64_t count; } global[] = {
+        { "token_embd.weight", v * d }, { "output_norm.weight", d }, { "output.weight", v * d } };
+    const struct { const char *name; uint64_t count; } layer[] = {
+        { "attn_norm.weight", d },     { "attn_q.weight", d * d },      { "attn_k.weight", kv * d },
+        { "attn_v.weight", kv * d },   { "attn_output.weight", d * d }, { "ffn_norm.weight", d },
+        { "ffn_gate.weight", h * d },  { "ffn_up.weight", h * d },      { "ffn_down.weight", d * h } };
+    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
+        if (!check_tensor(m, -1, global[i].name, global[i].count, f32_only)) return false;
+    for (uint32_t l = 0; l < c->n_layers; l++)
+        for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
+            if (!check_tensor(m, (int)l, layer[i].name, layer[i].count, f32_only)) return false;
+    return true;
+}
+
 bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
                           uint64_t offset)
 {

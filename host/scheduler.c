@@ -229,26 +229,14 @@ static vkl_status record_all(vkl_scheduler *s)
     return VKL_OK;
 }
 
-// Every tensor the recording binds must exist with its shape.
+// Every tensor the recording binds must exist with the shape the kernels read.
 static bool check_model(const vkl_model *m)
 {
-    const vkl_model_config *c = &m->config;
-    static const char *const per_layer[] = { "attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
-                                             "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight",
-                                             "ffn_up.weight", "ffn_down.weight" };
-    if (c->n_experts) {
-        vkl_log_error("%s: MoE models are not scheduled on the GPU yet (%u experts)", m->path, c->n_experts);
+    if (m->config.n_experts) {
+        vkl_log_error("%s: MoE models are not scheduled on the GPU yet (%u experts)", m->path, m->config.n_experts);
         return false;
     }
-    const char *missing = !vkl_model_find(m, "token_embd.weight") ? "token_embd.weight"
-                          : !vkl_model_find(m, "output_norm.weight") ? "output_norm.weight"
-                          : !vkl_model_find(m, "output.weight") ? "output.weight" : NULL;
-    char name[64];
-    for (uint32_t l = 0; !missing && l < c->n_layers; l++)
-        for (size_t i = 0; !missing && i < sizeof per_layer / sizeof per_layer[0]; i++)
-            if (!vkl_model_find_layer(m, (int)l, per_layer[i], name)) missing = name;
-    if (missing) vkl_log_error("%s: tensor %s is missing", m->path, missing);
-    return !missing;
+    return vkl_model_check_dense(m, false);
 }
 
 vkl_status vkl_scheduler_create(vkl_device *device, const vkl_model *model, uint32_t context, vkl_scheduler **out)

@@ -82,6 +82,8 @@ cases = [
     ("offset past the end", patch(first["offset_at"], "<Q", 1 << 40), "run past the end of the file"),
     ("misaligned offset", patch(first["offset_at"], "<Q", 4), "is not aligned"),
     ("missing tensor", rename("blk.0.attn_q.weight", "blk.0.attn_x.weight"), "tensor blk.0.attn_q.weight is missing"),
+    ("wrongly shaped tensor", patch(attn_q["dims_at"] + 8, "<Q", 32), "tensor blk.0.attn_q.weight has 2048 elements; "
+     "the model's shape needs 4096"),
 ]
 # Truncated inside every section: header, metadata, tensor infos, tensor data.
 for name, at in [("header", 20), ("metadata", kvs["llama.block_count"][0] + 5), ("tensor infos", attn_q["start"] + 9),
@@ -93,9 +95,11 @@ with tempfile.TemporaryDirectory() as tmp:
     for name, blob, message in cases:
         path = os.path.join(tmp, "model.gguf")
         open(path, "wb").write(blob)
-        r = subprocess.run([vkllm, "run", "-m", path, "-n", "4", "--cpu"], capture_output=True, text=True)
-        ok = r.returncode in (1, 2) and message in r.stderr and path in r.stderr
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {r.returncode}: {r.stderr.strip()[:200]}")
-        failures += not ok
-print(f"{len(cases) - failures} passed, {failures} failed")
+        for route in (["--cpu"], []):  # the CPU path and the GPU scheduler check the same things
+            r = subprocess.run([vkllm, "run", "-m", path, "-n", "4"] + route, capture_output=True, text=True)
+            ok = r.returncode in (1, 2) and message in r.stderr and path in r.stderr
+            print(f"{'ok  ' if ok else 'FAIL'} {name} ({'CPU' if route else 'GPU'}): exit {r.returncode}: "
+                  f"{r.stderr.strip()[:200]}")
+            failures += not ok
+print(f"{2 * len(cases) - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
