@@ -325,3 +325,73 @@ vkl_status vkl_checker_run(vkl_checker *checker, const vkl_case *c, uint64_t see
     release(&run);
     return status;
 }
+
+// ---------------------------------------------------------------- live buffers
+
+// Converts a tensor's stored bytes to the checker's float values.
+static void decode_values(const tensor_slot *s, const uint8_t *data)
+{
+    for (uint64_t i = 0; i < s->desc.count; i++) {
+        double v;
+        read_element(s, data, i, &v);
+        s->values[i] = (float)v;
+    }
+}
+
+static vkl_status live_prepare(case_run *run, const vkl_binding *tensors, vkl_case_result *r)
+{
+    for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
+        tensor_slot *s = &run->slots[t];
+        if (s->data_bytes > tensors[t].range) {
+            set_result(r, VKL_CASE_FAIL, "%s: %llu bytes needed, %llu bound", s->desc.name,
+                       (unsigned long long)s->data_bytes, (unsigned long long)tensors[t].range);
+            return VKL_ERR_INVALID_ARG;
+        }
+        bool checked = s->desc.role == VKL_OUT || s->desc.role == VKL_INOUT;
+        s->values = calloc(s->desc.count ? s->desc.count : 1, sizeof *s->values);
+        s->image = malloc(s->data_bytes ? s->data_bytes : 1);
+        if (checked) s->bounds = calloc(s->desc.count ? s->desc.count : 1, sizeof *s->bounds);
+        if (!s->values || !s->image || (checked && !s->bounds)) return VKL_ERR_OUT_OF_MEMORY;
+        if (s->desc.role != VKL_IN && s->desc.role != VKL_INOUT) continue;
+        VKL_TRY(vkl_buffer_download(run->checker->device, tensors[t].buffer, tensors[t].offset, s->image, s->data_bytes));
+        decode_values(s, s->image);
+    }
+    return VKL_OK;
+}
+
+vkl_status vkl_checker_run_live(vkl_checker *checker, const vkl_case *c, const vkl_binding *tensors,
+                                vkl_case_result *result)
+{
+    memset(result, 0, sizeof *result);
+    result->gpu_us = NAN;
+    case_run run = { .checker = checker, .c = c, .guard = 0 };
+    vkl_tensor_desc descs[VKL_MAX_TENSORS];
+    c->kernel->tensors(c, descs);
+    for (uint32_t t = 0; t < c->kernel->tensor_count; t++) {
+        run.slots[t].desc = descs[t];
+        run.slots[t].data_bytes = vkl_dtype_bytes(descs[t].dtype, descs[t].count);
+    }
+    vkl_status status = live_prepare(&run, tensors, result);
+    float *values[VKL_MAX_TENSORS];
+    double *bounds[VKL_MAX_TENSORS];
+    for (uint32_t t = 0; t < c->kernel->tensor_count; t++) {
+        values[t] = run.slots[t].values;
+        bounds[t] = run.slots[t].bounds;
+    }
+    if (status == VKL_OK) {
+        c->kernel->expect(c, values, bounds);  // from the inputs, before the dispatch changes in/out tensors
+        status = vkl_cmd_begin(checker->cmd);
+    }
+    if (status == VKL_OK) status = vkl_record_kernel(checker->cmd, checker->pipelines, c, tensors);
+    if (status == VKL_OK) status = vkl_cmd_submit_wait(checker->cmd);
+    result->ratio = -1.0;
+    for (uint32_t t = 0; t < c->kernel->tensor_count && status == VKL_OK && result->status == VKL_CASE_PASS; t++) {
+        tensor_slot *s = &run.slots[t];
+        if (!s->bounds) continue;
+        status = vkl_buffer_download(checker->device, tensors[t].buffer, tensors[t].offset, s->image, s->data_bytes);
+        if (status == VKL_OK) judge_output(&run, s, result);
+    }
+    if (result->ratio < 0.0) result->ratio = 0.0;
+    release(&run);
+    return status == VKL_ERR_INVALID_ARG && result->status == VKL_CASE_FAIL ? VKL_OK : status;
+}

@@ -39,5 +39,10 @@ void vkl_checker_destroy(vkl_checker *checker);
 // same inputs alone or in a sweep). Returns an error only when the runtime fails; a wrong
 // result is a VKL_CASE_FAIL in *result.
 vkl_status vkl_checker_run(vkl_checker *checker, const vkl_case *c, uint64_t seed, vkl_case_result *result);
+// Runs one case on the caller's buffers (`vkllm run --validate`): the inputs are what the bound
+// buffers hold, and the outputs are judged against the reference computed from those inputs
+// before the dispatch. No guards or poison: the buffers are the model's own.
+vkl_status vkl_checker_run_live(vkl_checker *checker, const vkl_case *c, const vkl_binding *tensors,
+                                vkl_case_result *result);
 
 #endif

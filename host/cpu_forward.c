@@ -1,5 +1,6 @@
 #include "host/cpu_forward.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,7 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
 {
     memset(f, 0, sizeof *f);
     const vkl_model_config *c = &model->config;
-    if (c->n_experts) {
-        vkl_log_error("%s: the CPU path runs dense models only (this one has %u experts)", model->path, c->n_experts);
-        return VKL_ERR_UNSUPPORTED;
-    }
-    if (!vkl_model_check_dense(model, true)) return VKL_ERR_INVALID_ARG;
+    if (!vkl_model_check(model, true)) return VKL_ERR_INVALID_ARG;
     size_t kv = (size_t)c->n_kv_heads * c->head_dim, cache = (size_t)c->n_layers * context * kv;
     f->model = model;
     f->context = context;
@@ -36,7 +33,15 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
     f->hb2 = malloc(c->hidden_dim * sizeof(float));
     f->k_cache = calloc(cache, sizeof(float));
     f->v_cache = calloc(cache, sizeof(float));
-    if (!f->x || !f->xb || !f->xb2 || !f->q || !f->k || !f->v || !f->hb || !f->hb2 || !f->k_cache || !f->v_cache) {
+    bool moe_ok = true;
+    if (c->n_experts) {
+        f->router = malloc(c->n_experts * sizeof(float));
+        f->route_w = malloc(c->n_experts_used * sizeof(float));
+        f->route_ids = malloc(c->n_experts_used * sizeof(uint32_t));
+        moe_ok = f->router && f->route_w && f->route_ids && vkl_moe_stats_init(&f->moe_stats, c) == VKL_OK;
+    }
+    if (!f->x || !f->xb || !f->xb2 || !f->q || !f->k || !f->v || !f->hb || !f->hb2 || !f->k_cache || !f->v_cache ||
+        !moe_ok) {
         vkl_cpu_forward_free(f);
         return VKL_ERR_OUT_OF_MEMORY;
     }
@@ -55,6 +60,10 @@ void vkl_cpu_forward_free(vkl_cpu_forward *f)
     free(f->hb2);
     free(f->k_cache);
     free(f->v_cache);
+    free(f->router);
+    free(f->route_w);
+    free(f->route_ids);
+    vkl_moe_stats_free(&f->moe_stats);
     memset(f, 0, sizeof *f);
 }
 
@@ -75,12 +84,35 @@ static void attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
     ref_add(f->x, f->x, f->xb2, d);
 }
 
+// Router, top-k with renormalised weights (Mixtral), the chosen experts' SwiGLU FFNs.
+static void moe_block(vkl_cpu_forward *f, uint32_t l)
+{
+    const vkl_model *m = f->model;
+    const vkl_model_config *c = &m->config;
+    uint64_t d = c->dim, h = c->hidden_dim, e = c->n_experts;
+    ref_matmul(f->router, f->xb, weight(m, l, "ffn_gate_inp.weight", e * d), 1, c->n_experts, c->dim);
+    ref_moe(f->xb2, f->route_ids, f->route_w, f->xb, f->router, weight(m, l, "ffn_gate_exps.weight", e * h * d),
+            weight(m, l, "ffn_up_exps.weight", e * h * d), weight(m, l, "ffn_down_exps.weight", e * d * h), 1, c->dim,
+            c->hidden_dim, c->n_experts, c->n_experts_used, true);
+    ref_add(f->x, f->x, f->xb2, c->dim);
+    // The load statistics: counts of the chosen experts and the softmax of the router.
+    uint32_t counts[256] = { 0 };
+    float probs[256];
+    double max = -INFINITY, sum = 0.0;
+    for (uint32_t i = 0; i < c->n_experts_used; i++) counts[f->route_ids[i]]++;
+    for (uint32_t i = 0; i < c->n_experts; i++) max = fmax(max, f->router[i]);
+    for (uint32_t i = 0; i < c->n_experts; i++) sum += exp(f->router[i] - max);
+    for (uint32_t i = 0; i < c->n_experts; i++) probs[i] = (float)(exp(f->router[i] - max) / sum);
+    vkl_moe_stats_add(&f->moe_stats, l, counts, probs, 1);
+}
+
 static void ffn_block(vkl_cpu_forward *f, uint32_t l)
 {
     const vkl_model *m = f->model;
     const vkl_model_config *c = &m->config;
     uint32_t d = c->dim, h = c->hidden_dim;
     ref_rms_norm(f->xb, f->x, weight(m, l, "ffn_norm.weight", d), 1, d, c->rms_eps);
+    if (c->n_experts) return moe_block(f, l);
     ref_matmul(f->hb, f->xb, weight(m, l, "ffn_gate.weight", (uint64_t)h * d), 1, h, d);
     ref_matmul(f->hb2, f->xb, weight(m, l, "ffn_up.weight", (uint64_t)h * d), 1, h, d);
     ref_swiglu(f->hb, f->hb, f->hb2, h);

@@ -4,6 +4,7 @@
 #define VKLLM_CPU_FORWARD_H
 
 #include "host/model.h"
+#include "host/moe_stats.h"
 
 typedef struct vkl_cpu_forward {
     const vkl_model *model;
@@ -11,6 +12,9 @@ typedef struct vkl_cpu_forward {
     float *x, *xb, *xb2, *q, *k, *v;   // activations of one token
     float *hb, *hb2;                   // (hidden_dim)
     float *k_cache, *v_cache;          // (n_layers, context, n_kv_heads * head_dim)
+    float *router, *route_w;           // MoE: router logits (n_experts), chosen weights (k)
+    uint32_t *route_ids;               // MoE: chosen experts (k)
+    vkl_moe_stats moe_stats;           // MoE: expert load so far
 } vkl_cpu_forward;
 
 // Checks that every tensor the pass needs exists with its shape and type; allocates the state.

@@ -52,8 +52,12 @@ typedef struct vkl_case {
     const struct vkl_kernel *kernel;
     uint32_t variant;
     uint32_t dims[VKL_MAX_DIMS];
+    float scalar;                  // a real-valued parameter (a norm's eps); 0: the kernel's default
     char name[VKL_CASE_NAME_MAX];  // "kernel/variant/D0=..,D1=..": the --filter key
 } vkl_case;
+
+// The case's scalar parameter, or `fallback` when it is unset.
+static inline float vkl_case_scalar(const vkl_case *c, float fallback) { return c->scalar != 0.0f ? c->scalar : fallback; }
 
 // One dispatch of a kernel run. Zero means default: the variant's shader, every tensor bound
 // in order.

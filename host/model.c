@@ -70,7 +70,7 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
     return vkl_model_find(model, full);
 }
 
-// One tensor the dense forward pass reads, with its element count.
+// One tensor the forward pass reads, with its element count.
 static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64_t count, bool f32_only)
 {
     char full[64];
@@ -92,21 +92,42 @@ static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64
     return true;
 }
 
-bool vkl_model_check_dense(const vkl_model *m, bool f32_only)
+// The grouped expert matmuls read gate, up and down with one element type.
+static bool same_expert_types(const vkl_model *m, int layer)
+{
+    const vkl_model_tensor *gate = vkl_model_find_layer(m, layer, "ffn_gate_exps.weight", NULL);
+    const vkl_model_tensor *up = vkl_model_find_layer(m, layer, "ffn_up_exps.weight", NULL);
+    const vkl_model_tensor *down = vkl_model_find_layer(m, layer, "ffn_down_exps.weight", NULL);
+    if (gate->dtype == up->dtype && gate->dtype == down->dtype) return true;
+    vkl_log_error("%s: blk.%d: ffn_gate_exps, ffn_up_exps and ffn_down_exps must share one type (f32 or f16)",
+                  m->path, layer);
+    return false;
+}
+
+bool vkl_model_check(const vkl_model *m, bool f32_only)
 {
     const vkl_model_config *c = &m->config;
-    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, v = c->vocab_size;
-    const struct { const char *name; uint64_t count; } global[] = {
-        { "token_embd.weight", v * d }, { "output_norm.weight", d }, { "output.weight", v * d } };
-    const struct { const char *name; uint64_t count; } layer[] = {
-        { "attn_norm.weight", d },     { "attn_q.weight", d * d },      { "attn_k.weight", kv * d },
-        { "attn_v.weight", kv * d },   { "attn_output.weight", d * d }, { "ffn_norm.weight", d },
-        { "ffn_gate.weight", h * d },  { "ffn_up.weight", h * d },      { "ffn_down.weight", d * h } };
+    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, v = c->vocab_size,
+             e = c->n_experts;
+    typedef struct { const char *name; uint64_t count; } need;
+    const need global[] = { { "token_embd.weight", v * d }, { "output_norm.weight", d }, { "output.weight", v * d } };
+    const need attention[] = {
+        { "attn_norm.weight", d },   { "attn_q.weight", d * d },      { "attn_k.weight", kv * d },
+        { "attn_v.weight", kv * d }, { "attn_output.weight", d * d }, { "ffn_norm.weight", d } };
+    const need dense[] = { { "ffn_gate.weight", h * d }, { "ffn_up.weight", h * d }, { "ffn_down.weight", d * h } };
+    const need moe[] = { { "ffn_gate_inp.weight", e * d }, { "ffn_gate_exps.weight", e * h * d },
+                         { "ffn_up_exps.weight", e * h * d }, { "ffn_down_exps.weight", e * d * h } };
+    const need *ffn = e ? moe : dense;
+    size_t ffn_count = e ? 4 : 3;
     for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
         if (!check_tensor(m, -1, global[i].name, global[i].count, f32_only)) return false;
-    for (uint32_t l = 0; l < c->n_layers; l++)
-        for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
-            if (!check_tensor(m, (int)l, layer[i].name, layer[i].count, f32_only)) return false;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        for (size_t i = 0; i < sizeof attention / sizeof attention[0]; i++)
+            if (!check_tensor(m, (int)l, attention[i].name, attention[i].count, f32_only)) return false;
+        for (size_t i = 0; i < ffn_count; i++)
+            if (!check_tensor(m, (int)l, ffn[i].name, ffn[i].count, f32_only)) return false;
+        if (e && !same_expert_types(m, (int)l)) return false;
+    }
     return true;
 }
 

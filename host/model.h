@@ -57,9 +57,10 @@ const vkl_model_tensor *vkl_model_find(const vkl_model *model, const char *name)
 // The tensor "blk.<layer>.<name>", or `name` itself when layer < 0; NULL when absent. Writes the
 // full name to full_name (64 bytes) when not NULL.
 const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, const char *name, char *full_name);
-// Checks every tensor a dense llama forward pass reads: present, with the element count the
-// config implies, and f32 when `f32_only`. Logs the first problem, naming the file and tensor.
-bool vkl_model_check_dense(const vkl_model *model, bool f32_only);
+// Checks every tensor a llama forward pass (dense, or MoE when config.n_experts) reads: present,
+// with the element count the config implies, and f32 when `f32_only`. Logs the first problem,
+// naming the file and tensor.
+bool vkl_model_check(const vkl_model *model, bool f32_only);
 // Adds a tensor; false (with an error naming the file) when it would leave the file.
 bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
                           uint64_t offset);

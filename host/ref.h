@@ -68,10 +68,10 @@ void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t
 // Entries in the grouped matmul's tile map: ceil(T*k / tile rows) + E.
 uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E);
 
-// A Mixtral-style MoE FFN block: router logits x . w_routerT, moe_route, and for each chosen
-// expert silu(x . gateT) * (x . upT) . downT, weighted and summed.
-// out (T, D) · ids, weights (T, k) · x (T, D) · w_router (E, D) · w_gate, w_up (E, F, D) · w_down (E, D, F).
-void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *w_router, const float *w_gate,
+// A Mixtral-style MoE FFN block after its router matmul: moe_route on the router logits, and
+// for each chosen expert silu(x . gateT) * (x . upT) . downT, weighted and summed.
+// out (T, D) · ids, weights (T, k) · x (T, D) · logits (T, E) · w_gate, w_up (E, F, D) · w_down (E, D, F).
+void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *logits, const float *w_gate,
              const float *w_up, const float *w_down, uint32_t T, uint32_t D, uint32_t F, uint32_t E, uint32_t k,
              bool renorm);
 

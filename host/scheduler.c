@@ -1,18 +1,34 @@
 #include "host/scheduler.h"
 
+#include <math.h>
 #include <stb/stb_ds.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/check.h"
 #include "host/dispatch.h"
 #include "host/ref.h"
 #include "runtime/command.h"
-#include "shaders/rows.h"
 
-enum { ACT_X, ACT_XB, ACT_XB2, ACT_Q, ACT_K, ACT_V, ACT_HB, ACT_HB2, ACT_PARTIALS, ACT_TABLE, ACT_COUNT };
+enum {
+    ACT_X, ACT_XB, ACT_XB2, ACT_Q, ACT_K, ACT_V, ACT_HB, ACT_HB2, ACT_PARTIALS, ACT_TABLE,
+    // MoE blocks only: the moe kernel's tensors (host/kernels/moe.c)
+    ACT_ROUTER, ACT_PROBS, ACT_IDS, ACT_WEIGHTS, ACT_OFFSETS, ACT_PERM, ACT_INV, ACT_TILES, ACT_GATE, ACT_UP,
+    ACT_HIDDEN, ACT_Y, ACT_COUNT
+};
 
 #define PREFILL_MAX 128u  // prompt tokens per prefill batch; activations hold this many rows
+
+// One kernel run (or, with c.kernel NULL, one buffer copy) of a planned forward pass.
+typedef struct plan_step {
+    vkl_case c;
+    vkl_binding tensors[VKL_MAX_TENSORS];
+    const vkl_buffer *copy_src, *copy_dst;
+    uint64_t copy_offset, copy_bytes;
+    uint32_t cmd;       // command buffer: 0 embedding, 1 + layer, n_layers + 1 head
+    const char *label;  // what the step computes, e.g. "attn_q"
+} plan_step;
 
 struct vkl_scheduler {
     vkl_device *device;
@@ -23,6 +39,7 @@ struct vkl_scheduler {
     vkl_buffer *weights;                   // (model tensors), device-local
     vkl_buffer act[ACT_COUNT];             // activations, device-local
     vkl_buffer *k_cache, *v_cache;         // (n_layers)
+    vkl_buffer *moe_counts, *moe_prob;     // (n_layers) host-visible: per-expert counts, mean probability
     vkl_buffer token, pos, logits, status;  // host-visible
     uint32_t rows;                         // rows of the activation buffers: min(PREFILL_MAX, context)
     vkl_cmd **cmds;                        // decode (M = 1): embedding, layers, head
@@ -30,9 +47,48 @@ struct vkl_scheduler {
     uint32_t cmd_count, prefill_rows;
     VkFence fence;
     vkl_scheduler_memory memory;
+    vkl_moe_stats moe_stats;
+    vkl_checker *checker;                  // --validate only, created on first use
+    char fault[128];                       // tests: "kernel/variant:fault_variant" to swap in
 };
 
 static vkl_binding whole(const vkl_buffer *b) { return (vkl_binding){ b, 0, b->size }; }
+
+// Element counts of the activation buffers for `rows` rows and `context` positions.
+static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t context, uint64_t sizes[ACT_COUNT])
+{
+    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, e = c->n_experts;
+    uint64_t routed = rows * c->n_experts_used, chunks = (context + 255) / 256;
+    memset(sizes, 0, ACT_COUNT * sizeof sizes[0]);
+    sizes[ACT_X] = sizes[ACT_XB] = sizes[ACT_XB2] = sizes[ACT_Q] = rows * d;
+    sizes[ACT_K] = sizes[ACT_V] = rows * kv;
+    sizes[ACT_PARTIALS] = (uint64_t)c->n_heads * chunks * (c->head_dim + 2);
+    sizes[ACT_TABLE] = (uint64_t)context * c->rope_dim;
+    if (!e) {
+        sizes[ACT_HB] = sizes[ACT_HB2] = rows * h;
+        return;
+    }
+    sizes[ACT_ROUTER] = sizes[ACT_PROBS] = rows * e;
+    sizes[ACT_IDS] = sizes[ACT_WEIGHTS] = sizes[ACT_PERM] = sizes[ACT_INV] = routed;
+    sizes[ACT_OFFSETS] = e + 1;
+    sizes[ACT_TILES] = 2ull * vkl_moe_max_tiles((uint32_t)rows, c->n_experts_used, c->n_experts);
+    sizes[ACT_GATE] = sizes[ACT_UP] = sizes[ACT_HIDDEN] = routed * h;
+    sizes[ACT_Y] = routed * d;
+}
+
+static uint32_t activation_rows(uint32_t context) { return context < PREFILL_MAX ? context : PREFILL_MAX; }
+
+vkl_scheduler_memory vkl_scheduler_memory_needed(const vkl_model *model, uint32_t context)
+{
+    const vkl_model_config *c = &model->config;
+    vkl_scheduler_memory m = { 0 };
+    for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++) m.weights += (model->tensors[i].bytes + 3) & ~3ull;
+    m.kv_cache = 2ull * c->n_layers * context * c->n_kv_heads * c->head_dim * 4;
+    uint64_t sizes[ACT_COUNT];
+    activation_sizes(c, activation_rows(context), context, sizes);
+    for (int i = 0; i < ACT_COUNT; i++) m.scratch += sizes[i] * 4;
+    return m;
+}
 
 static vkl_status upload_weights(vkl_scheduler *s)
 {
@@ -61,35 +117,75 @@ static vkl_status create_device_buffer(vkl_scheduler *s, vkl_buffer *b, uint64_t
     return VKL_OK;
 }
 
-static vkl_status create_state(vkl_scheduler *s)
+static vkl_status create_rope_table(vkl_scheduler *s, uint64_t count)
+{
+    float *table = malloc(count * sizeof *table);
+    if (!table) return VKL_ERR_OUT_OF_MEMORY;
+    vkl_rope_table(table, s->context, s->cfg.rope_dim, s->cfg.rope_base);
+    vkl_status status = vkl_buffer_upload(s->device, &s->act[ACT_TABLE], 0, table, count * 4);
+    free(table);
+    return status;
+}
+
+// KV caches start zeroed, so --validate never reads uninitialised memory.
+static vkl_status create_caches(vkl_scheduler *s)
 {
     const vkl_model_config *c = &s->cfg;
-    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim;
-    uint64_t r = s->rows, chunks = (s->context + 255) / 256, sizes[ACT_COUNT] = {
-        [ACT_X] = r * d, [ACT_XB] = r * d, [ACT_XB2] = r * d, [ACT_Q] = r * d, [ACT_K] = r * kv, [ACT_V] = r * kv,
-        [ACT_HB] = r * h, [ACT_HB2] = r * h,
-        [ACT_PARTIALS] = (uint64_t)c->n_heads * chunks * (c->head_dim + 2), [ACT_TABLE] = (uint64_t)s->context * c->rope_dim };
-    for (int i = 0; i < ACT_COUNT; i++) VKL_TRY(create_device_buffer(s, &s->act[i], sizes[i] * 4, &s->memory.scratch));
-    float *table = malloc(sizes[ACT_TABLE] * sizeof *table);
-    if (!table) return VKL_ERR_OUT_OF_MEMORY;
-    vkl_rope_table(table, s->context, c->rope_dim, c->rope_base);
-    vkl_status status = vkl_buffer_upload(s->device, &s->act[ACT_TABLE], 0, table, sizes[ACT_TABLE] * 4);
-    free(table);
-    VKL_TRY(status);
+    uint64_t bytes = (uint64_t)s->context * c->n_kv_heads * c->head_dim * 4;
     s->k_cache = calloc(c->n_layers, sizeof *s->k_cache);
     s->v_cache = calloc(c->n_layers, sizeof *s->v_cache);
     if (!s->k_cache || !s->v_cache) return VKL_ERR_OUT_OF_MEMORY;
     for (uint32_t l = 0; l < c->n_layers; l++) {
-        VKL_TRY(create_device_buffer(s, &s->k_cache[l], (uint64_t)s->context * kv * 4, &s->memory.kv_cache));
-        VKL_TRY(create_device_buffer(s, &s->v_cache[l], (uint64_t)s->context * kv * 4, &s->memory.kv_cache));
+        VKL_TRY(create_device_buffer(s, &s->k_cache[l], bytes, &s->memory.kv_cache));
+        VKL_TRY(create_device_buffer(s, &s->v_cache[l], bytes, &s->memory.kv_cache));
+        VKL_TRY(vkl_zero_buffer_now(s->device, &s->k_cache[l]));
+        VKL_TRY(vkl_zero_buffer_now(s->device, &s->v_cache[l]));
     }
+    return VKL_OK;
+}
+
+static vkl_status create_moe_state(vkl_scheduler *s)
+{
+    const vkl_model_config *c = &s->cfg;
+    if (!c->n_experts) return VKL_OK;
+    VKL_TRY(vkl_moe_stats_init(&s->moe_stats, c));
+    s->moe_counts = calloc(c->n_layers, sizeof *s->moe_counts);
+    s->moe_prob = calloc(c->n_layers, sizeof *s->moe_prob);
+    if (!s->moe_counts || !s->moe_prob) return VKL_ERR_OUT_OF_MEMORY;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        VKL_TRY(vkl_buffer_create_host(s->device, 4ull * c->n_experts, &s->moe_counts[l]));
+        VKL_TRY(vkl_buffer_create_host(s->device, 4ull * c->n_experts, &s->moe_prob[l]));
+    }
+    return VKL_OK;
+}
+
+static vkl_status create_state(vkl_scheduler *s)
+{
+    uint64_t sizes[ACT_COUNT];
+    activation_sizes(&s->cfg, s->rows, s->context, sizes);
+    for (int i = 0; i < ACT_COUNT; i++)
+        if (sizes[i]) VKL_TRY(create_device_buffer(s, &s->act[i], sizes[i] * 4, &s->memory.scratch));
+    VKL_TRY(create_rope_table(s, sizes[ACT_TABLE]));
+    VKL_TRY(create_caches(s));
+    VKL_TRY(create_moe_state(s));
     VKL_TRY(vkl_buffer_create_host(s->device, 4ull * s->rows, &s->token));
     VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->pos));
     VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->status));
-    VKL_TRY(vkl_buffer_create_host(s->device, (uint64_t)c->vocab_size * 4, &s->logits));
+    VKL_TRY(vkl_buffer_create_host(s->device, (uint64_t)s->cfg.vocab_size * 4, &s->logits));
     memset(s->status.mapped, 0, 16);
     return VKL_OK;
 }
+
+// ---------------------------------------------------------------- the plan
+
+typedef struct plan {
+    vkl_scheduler *s;
+    plan_step *steps;  // stb_ds array
+    uint32_t M;        // rows of this pass
+    int64_t pos;       // position of the first row; -1 while recording (read from s->pos)
+    uint32_t cmd;      // command buffer the next steps go to
+    bool ok;
+} plan;
 
 // The device buffer of tensor `name` (layer `layer` when >= 0) and its type.
 static const vkl_buffer *weight(const vkl_scheduler *s, int layer, const char *name, vkl_dtype *dtype)
@@ -100,87 +196,150 @@ static const vkl_buffer *weight(const vkl_scheduler *s, int layer, const char *n
     return &s->weights[t - s->model->tensors];
 }
 
-// Records one kernel run after a barrier on everything before it.
-static vkl_status kernel(vkl_scheduler *s, vkl_cmd *cmd, const char *name, const char *variant, const uint32_t *dims,
-                         const vkl_binding *tensors)
+static void add_kernel(plan *p, const char *label, const char *kernel, const char *variant, const uint32_t *dims,
+                       const vkl_binding *tensors, uint32_t count, float scalar)
 {
-    vkl_case c;
-    if (!vkl_case_make(&c, name, variant, dims)) return VKL_ERR_INVALID_ARG;
-    vkl_cmd_barrier(cmd);
-    return vkl_record_kernel(cmd, s->pipelines, &c, tensors);
+    plan_step step = { .cmd = p->cmd, .label = label };
+    char swap[128];
+    snprintf(swap, sizeof swap, "%s/%s:", kernel, variant);
+    if (p->s->fault[0] && strncmp(p->s->fault, swap, strlen(swap)) == 0) variant = p->s->fault + strlen(swap);
+    if (!vkl_case_make(&step.c, kernel, variant, dims)) {
+        p->ok = false;
+        return;
+    }
+    step.c.scalar = scalar;
+    memcpy(step.tensors, tensors, count * sizeof *tensors);
+    arrput(p->steps, step);
 }
 
-// rms_norm with the model's eps (the kernel table's launch uses the common 1e-5).
-static vkl_status rms_norm(vkl_scheduler *s, vkl_cmd *cmd, uint32_t M, const vkl_buffer *x, const vkl_buffer *w,
-                           const vkl_buffer *y)
+static void add_rms_norm(plan *p, const char *label, uint32_t M, const vkl_buffer *x, int layer, const char *w_name,
+                         const vkl_buffer *y)
 {
-    vkl_case c;
-    uint32_t dims[2] = { M, s->cfg.dim };
-    if (!vkl_case_make(&c, "rms_norm", "f32", dims)) return VKL_ERR_INVALID_ARG;
-    vkl_launch launch[VKL_MAX_DISPATCHES] = { 0 };
-    uint32_t n = c.kernel->launch(&c, launch);
-    struct rows_push push;
-    memcpy(&push, launch[0].push, sizeof push);
-    push.scalar = s->cfg.rms_eps;
-    vkl_launch_set_push(&launch[0], &push, sizeof push);
-    vkl_binding t[3] = { whole(x), whole(w), whole(y) };
-    vkl_cmd_barrier(cmd);
-    return vkl_record_launches(cmd, s->pipelines, &c, t, launch, n);
+    uint32_t dims[2] = { M, p->s->cfg.dim };
+    vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
+    add_kernel(p, label, "rms_norm", "f32", dims, t, 3, p->s->cfg.rms_eps);
 }
 
 // y (M, N) = x (M, K) . W (N, K)T: GEMV for one row, tiled GEMM for a batch.
-static vkl_status matmul(vkl_scheduler *s, vkl_cmd *cmd, uint32_t M, const vkl_buffer *x, int layer, const char *name,
-                         const vkl_buffer *y, uint32_t N, uint32_t K)
+static void add_matmul(plan *p, uint32_t M, const vkl_buffer *x, int layer, const char *name, const vkl_buffer *y,
+                       uint32_t N, uint32_t K)
 {
     vkl_dtype dtype;
-    const vkl_buffer *w = weight(s, layer, name, &dtype);
+    const vkl_buffer *w = weight(p->s, layer, name, &dtype);
     uint32_t dims[3] = { M, N, K };
     vkl_binding t[3] = { whole(x), whole(w), whole(y) };
     bool f16 = dtype == VKL_DTYPE_F16;
-    return kernel(s, cmd, "matmul", M == 1 ? (f16 ? "gemv.f16" : "gemv.f32") : (f16 ? "gemm.f16" : "gemm.f32"), dims, t);
+    const char *variant = M == 1 ? (f16 ? "gemv.f16" : "gemv.f32") : (f16 ? "gemm.f16" : "gemm.f32");
+    add_kernel(p, name, "matmul", variant, dims, t, 3, 0.0f);
 }
 
-static vkl_status record_attention(vkl_scheduler *s, vkl_cmd *cmd, uint32_t l, uint32_t M)
+static void add_residual(plan *p, const char *label, const vkl_buffer *x, const vkl_buffer *delta)
 {
+    uint32_t n = p->M * p->s->cfg.dim;
+    vkl_binding t[3] = { whole(x), whole(delta), whole(x) };
+    add_kernel(p, label, "add", "f32", &n, t, 3, 0.0f);
+}
+
+static void plan_attention(plan *p, uint32_t l)
+{
+    vkl_scheduler *s = p->s;
     const vkl_model_config *c = &s->cfg;
     vkl_buffer *a = s->act;
-    uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
-    VKL_TRY(rms_norm(s, cmd, M, &a[ACT_X], weight(s, l, "attn_norm.weight", NULL), &a[ACT_XB]));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_XB], l, "attn_q.weight", &a[ACT_Q], d, d));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_XB], l, "attn_k.weight", &a[ACT_K], kv, d));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_XB], l, "attn_v.weight", &a[ACT_V], kv, d));
-    // P = context - M sizes the angle table at `context` rows; the position itself is read from s->pos.
-    uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, s->context - M };
+    uint32_t M = p->M, d = c->dim, kv = c->n_kv_heads * c->head_dim;
+    // While recording, the positions come from s->pos; P then only sizes the rope table (at
+    // `context` rows). Validation passes the real position, which the references read.
+    uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos, rope_p = p->pos < 0 ? s->context - M : p0;
+    add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
+    uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
     vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
-    VKL_TRY(kernel(s, cmd, "rope", c->rope_neox ? "neox" : "adjacent", rope, rt));
-    uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, 0, s->context };
-    vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]), whole(&s->pos) };
-    VKL_TRY(kernel(s, cmd, "kv_append", "f32", append, at));
-    uint32_t attn[6] = { M, c->n_heads, c->n_kv_heads, c->head_dim, 0, s->context };
+    add_kernel(p, "rope", "rope", c->rope_neox ? "neox" : "adjacent", rope, rt, 4, 0.0f);
+    uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, p0, s->context };
+    vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
+                          whole(&s->pos) };
+    add_kernel(p, "kv_append", "kv_append", "f32", append, at, 5, 0.0f);
+    uint32_t attn[6] = { M, c->n_heads, c->n_kv_heads, c->head_dim, p0, s->context };
     vkl_binding tt[6] = { whole(&a[ACT_Q]), whole(&s->k_cache[l]), whole(&s->v_cache[l]), whole(&s->pos),
                           whole(&a[ACT_XB]), whole(&a[ACT_PARTIALS]) };
-    VKL_TRY(kernel(s, cmd, "attention", M == 1 ? "decode.f32" : "prefill.f32", attn, tt));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_XB], l, "attn_output.weight", &a[ACT_XB2], d, d));
-    uint32_t n[1] = { M * d };
-    vkl_binding add[3] = { whole(&a[ACT_X]), whole(&a[ACT_XB2]), whole(&a[ACT_X]) };
-    return kernel(s, cmd, "add", "f32", n, add);
+    add_kernel(p, "attention", "attention", M == 1 ? "decode.f32" : "prefill.f32", attn, tt, 6, 0.0f);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_output.weight", &a[ACT_XB2], d, d);
+    add_residual(p, "attn_residual", &a[ACT_X], &a[ACT_XB2]);
 }
 
-static vkl_status record_ffn(vkl_scheduler *s, vkl_cmd *cmd, uint32_t l, uint32_t M)
+static void plan_dense_ffn(plan *p, uint32_t l)
 {
+    vkl_buffer *a = p->s->act;
+    uint32_t M = p->M, d = p->s->cfg.dim, h = p->s->cfg.hidden_dim, nh = M * h;
+    add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", &a[ACT_HB], h, d);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
+    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
+    add_kernel(p, "ffn_swiglu", "swiglu", "f32", &nh, act, 3, 0.0f);
+    add_matmul(p, M, &a[ACT_HB], (int)l, "ffn_down.weight", &a[ACT_XB], d, h);
+}
+
+// Router matmul, then the moe kernel (route, count, grouped expert matmuls, combine); Mixtral
+// renormalises the top-k weights. Counts and mean probabilities land in host-visible buffers.
+static void plan_moe_ffn(plan *p, uint32_t l)
+{
+    vkl_scheduler *s = p->s;
     const vkl_model_config *c = &s->cfg;
     vkl_buffer *a = s->act;
-    uint32_t d = c->dim, h = c->hidden_dim;
-    VKL_TRY(rms_norm(s, cmd, M, &a[ACT_X], weight(s, l, "ffn_norm.weight", NULL), &a[ACT_XB]));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_XB], l, "ffn_gate.weight", &a[ACT_HB], h, d));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_XB], l, "ffn_up.weight", &a[ACT_HB2], h, d));
-    uint32_t nh[1] = { M * h }, nd[1] = { M * d };
-    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
-    VKL_TRY(kernel(s, cmd, "swiglu", "f32", nh, act));
-    VKL_TRY(matmul(s, cmd, M, &a[ACT_HB], l, "ffn_down.weight", &a[ACT_XB], d, h));
-    vkl_binding add[3] = { whole(&a[ACT_X]), whole(&a[ACT_XB]), whole(&a[ACT_X]) };
-    return kernel(s, cmd, "add", "f32", nd, add);
+    add_matmul(p, p->M, &a[ACT_XB], (int)l, "ffn_gate_inp.weight", &a[ACT_ROUTER], c->n_experts, c->dim);
+    vkl_dtype type;
+    const vkl_buffer *gate = weight(s, (int)l, "ffn_gate_exps.weight", &type);
+    uint32_t dims[7] = { p->M, c->dim, c->hidden_dim, c->n_experts, c->n_experts_used, 1, 0 };
+    vkl_binding t[] = {
+        whole(&a[ACT_XB]), whole(&a[ACT_ROUTER]), whole(gate), whole(weight(s, (int)l, "ffn_up_exps.weight", NULL)),
+        whole(weight(s, (int)l, "ffn_down_exps.weight", NULL)), whole(&a[ACT_XB2]), whole(&a[ACT_IDS]),
+        whole(&a[ACT_WEIGHTS]), whole(&s->moe_counts[l]), whole(&s->moe_prob[l]), whole(&a[ACT_PROBS]),
+        whole(&a[ACT_OFFSETS]), whole(&a[ACT_PERM]), whole(&a[ACT_INV]), whole(&a[ACT_TILES]), whole(&a[ACT_GATE]),
+        whole(&a[ACT_UP]), whole(&a[ACT_HIDDEN]), whole(&a[ACT_Y]) };
+    add_kernel(p, "ffn_moe", "moe", type == VKL_DTYPE_F16 ? "f16" : "f32", dims, t, sizeof t / sizeof t[0], 0.0f);
 }
+
+static void plan_layer(plan *p, uint32_t l)
+{
+    vkl_buffer *a = p->s->act;
+    p->cmd = l + 1;
+    plan_attention(p, l);
+    add_rms_norm(p, "ffn_norm", p->M, &a[ACT_X], (int)l, "ffn_norm.weight", &a[ACT_XB]);
+    if (p->s->cfg.n_experts) {
+        plan_moe_ffn(p, l);
+        add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB2]);
+    } else {
+        plan_dense_ffn(p, l);
+        add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB]);
+    }
+}
+
+// The forward pass of M tokens (embedding, layers, head); the head keeps the last row's logits.
+static bool plan_pass(vkl_scheduler *s, uint32_t M, int64_t pos, plan *p)
+{
+    const vkl_model_config *c = &s->cfg;
+    *p = (plan){ .s = s, .M = M, .pos = pos, .ok = true };
+    vkl_dtype embd_type;
+    const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
+    uint32_t e[4] = { M, c->vocab_size, c->dim, 0 };
+    vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
+    add_kernel(p, "token_embd", "embedding", embd_type == VKL_DTYPE_F16 ? "f16" : "f32", e, et, 4, 0.0f);
+    for (uint32_t l = 0; l < c->n_layers; l++) plan_layer(p, l);
+    p->cmd = c->n_layers + 1;
+    const vkl_buffer *last = &s->act[ACT_X];
+    if (M > 1) {  // the classifier needs only the last row
+        plan_step copy = { .cmd = p->cmd, .label = "last_row", .copy_src = &s->act[ACT_X], .copy_dst = &s->act[ACT_XB2],
+                           .copy_offset = (uint64_t)(M - 1) * c->dim * 4, .copy_bytes = (uint64_t)c->dim * 4 };
+        arrput(p->steps, copy);
+        last = &s->act[ACT_XB2];
+    }
+    add_rms_norm(p, "output_norm", 1, last, -1, "output_norm.weight", &s->act[ACT_XB]);
+    add_matmul(p, 1, &s->act[ACT_XB], -1, "output.weight", &s->logits, c->vocab_size, c->dim);
+    if (!p->ok) arrfree(p->steps);
+    return p->ok;
+}
+
+// ---------------------------------------------------------------- recording
 
 static vkl_status create_cmds(vkl_scheduler *s, vkl_cmd ***cmds)
 {
@@ -191,31 +350,26 @@ static vkl_status create_cmds(vkl_scheduler *s, vkl_cmd ***cmds)
     return VKL_OK;
 }
 
-// Records the forward pass of M tokens (embedding, layers, head) into cmds; the head keeps only
-// the last token's logits.
+// Records the plan of M tokens into cmds, each kernel after a barrier on everything before it.
 static vkl_status record_pass(vkl_scheduler *s, vkl_cmd **cmds, uint32_t M)
 {
-    const vkl_model_config *c = &s->cfg;
-    for (uint32_t i = 0; i < s->cmd_count; i++) VKL_TRY(vkl_cmd_begin(cmds[i]));
-    vkl_dtype embd_type;
-    const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
-    uint32_t e[4] = { M, c->vocab_size, c->dim, 0 };
-    vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
-    VKL_TRY(kernel(s, cmds[0], "embedding", embd_type == VKL_DTYPE_F16 ? "f16" : "f32", e, et));
-    for (uint32_t l = 0; l < c->n_layers; l++) {
-        VKL_TRY(record_attention(s, cmds[l + 1], l, M));
-        VKL_TRY(record_ffn(s, cmds[l + 1], l, M));
+    plan p;
+    if (!plan_pass(s, M, -1, &p)) return VKL_ERR_INVALID_ARG;
+    vkl_status status = VKL_OK;
+    for (uint32_t i = 0; i < s->cmd_count && status == VKL_OK; i++) status = vkl_cmd_begin(cmds[i]);
+    for (ptrdiff_t i = 0; i < arrlen(p.steps) && status == VKL_OK; i++) {
+        const plan_step *step = &p.steps[i];
+        vkl_cmd *cmd = cmds[step->cmd];
+        if (!step->c.kernel) {
+            vkl_cmd_copy(cmd, step->copy_src, step->copy_offset, step->copy_dst, 0, step->copy_bytes);
+            continue;
+        }
+        vkl_cmd_barrier(cmd);
+        status = vkl_record_kernel(cmd, s->pipelines, &step->c, step->tensors);
     }
-    vkl_cmd *head = cmds[c->n_layers + 1];
-    const vkl_buffer *last = &s->act[ACT_X];
-    if (M > 1) {  // the classifier needs only the last row
-        vkl_cmd_copy(head, &s->act[ACT_X], (uint64_t)(M - 1) * c->dim * 4, &s->act[ACT_XB2], 0, (uint64_t)c->dim * 4);
-        last = &s->act[ACT_XB2];
-    }
-    VKL_TRY(rms_norm(s, head, 1, last, weight(s, -1, "output_norm.weight", NULL), &s->act[ACT_XB]));
-    VKL_TRY(matmul(s, head, 1, &s->act[ACT_XB], -1, "output.weight", &s->logits, c->vocab_size, c->dim));
-    for (uint32_t i = 0; i < s->cmd_count; i++) VKL_TRY(vkl_cmd_end(cmds[i]));
-    return VKL_OK;
+    for (uint32_t i = 0; i < s->cmd_count && status == VKL_OK; i++) status = vkl_cmd_end(cmds[i]);
+    arrfree(p.steps);
+    return status;
 }
 
 static vkl_status record_all(vkl_scheduler *s)
@@ -229,24 +383,68 @@ static vkl_status record_all(vkl_scheduler *s)
     return VKL_OK;
 }
 
-// Every tensor the recording binds must exist with the shape the kernels read.
-static bool check_model(const vkl_model *m)
+// ---------------------------------------------------------------- life cycle
+
+static uint64_t device_local_bytes(const vkl_device_info *info)
 {
-    if (m->config.n_experts) {
-        vkl_log_error("%s: MoE models are not scheduled on the GPU yet (%u experts)", m->path, m->config.n_experts);
+    uint64_t largest = 0;
+    for (uint32_t i = 0; i < info->memory.memoryHeapCount; i++)
+        if ((info->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            info->memory.memoryHeaps[i].size > largest)
+            largest = info->memory.memoryHeaps[i].size;
+    return largest;
+}
+
+// Refuses, before allocating, a model whose weights, cache and scratch exceed the device's
+// largest device-local heap, or whose per-layer cache exceeds one binding's range.
+static bool check_fits(const vkl_device *device, const vkl_model *model, uint32_t context)
+{
+    vkl_scheduler_memory m = vkl_scheduler_memory_needed(model, context);
+    uint64_t heap = device_local_bytes(device->info), total = m.weights + m.kv_cache + m.scratch;
+    uint64_t layer_cache = m.kv_cache / 2 / (model->config.n_layers ? model->config.n_layers : 1);
+    if (total > heap) {
+        vkl_log_error("%s does not fit on %s: weights %.1f MiB + KV cache %.1f MiB (%u positions) + scratch %.1f MiB "
+                      "= %.1f MiB; the device's memory heap has %.1f MiB (try a smaller -c)",
+                      model->path, device->info->name, m.weights / 1048576.0, m.kv_cache / 1048576.0, context,
+                      m.scratch / 1048576.0, total / 1048576.0, heap / 1048576.0);
         return false;
     }
-    return vkl_model_check_dense(m, false);
+    if (layer_cache > device->info->max_storage_buffer_range) {
+        vkl_log_error("%s: a layer's K cache of %u positions takes %.1f MiB, over %s's maxStorageBufferRange of %.1f MiB "
+                      "(try a smaller -c)", model->path, context, layer_cache / 1048576.0, device->info->name,
+                      device->info->max_storage_buffer_range / 1048576.0);
+        return false;
+    }
+    return true;
+}
+
+uint32_t vkl_scheduler_context_that_fits(const vkl_device *device, const vkl_model *model, uint32_t context)
+{
+    uint64_t heap = device_local_bytes(device->info);
+    uint32_t lo = 1, hi = context;
+    while (lo < hi) {  // the largest context whose memory fits
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        vkl_scheduler_memory m = vkl_scheduler_memory_needed(model, mid);
+        uint64_t layer_cache = m.kv_cache / 2 / (model->config.n_layers ? model->config.n_layers : 1);
+        bool fits = m.weights + m.kv_cache + m.scratch <= heap && layer_cache <= device->info->max_storage_buffer_range;
+        if (fits) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
 }
 
 vkl_status vkl_scheduler_create(vkl_device *device, const vkl_model *model, uint32_t context, vkl_scheduler **out)
 {
     *out = NULL;
-    if (!check_model(model)) return VKL_ERR_INVALID_ARG;
+    if (!vkl_model_check(model, false)) return VKL_ERR_INVALID_ARG;
+    if (!check_fits(device, model, context)) return VKL_ERR_OUT_OF_MEMORY;
     vkl_scheduler *s = calloc(1, sizeof *s);
     if (!s) return VKL_ERR_OUT_OF_MEMORY;
     *s = (vkl_scheduler){ .device = device, .model = model, .cfg = model->config, .context = context,
-                          .rows = context < PREFILL_MAX ? context : PREFILL_MAX };
+                          .rows = activation_rows(context) };
+    // Fault injection for the tests of --validate, e.g. "matmul/gemv.f32:fault_drop_term".
+    const char *fault = getenv("VKLLM_INJECT_FAULT");
+    if (fault) snprintf(s->fault, sizeof s->fault, "%s", fault);
     vkl_status status = vkl_pipeline_set_create(device, &s->pipelines);
     if (status == VKL_OK) status = upload_weights(s);
     if (status == VKL_OK) status = create_state(s);
@@ -257,6 +455,12 @@ vkl_status vkl_scheduler_create(vkl_device *device, const vkl_model *model, uint
     }
     *out = s;
     return VKL_OK;
+}
+
+static void destroy_layer_buffers(vkl_device *d, vkl_buffer *buffers, uint32_t n)
+{
+    for (uint32_t l = 0; buffers && l < n; l++) vkl_buffer_destroy(d, &buffers[l]);
+    free(buffers);
 }
 
 void vkl_scheduler_destroy(vkl_scheduler *s)
@@ -274,26 +478,29 @@ void vkl_scheduler_destroy(vkl_scheduler *s)
     for (ptrdiff_t i = 0; s->weights && i < arrlen(s->model->tensors); i++) vkl_buffer_destroy(d, &s->weights[i]);
     free(s->weights);
     for (int i = 0; i < ACT_COUNT; i++) vkl_buffer_destroy(d, &s->act[i]);
-    for (uint32_t l = 0; l < s->cfg.n_layers; l++) {
-        if (s->k_cache) vkl_buffer_destroy(d, &s->k_cache[l]);
-        if (s->v_cache) vkl_buffer_destroy(d, &s->v_cache[l]);
-    }
-    free(s->k_cache);
-    free(s->v_cache);
+    destroy_layer_buffers(d, s->k_cache, s->cfg.n_layers);
+    destroy_layer_buffers(d, s->v_cache, s->cfg.n_layers);
+    destroy_layer_buffers(d, s->moe_counts, s->cfg.n_layers);
+    destroy_layer_buffers(d, s->moe_prob, s->cfg.n_layers);
+    vkl_moe_stats_free(&s->moe_stats);
     vkl_buffer_destroy(d, &s->token);
     vkl_buffer_destroy(d, &s->pos);
     vkl_buffer_destroy(d, &s->status);
     vkl_buffer_destroy(d, &s->logits);
     vkl_pipeline_set_destroy(s->pipelines);
+    vkl_checker_destroy(s->checker);
     free(s);
 }
 
 vkl_scheduler_memory vkl_scheduler_memory_use(const vkl_scheduler *s) { return s->memory; }
 
-// Submits a recorded pass and checks the embedding's status word.
-static vkl_status submit(vkl_scheduler *s, vkl_cmd **cmds, const uint32_t *tokens)
+const vkl_moe_stats *vkl_scheduler_moe_stats(const vkl_scheduler *s) { return s->cfg.n_experts ? &s->moe_stats : NULL; }
+
+// ---------------------------------------------------------------- running
+
+// After a pass of M tokens: the embedding's status word, and the experts' load.
+static vkl_status after_pass(vkl_scheduler *s, const uint32_t *tokens, uint32_t M)
 {
-    VKL_TRY(vkl_submit_wait(s->device, cmds, s->cmd_count, s->fence));
     uint32_t bad;
     memcpy(&bad, s->status.mapped, 4);
     if (bad) {
@@ -302,15 +509,23 @@ static vkl_status submit(vkl_scheduler *s, vkl_cmd **cmds, const uint32_t *token
         memset(s->status.mapped, 0, 4);
         return VKL_ERR_INVALID_ARG;
     }
+    for (uint32_t l = 0; s->cfg.n_experts && l < s->cfg.n_layers; l++)
+        vkl_moe_stats_add(&s->moe_stats, l, s->moe_counts[l].mapped, s->moe_prob[l].mapped, M);
     return VKL_OK;
+}
+
+static void set_inputs(vkl_scheduler *s, const uint32_t *tokens, uint32_t M, uint32_t pos)
+{
+    memcpy(s->token.mapped, tokens, (size_t)M * 4);
+    memcpy(s->pos.mapped, &pos, 4);
 }
 
 vkl_status vkl_scheduler_forward(vkl_scheduler *s, uint32_t token, uint32_t pos, float *logits)
 {
     if (!vkl_kv_append_fits(pos, 1, s->context)) return VKL_ERR_INVALID_ARG;
-    memcpy(s->token.mapped, &token, 4);
-    memcpy(s->pos.mapped, &pos, 4);
-    VKL_TRY(submit(s, s->cmds, &token));
+    set_inputs(s, &token, 1, pos);
+    VKL_TRY(vkl_submit_wait(s->device, s->cmds, s->cmd_count, s->fence));
+    VKL_TRY(after_pass(s, &token, 1));
     memcpy(logits, s->logits.mapped, (size_t)s->cfg.vocab_size * 4);
     return VKL_OK;
 }
@@ -319,16 +534,97 @@ vkl_status vkl_scheduler_prefill(vkl_scheduler *s, const uint32_t *tokens, uint3
 {
     if (count == 0 || !vkl_kv_append_fits(pos, count, s->context)) return VKL_ERR_INVALID_ARG;
     for (uint32_t done = 0; done < count;) {
-        uint32_t M = count - done < s->rows ? count - done : s->rows, start = pos + done;
+        uint32_t M = count - done < s->rows ? count - done : s->rows;
         if (M != s->prefill_rows) {  // recorded once per batch length, outside the token loop
             VKL_TRY(record_pass(s, s->prefill, M));
             s->prefill_rows = M;
         }
-        memcpy(s->token.mapped, tokens + done, (size_t)M * 4);
-        memcpy(s->pos.mapped, &start, 4);
-        VKL_TRY(submit(s, s->prefill, tokens + done));
+        set_inputs(s, tokens + done, M, pos + done);
+        VKL_TRY(vkl_submit_wait(s->device, s->prefill, s->cmd_count, s->fence));
+        VKL_TRY(after_pass(s, tokens + done, M));
         done += M;
     }
     memcpy(logits, s->logits.mapped, (size_t)s->cfg.vocab_size * 4);
     return VKL_OK;
+}
+
+// ---------------------------------------------------------------- validation
+
+void vkl_validation_free(vkl_validation *v)
+{
+    arrfree(v->rows);
+    memset(v, 0, sizeof *v);
+}
+
+static int step_layer(const plan_step *step)
+{
+    return step->cmd == 0 ? -1 : (int)step->cmd - 1;  // the head's cmd gives n_layers
+}
+
+static void note_result(vkl_validation *v, const plan_step *step, const vkl_case_result *r,
+                        uint32_t pos)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s %s/%s", step->label, step->c.kernel->name,
+             step->c.kernel->variants[step->c.variant].name);
+    int layer = step_layer(step);
+    vkl_validation_row *row = NULL;
+    for (ptrdiff_t i = 0; i < arrlen(v->rows) && !row; i++)
+        if (v->rows[i].layer == layer && strcmp(v->rows[i].step, name) == 0) row = &v->rows[i];
+    if (!row) {
+        vkl_validation_row fresh = { .layer = layer };
+        snprintf(fresh.step, sizeof fresh.step, "%s", name);
+        arrput(v->rows, fresh);
+        row = &arrlast(v->rows);
+    }
+    row->runs++;
+    v->dispatches++;
+    if (r->ratio > row->worst_ratio || r->status == VKL_CASE_FAIL) {
+        row->worst_ratio = r->status == VKL_CASE_FAIL && !(r->ratio > 1.0) ? INFINITY : r->ratio;
+        row->worst_err = r->max_err;
+    }
+    if (r->status != VKL_CASE_FAIL) return;
+    if (!v->failures++)
+        snprintf(v->first_failure, sizeof v->first_failure, "position %u, layer %d, %s (%s): %s", pos, layer, name,
+                 step->c.name, r->detail);
+}
+
+// Runs one planned pass step by step, each kernel judged on the device's own inputs.
+static vkl_status validate_pass(vkl_scheduler *s, const plan *p, uint32_t pos, vkl_validation *v)
+{
+    for (ptrdiff_t i = 0; i < arrlen(p->steps); i++) {
+        const plan_step *step = &p->steps[i];
+        if (!step->c.kernel) {
+            VKL_TRY(vkl_copy_buffer_now(s->device, step->copy_src, step->copy_offset, (vkl_buffer *)step->copy_dst, 0,
+                                        step->copy_bytes));
+            continue;
+        }
+        vkl_case_result r;
+        VKL_TRY(vkl_checker_run_live(s->checker, &step->c, step->tensors, &r));
+        note_result(v, step, &r, pos);
+    }
+    return VKL_OK;
+}
+
+vkl_status vkl_scheduler_validate(vkl_scheduler *s, const uint32_t *tokens, uint32_t count, uint32_t pos, float *logits,
+                                  vkl_validation *v)
+{
+    if (count == 0 || !vkl_kv_append_fits(pos, count, s->context)) return VKL_ERR_INVALID_ARG;
+    if (!s->checker) VKL_TRY(vkl_checker_create(s->device, &s->checker));
+    vkl_status status = VKL_OK;
+    for (uint32_t done = 0; done < count && status == VKL_OK;) {
+        uint32_t M = count - done < s->rows ? count - done : s->rows;
+        plan p;
+        if (!plan_pass(s, M, pos + done, &p)) {
+            status = VKL_ERR_INVALID_ARG;
+            break;
+        }
+        set_inputs(s, tokens + done, M, pos + done);
+        status = validate_pass(s, &p, pos + done, v);
+        if (status == VKL_OK) status = after_pass(s, tokens + done, M);
+        arrfree(p.steps);
+        done += M;
+    }
+    if (status == VKL_OK) memcpy(logits, s->logits.mapped, (size_t)s->cfg.vocab_size * 4);
+    return status;
 }

@@ -237,6 +237,7 @@ vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, doubl
     return VKL_OK;
 }
 
+// A copy from src, or a fill of dst with zeros when src is NULL.
 static vkl_status record_copy(VkCommandBuffer buffer, const vkl_buffer *src, VkDeviceSize src_offset,
                               vkl_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize size)
 {
@@ -247,7 +248,8 @@ static vkl_status record_copy(VkCommandBuffer buffer, const vkl_buffer *src, VkD
     memory_barrier(buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
     VkBufferCopy region = { src_offset, dst_offset, size };
-    vkCmdCopyBuffer(buffer, src->buffer, dst->buffer, 1, &region);
+    if (src) vkCmdCopyBuffer(buffer, src->buffer, dst->buffer, 1, &region);
+    else vkCmdFillBuffer(buffer, dst->buffer, dst_offset, size, 0);
     // And the copy's writes must reach later shaders and the host.
     memory_barrier(buffer, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
@@ -263,6 +265,17 @@ vkl_status vkl_copy_buffer_now(vkl_device *device, const vkl_buffer *src, VkDevi
     vkl_cmd_desc desc = { .max_dispatches = 1, .max_timestamps = 1 };
     VKL_TRY(vkl_cmd_create(device, &desc, &cmd));
     vkl_status status = record_copy(cmd->buffer, src, src_offset, dst, dst_offset, size);
+    if (status == VKL_OK) status = submit_and_wait(device, cmd->buffer, cmd->fence);
+    vkl_cmd_destroy(cmd);
+    return status;
+}
+
+vkl_status vkl_zero_buffer_now(vkl_device *device, vkl_buffer *dst)
+{
+    vkl_cmd *cmd;
+    vkl_cmd_desc desc = { .max_dispatches = 1, .max_timestamps = 1 };
+    VKL_TRY(vkl_cmd_create(device, &desc, &cmd));
+    vkl_status status = record_copy(cmd->buffer, NULL, 0, dst, 0, VK_WHOLE_SIZE);
     if (status == VKL_OK) status = submit_and_wait(device, cmd->buffer, cmd->fence);
     vkl_cmd_destroy(cmd);
     return status;

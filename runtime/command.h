@@ -57,5 +57,7 @@ vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, doubl
 // Records, submits and waits for one buffer copy (used for staging).
 vkl_status vkl_copy_buffer_now(vkl_device *device, const vkl_buffer *src, VkDeviceSize src_offset,
                                vkl_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize size);
+// Records, submits and waits for a fill of the whole buffer with zeros.
+vkl_status vkl_zero_buffer_now(vkl_device *device, vkl_buffer *dst);
 
 #endif

@@ -54,3 +54,15 @@ for text in (prompt, " ".join([prompt] * 12)):
     assert outputs[0] == outputs[1], f"GPU and CPU differ with a prompt:\n{outputs[0]!r}\n{outputs[1]!r}"
     assert outputs[0].startswith(text.encode()), outputs[0][:200]
     print(f"prompt of {len(text)} characters: GPU (batched prefill) and CPU texts identical")
+
+# --validate: every dispatch of the real model, prompt batches of 128 and 52 tokens and then
+# decode, checked against the CPU reference on the device's own inputs.
+for model_args in (["-m", os.path.join(models, "stories260K.bin"), "-z", os.path.join(models, "tok512.bin")],
+                   ["-m", os.path.join(models, "stories260K.gguf")]):
+    r = subprocess.run([vkllm, "run"] + model_args + ["-t", "0", "-n", "16", "-p", " ".join([prompt] * 12),
+                                                      "--validate"], capture_output=True)
+    err = r.stderr.decode()
+    assert r.returncode == 0 and "every dispatch within its bound" in err, err
+    assert "attention/prefill.f32" in err and "attention/decode.f32" in err, err
+    dispatches = err.split("--validate: ")[1].split(" ")[0]
+    print(f"--validate on {os.path.basename(model_args[1])}: {dispatches} dispatches within their bounds")

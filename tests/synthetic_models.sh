@@ -1,30 +1,76 @@
 #!/usr/bin/env bash
-# Models from `vkllm mkmodel`: a dense GQA model generates the same text on the GPU and on the
-# CPU reference path; f16 weights run on the GPU; an MoE model loads and is refused clearly.
+# Models from `vkllm mkmodel`:
+# - a dense GQA model and an MoE model (8 experts, top-2) generate the same text on the GPU and
+#   on the CPU reference path, and the MoE one reports the same expert load on both;
+# - `run --validate` passes on both, dispatch by dispatch, prompt batch and decode;
+# - f16 weights (dense and MoE) run on the GPU; the CPU path refuses them clearly;
+# - a KV cache that does not fit is a clear error, or capped when -c is not given.
 set -u
 vkllm=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+passed=0
+
+# same_text MODEL PROMPT N: GPU and CPU greedy texts are equal; keeps their stderr in $dir.
+same_text() {
+  gpu=$("$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" 2>"$dir/gpu.err") || { cat "$dir/gpu.err"; fail "GPU run of $1"; }
+  cpu=$("$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" --cpu 2>"$dir/cpu.err") || { cat "$dir/cpu.err"; fail "CPU run of $1"; }
+  [ -n "$gpu" ] && [ "$gpu" = "$cpu" ] || fail "$1: GPU and CPU texts differ: '$gpu' vs '$cpu'"
+}
+
+# validate MODEL PROMPT N: every dispatch within its bound.
+validate() {
+  "$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" --validate >/dev/null 2>"$dir/val.err" || { cat "$dir/val.err"; fail "--validate on $1"; }
+  grep -q "every dispatch within its bound" "$dir/val.err" || { cat "$dir/val.err"; fail "--validate verdict missing"; }
+}
 
 "$vkllm" mkmodel -o "$dir/dense.gguf" --dim 96 --hidden 200 --layers 3 --heads 6 --kv-heads 2 --vocab 300 \
   --context 256 --seed 5 || fail "mkmodel dense"
-gpu=$("$vkllm" run -m "$dir/dense.gguf" -t 0 -n 60 -p "hello world" 2>"$dir/err") || { cat "$dir/err"; fail "GPU run"; }
-cpu=$("$vkllm" run -m "$dir/dense.gguf" -t 0 -n 60 -p "hello world" --cpu 2>/dev/null) || fail "CPU run"
-[ -n "$gpu" ] && [ "$gpu" = "$cpu" ] || fail "GPU and CPU texts differ: '$gpu' vs '$cpu'"
-echo "dense GQA model: GPU and CPU texts identical"
+same_text "$dir/dense.gguf" "hello world" 60
+echo "dense GQA model: GPU and CPU texts identical"; passed=$((passed + 1))
+validate "$dir/dense.gguf" "hello world" 8
+echo "dense GQA model: --validate passes ($(grep -o '[0-9]* dispatches' "$dir/val.err"))"; passed=$((passed + 1))
+
+"$vkllm" mkmodel -o "$dir/moe.gguf" --dim 64 --hidden 96 --layers 2 --heads 4 --kv-heads 2 --vocab 300 \
+  --context 256 --experts 8 --experts-used 2 --seed 7 || fail "mkmodel moe"
+same_text "$dir/moe.gguf" "the quick brown fox" 30
+grep "layer " "$dir/gpu.err" >"$dir/gpu.load"; grep "layer " "$dir/cpu.err" >"$dir/cpu.load"
+[ "$(wc -l <"$dir/gpu.load")" = 2 ] || { cat "$dir/gpu.err"; fail "MoE: no per-layer expert load"; }
+cmp -s "$dir/gpu.load" "$dir/cpu.load" || { diff "$dir/gpu.load" "$dir/cpu.load"; fail "MoE: GPU and CPU expert loads differ"; }
+echo "MoE model (8 experts, top-2, GQA): GPU and CPU texts and expert loads identical"; passed=$((passed + 1))
+validate "$dir/moe.gguf" "the quick brown fox" 8
+grep -q "ffn_moe moe/f32" "$dir/val.err" || fail "MoE: --validate did not check the moe block"
+echo "MoE model: --validate passes ($(grep -o '[0-9]* dispatches' "$dir/val.err"))"; passed=$((passed + 1))
 
 "$vkllm" mkmodel -o "$dir/f16.gguf" --dim 128 --hidden 256 --layers 2 --heads 4 --kv-heads 4 --vocab 400 \
   --context 128 --f16 --seed 6 || fail "mkmodel f16"
-out=$("$vkllm" run -m "$dir/f16.gguf" -t 0 -n 20 -p "abc" 2>"$dir/err") || { cat "$dir/err"; fail "f16 GPU run"; }
-case $out in abc*) echo "f16 model: runs on the GPU" ;; *) fail "f16 output does not start with the prompt: $out" ;; esac
+validate "$dir/f16.gguf" "abc" 12
 "$vkllm" run -m "$dir/f16.gguf" -n 4 --cpu 2>&1 | grep -q "must be f32" || fail "f16 on the CPU path: no clear error"
+"$vkllm" mkmodel -o "$dir/moe16.gguf" --dim 64 --hidden 128 --layers 2 --heads 4 --kv-heads 1 --vocab 300 \
+  --context 128 --experts 4 --experts-used 2 --f16 --seed 8 || fail "mkmodel moe f16"
+validate "$dir/moe16.gguf" "xyz" 6
+grep -q "ffn_moe moe/f16" "$dir/val.err" || fail "f16 MoE: the f16 moe block did not run"
+echo "f16 dense and MoE models: --validate passes on the GPU; the CPU path refuses f16 clearly"; passed=$((passed + 1))
 
-"$vkllm" mkmodel -o "$dir/moe.gguf" --dim 64 --hidden 96 --layers 2 --heads 4 --kv-heads 2 --vocab 300 \
-  --experts 4 --experts-used 2 --seed 7 || fail "mkmodel moe"
-msg=$("$vkllm" run -m "$dir/moe.gguf" -n 4 2>&1) && fail "MoE run should be refused for now"
-echo "$msg" | grep -q "MoE models are not scheduled on the GPU yet (4 experts)" || fail "unclear MoE message: $msg"
-echo "MoE model: loads, refused clearly"
+# --validate must be able to fail: a matmul that drops a term, swapped in by the test hook.
+out=$(VKLLM_INJECT_FAULT=matmul/gemv.f32:fault_drop_term "$vkllm" run -m "$dir/dense.gguf" -t 0 -n 3 --validate 2>&1 >/dev/null)
+code=$?
+[ $code = 1 ] || { echo "$out"; fail "--validate with a broken matmul exited $code, not 1"; }
+echo "$out" | grep -q "the first: position 0, layer 0, attn_q.weight matmul/fault_drop_term" ||
+  { echo "$out"; fail "--validate did not name the first failing dispatch"; }
+echo "--validate names the first failing dispatch of a broken kernel"; passed=$((passed + 1))
+
+# Memory: a KV cache larger than the device is a clear error with -c; without -c the context is
+# capped to what fits (lavapipe: a 2 GiB heap and 128 MiB per binding).
+"$vkllm" mkmodel -o "$dir/long.gguf" --dim 256 --hidden 256 --layers 2 --heads 4 --vocab 300 --context 1048576 \
+  --seed 9 || fail "mkmodel long"
+out=$("$vkllm" run -m "$dir/long.gguf" -c 1048576 -n 2 2>&1) && fail "a 4 GiB KV cache was accepted"
+echo "$out" | grep -q "does not fit on .*KV cache 4096.0 MiB (1048576 positions)" || { echo "$out"; fail "unclear out-of-memory error"; }
+out=$("$vkllm" run -m "$dir/long.gguf" -n 2 -t 0 2>&1) || { echo "$out"; fail "no cap to what fits"; }
+echo "$out" | grep -q "context capped to" || { echo "$out"; fail "the cap is not reported"; }
+echo "a model that does not fit: clear error with -c, capped context without"; passed=$((passed + 1))
 
 "$vkllm" mkmodel -o "$dir/bad.gguf" --heads 7 2>&1 | grep -q "inconsistent shape" || fail "bad shape accepted"
-echo "4 passed, 0 failed"
+passed=$((passed + 1))
+echo "$passed passed, 0 failed"

@@ -50,7 +50,7 @@ const char *cli_option_value(int argc, char **argv, int *i)
 int cli_common_parse(cli_common *common, int argc, char **argv, int *i)
 {
     const char *arg = argv[*i];
-    if (strcmp(arg, "--validate") == 0) {
+    if (strcmp(arg, "--vulkan-validation") == 0) {
         common->validate = true;
         return 1;
     }

@@ -12,7 +12,7 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
 typedef struct cli_common {
     int device;              // -1: choose automatically
-    bool validate;           // --validate or VKLLM_VALIDATE=1
+    bool validate;           // --vulkan-validation or VKLLM_VALIDATE=1
     bool no_pipeline_cache;
 } cli_common;
 

@@ -23,7 +23,7 @@ typedef struct check_options {
 
 static const char USAGE[] =
     "usage: vkllm check [--quick] [--filter PATTERN]... [--seed S] [--json PATH] [--list]\n"
-    "                   [--faults] [--device N] [--validate]\n"
+    "                   [--faults] [--device N] [--vulkan-validation]\n"
     "Runs every kernel variant on the device over a sweep of shapes and compares each output\n"
     "with the CPU reference against the kernel's documented error bound.\n"
     "  --quick           a representative subset (well under a minute on lavapipe)\n"

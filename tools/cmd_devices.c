@@ -64,7 +64,7 @@ int cmd_devices(int argc, char **argv)
         if (used < 0) return CLI_EXIT_USAGE;
         if (used) continue;
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: vkllm devices [--device N] [--validate]\n"
+            printf("usage: vkllm devices [--device N] [--vulkan-validation]\n"
                    "Lists every Vulkan device; [default] marks the one commands use without --device.\n");
             return CLI_EXIT_OK;
         }

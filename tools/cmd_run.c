@@ -19,24 +19,28 @@ typedef struct run_options {
     const char *model, *tokenizer, *prompt, *dump_logits;
     uint64_t steps, context, top_k, seed;
     float temperature, top_p;
-    bool cpu;
+    bool cpu, validate;
 } run_options;
 
 static const char USAGE[] =
     "usage: vkllm run -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [-c CTX] [-t TEMP] [--top-k K]\n"
-    "                 [--top-p P] [--seed S] [--cpu] [--device N] [--validate]\n"
+    "                 [--top-p P] [--seed S] [--cpu] [--validate] [--device N] [--vulkan-validation]\n"
     "Generates text. stdout carries the prompt followed by the generation; speed goes to stderr.\n"
     "  -m MODEL       GGUF model (llama architecture, f32/f16) or llama2.c checkpoint\n"
     "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints; GGUF has its own)\n"
     "  -p PROMPT      prompt text (default: none)\n"
     "  -n N           tokens to generate after the prompt (default 256)\n"
-    "  -c CTX         context positions (default and maximum: the model's)\n"
+    "  -c CTX         context positions (default: the model's, capped to what fits on the device)\n"
     "  -t TEMP        temperature; 0 is greedy (default 1.0)\n"
     "  --top-k K      sample among the K most likely tokens (default: all)\n"
     "  --top-p P      sample within the smallest set of probability P (default 0.9)\n"
     "  --seed S       sampling seed (default: from the clock)\n"
     "  --cpu          run the whole forward pass on the CPU reference kernels instead of the GPU\n"
-    "  --device N, --validate   as for every command\n"
+    "  --validate     run every dispatch of the forward pass (prompt and generation) one at a\n"
+    "                 time, compare its outputs with the CPU reference computed on the same inputs,\n"
+    "                 print a per-layer, per-kernel error table and name the first dispatch over\n"
+    "                 its bound (exit 1 if any); slow: for checking, not for speed\n"
+    "  --device N, --vulkan-validation   as for every command\n"
     "  --dump-logits PATH  write each computed position's logits as raw f32 (for tests); on the GPU\n"
     "                 the prompt runs as a batch, so its rows start at the last prompt position\n";
 
@@ -61,10 +65,11 @@ static int parse_args(int argc, char **argv, run_options *o)
         if (used < 0) return CLI_EXIT_USAGE;
         if (used) continue;
         const char *a = argv[i], *v = NULL;
-        bool needs = strcmp(a, "--cpu") && strcmp(a, "--help");
+        bool needs = strcmp(a, "--cpu") && strcmp(a, "--validate") && strcmp(a, "--help");
         if (needs && !(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
         if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return -1; }
         else if (!strcmp(a, "--cpu")) o->cpu = true;
+        else if (!strcmp(a, "--validate")) o->validate = true;
         else if (!strcmp(a, "-m")) o->model = v;
         else if (!strcmp(a, "-z")) o->tokenizer = v;
         else if (!strcmp(a, "-p")) o->prompt = v;
@@ -84,6 +89,10 @@ static int parse_args(int argc, char **argv, run_options *o)
         fprintf(stderr, "vkllm: error: run: -m MODEL is required\n");
         return CLI_EXIT_USAGE;
     }
+    if (o->cpu && o->validate) {
+        fprintf(stderr, "vkllm: error: run: --validate checks the GPU against the CPU path; it cannot run with --cpu\n");
+        return CLI_EXIT_USAGE;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -98,6 +107,7 @@ static double now_seconds(void)
 typedef struct forward_pass {
     vkl_cpu_forward *cpu;
     vkl_scheduler *gpu;
+    vkl_validation *validation;  // --validate: the GPU pass checked dispatch by dispatch
 } forward_pass;
 
 static bool forward_token(forward_pass *f, uint32_t token, uint32_t pos, float *logits)
@@ -106,7 +116,14 @@ static bool forward_token(forward_pass *f, uint32_t token, uint32_t pos, float *
         vkl_cpu_forward_token(f->cpu, token, pos, logits);
         return true;
     }
+    if (f->validation) return vkl_scheduler_validate(f->gpu, &token, 1, pos, logits, f->validation) == VKL_OK;
     return vkl_scheduler_forward(f->gpu, token, pos, logits) == VKL_OK;
+}
+
+static bool forward_prompt(forward_pass *f, const uint32_t *prompt, uint32_t count, float *logits)
+{
+    if (f->validation) return vkl_scheduler_validate(f->gpu, prompt, count, 0, logits, f->validation) == VKL_OK;
+    return vkl_scheduler_prefill(f->gpu, prompt, count, 0, logits) == VKL_OK;
 }
 
 // The generation loop of llama2.c: prompt tokens are forced, then tokens are sampled; BOS ends it.
@@ -125,7 +142,7 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
     uint32_t token = prompt[0], pos = 0;
     bool have_logits = false;
     if (f->gpu) {  // the whole prompt as batches; its pieces are printed as they are forced
-        if (vkl_scheduler_prefill(f->gpu, prompt, prompt_len, 0, logits) != VKL_OK) code = CLI_EXIT_FAIL;
+        if (!forward_prompt(f, prompt, prompt_len, logits)) code = CLI_EXIT_FAIL;
         for (uint32_t i = 1; i < prompt_len; i++) {
             const char *piece = vkl_tokenizer_decode(tok, prompt[i - 1], prompt[i]);
             if (vkl_piece_printable(piece)) fputs(piece, stdout);
@@ -165,27 +182,97 @@ static void print_memory(const vkl_scheduler *s, const vkl_device *d)
             m.weights / 1048576.0, m.kv_cache / 1048576.0, m.scratch / 1048576.0);
 }
 
-// Runs generation on the chosen path; owns the device session for the GPU.
-static int run_path(const run_options *o, const vkl_model *model, uint32_t context, const vkl_tokenizer *tok,
-                    const uint32_t *prompt, uint32_t prompt_len, FILE *dump)
+// The per-layer, per-kernel table of --validate, and the verdict.
+static int print_validation(const vkl_validation *v, uint32_t n_layers)
 {
-    forward_pass f = { 0 };
+    fprintf(stderr, "vkllm: --validate: %u dispatches against the CPU reference (worst over all positions)\n",
+            v->dispatches);
+    fprintf(stderr, "  %-6s %-40s %6s %12s %12s\n", "layer", "dispatch", "runs", "max_err", "err/bound");
+    for (ptrdiff_t i = 0; i < arrlen(v->rows); i++) {
+        const vkl_validation_row *r = &v->rows[i];
+        char layer[16];
+        if (r->layer < 0) snprintf(layer, sizeof layer, "embd");
+        else if ((uint32_t)r->layer == n_layers) snprintf(layer, sizeof layer, "head");
+        else snprintf(layer, sizeof layer, "%d", r->layer);
+        fprintf(stderr, "  %-6s %-40s %6u %12.3g %12.3g%s\n", layer, r->step, r->runs, r->worst_err, r->worst_ratio,
+                r->worst_ratio > 1.0 ? "  FAIL" : "");
+    }
+    if (!v->failures) {
+        fprintf(stderr, "vkllm: --validate: every dispatch within its bound\n");
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "vkllm: --validate: %u dispatch(es) over their bound; the first: %s\n", v->failures,
+            v->first_failure);
+    return CLI_EXIT_FAIL;
+}
+
+static bool positions_fit(uint32_t prompt_len, uint64_t steps, uint32_t context)
+{
+    uint64_t needed = (uint64_t)prompt_len - 1 + steps;
+    if (needed <= context) return true;
+    fprintf(stderr, "vkllm: error: the prompt (%u tokens) plus -n %llu needs %llu positions; the context has %u\n",
+            prompt_len, (unsigned long long)steps, (unsigned long long)needed, context);
+    return false;
+}
+
+static int run_cpu(const run_options *o, const vkl_model *model, uint32_t context, const vkl_tokenizer *tok,
+                   const uint32_t *prompt, uint32_t prompt_len, FILE *dump)
+{
+    if (!positions_fit(prompt_len, o->steps, context)) return CLI_EXIT_USAGE;
     vkl_cpu_forward cpu;
+    if (vkl_cpu_forward_init(&cpu, model, context) != VKL_OK) return CLI_EXIT_FAIL;
+    forward_pass f = { .cpu = &cpu };
+    int code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
+    if (model->config.n_experts) vkl_moe_stats_print(&cpu.moe_stats, stderr);
+    vkl_cpu_forward_free(&cpu);
+    return code;
+}
+
+// Without -c, the model's context capped to what fits on the device.
+static uint32_t gpu_context(const run_options *o, const vkl_model *model, const vkl_device *device)
+{
+    uint32_t context = o->context ? (uint32_t)o->context : model->config.context;
+    if (o->context) return context;
+    uint32_t fits = vkl_scheduler_context_that_fits(device, model, context);
+    if (fits < context)
+        fprintf(stderr, "vkllm: context capped to %u positions (the model's %u do not fit on %s)\n", fits, context,
+                device->info->name);
+    return fits;
+}
+
+static int run_gpu(const run_options *o, const vkl_model *model, vkl_device *device, const vkl_tokenizer *tok,
+                   const uint32_t *prompt, uint32_t prompt_len, FILE *dump)
+{
+    uint32_t context = gpu_context(o, model, device);
+    if (!positions_fit(prompt_len, o->steps, context)) return CLI_EXIT_USAGE;
+    vkl_validation validation = { 0 };
+    forward_pass f = { .validation = o->validate ? &validation : NULL };
+    if (vkl_scheduler_create(device, model, context, &f.gpu) != VKL_OK) return CLI_EXIT_FAIL;
+    print_memory(f.gpu, device);
+    int code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
+    const vkl_moe_stats *load = vkl_scheduler_moe_stats(f.gpu);
+    if (load) vkl_moe_stats_print(load, stderr);
+    if (o->validate) {
+        int verdict = print_validation(&validation, model->config.n_layers);
+        if (code == CLI_EXIT_OK) code = verdict;
+    }
+    vkl_validation_free(&validation);
+    vkl_scheduler_destroy(f.gpu);
+    return code;
+}
+
+// Runs generation on the chosen path; owns the device session for the GPU.
+static int run_path(const run_options *o, const vkl_model *model, const vkl_tokenizer *tok, const uint32_t *prompt,
+                    uint32_t prompt_len, FILE *dump)
+{
     if (o->cpu) {
-        if (vkl_cpu_forward_init(&cpu, model, context) != VKL_OK) return CLI_EXIT_FAIL;
-        f.cpu = &cpu;
-        int code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
-        vkl_cpu_forward_free(&cpu);
-        return code;
+        uint32_t context = o->context ? (uint32_t)o->context : model->config.context;
+        return run_cpu(o, model, context, tok, prompt, prompt_len, dump);
     }
     cli_session session;
     int code = CLI_EXIT_FAIL;
-    if (cli_session_open(&o->common, true, &session) &&
-        vkl_scheduler_create(session.device, model, context, &f.gpu) == VKL_OK) {
-        print_memory(f.gpu, session.device);
-        code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
-        vkl_scheduler_destroy(f.gpu);
-    }
+    if (cli_session_open(&o->common, true, &session))
+        code = run_gpu(o, model, session.device, tok, prompt, prompt_len, dump);
     return cli_session_close(&session, code);
 }
 
@@ -196,9 +283,9 @@ static int run_model(const run_options *o, const vkl_model *model)
         fprintf(stderr, "vkllm: error: %s has no tokenizer inside; pass one with -z\n", o->model);
         return CLI_EXIT_USAGE;
     }
-    uint32_t context = o->context ? (uint32_t)o->context : c->context;
-    if (context > c->context) {
-        fprintf(stderr, "vkllm: error: -c %u exceeds the model's context of %u\n", context, c->context);
+    if (o->context > c->context) {
+        fprintf(stderr, "vkllm: error: -c %llu exceeds the model's context of %u\n", (unsigned long long)o->context,
+                c->context);
         return CLI_EXIT_USAGE;
     }
     vkl_tokenizer own = { 0 }, *tok = model->tokenizer;
@@ -208,18 +295,12 @@ static int run_model(const run_options *o, const vkl_model *model)
     }
     uint32_t *prompt = NULL;
     int code = vkl_tokenizer_encode(tok, o->prompt, true, &prompt) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-    uint64_t needed = (uint64_t)arrlen(prompt) - 1 + o->steps;
-    if (code == CLI_EXIT_OK && needed > context) {
-        fprintf(stderr, "vkllm: error: the prompt (%td tokens) plus -n %llu needs %llu positions; the context has %u\n",
-                arrlen(prompt), (unsigned long long)o->steps, (unsigned long long)needed, context);
-        code = CLI_EXIT_USAGE;
-    }
     FILE *dump = NULL;
     if (code == CLI_EXIT_OK && o->dump_logits && !(dump = fopen(o->dump_logits, "wb"))) {
         fprintf(stderr, "vkllm: error: --dump-logits: cannot write '%s'\n", o->dump_logits);
         code = CLI_EXIT_FAIL;
     }
-    if (code == CLI_EXIT_OK) code = run_path(o, model, context, tok, prompt, (uint32_t)arrlen(prompt), dump);
+    if (code == CLI_EXIT_OK) code = run_path(o, model, tok, prompt, (uint32_t)arrlen(prompt), dump);
     if (dump && fclose(dump) != 0) code = CLI_EXIT_FAIL;
     arrfree(prompt);
     if (o->tokenizer) vkl_tokenizer_free(&own);

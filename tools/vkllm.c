@@ -25,8 +25,9 @@ static void usage(FILE *out)
     fprintf(out, "\noptions of every command:\n"
                  "  --device N, -d N     use device N from `vkllm devices` (env VKLLM_DEVICE);\n"
                  "                       default: a GPU, else the CPU device\n"
-                 "  --validate           enable VK_LAYER_KHRONOS_validation; any message makes the\n"
-                 "                       command fail (env VKLLM_VALIDATE=1)\n"
+                 "  --vulkan-validation  enable VK_LAYER_KHRONOS_validation with synchronization\n"
+                 "                       validation; any message makes the command fail\n"
+                 "                       (env VKLLM_VALIDATE=1)\n"
                  "  --no-pipeline-cache  neither read nor write the on-disk pipeline cache\n"
                  "\n`vkllm <command> --help` describes a command.\n");
 }

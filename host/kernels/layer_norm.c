@@ -21,7 +21,8 @@ void ref_layer_norm(float *y, const float *x, const float *w, const float *b, ui
     }
 }
 
-#define LAYER_NORM_EPS 1e-5f
+#define LAYER_NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
+#define LAYER_NORM_EPS vkl_case_scalar(c, LAYER_NORM_EPS_DEFAULT)
 
 static const vkl_variant variants[] = { { "f32", "layer_norm.default", false } };
 

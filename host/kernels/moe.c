@@ -1,6 +1,8 @@
-// moe: a whole Mixtral-style MoE FFN block on the device — router matmul, moe_route,
-// moe_count, grouped gate and up matmuls, swiglu, grouped down matmul, moe_combine — checked
-// end to end against the CPU reference of the block.
+// moe: a whole Mixtral-style MoE FFN block on the device after the router matmul (a plain
+// matmul, so the block's inputs are the router logits) — moe_route, moe_count, grouped gate and
+// up matmuls, swiglu, grouped down matmul, moe_combine — checked end to end against the CPU
+// reference of the block. Device and reference route the same f32 logits, so they choose the
+// same experts, ties included (to the lower index).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +33,14 @@ static void expert_ffn(double *y, const float *x, const float *gate, const float
     }
 }
 
-void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *w_router, const float *w_gate,
+void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *logits, const float *w_gate,
              const float *w_up, const float *w_down, uint32_t T, uint32_t D, uint32_t F, uint32_t E, uint32_t k,
              bool renorm)
 {
-    // out (T, D) · ids, weights (T, k) · x (T, D) · w_router (E, D) · w_gate, w_up (E, F, D) · w_down (E, D, F)
-    float *logits = malloc((size_t)T * E * sizeof *logits), *probs = malloc((size_t)T * E * sizeof *probs);
+    // out (T, D) · ids, weights (T, k) · x (T, D) · logits (T, E) · w_gate, w_up (E, F, D) · w_down (E, D, F)
+    float *probs = malloc((size_t)T * E * sizeof *probs);
     double *h = malloc(F * sizeof *h), *y = malloc(D * sizeof *y), *acc = malloc(D * sizeof *acc);
-    if (!logits || !probs || !h || !y || !acc) abort();
-    ref_matmul(logits, x, w_router, T, E, D);
+    if (!probs || !h || !y || !acc) abort();
     ref_moe_route(probs, ids, weights, logits, T, E, k, renorm);
     for (uint32_t t = 0; t < T; t++) {
         memset(acc, 0, D * sizeof *acc);
@@ -50,7 +51,6 @@ void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const fl
         }
         for (uint32_t d = 0; d < D; d++) out[(size_t)t * D + d] = (float)acc[d];
     }
-    free(logits);
     free(probs);
     free(h);
     free(y);
@@ -64,7 +64,7 @@ static const vkl_variant variants[] = {
 };
 
 enum { DIM_T, DIM_D, DIM_F, DIM_E, DIM_K, DIM_RENORM, DIM_MODE };
-enum { MODE_LEVELS, MODE_TIED };  // router weights small integers (logits exact, ties common) or zero (all tied)
+enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties common) or all zero (all tied)
 
 // (T, D, F, E, k, renorm, mode): stories260K widths with 4 experts, Mixtral (8 experts, top-2),
 // all logits tied (only experts 0..k-1 get tokens; with k = 1 every token goes to expert 0),
@@ -82,8 +82,7 @@ static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, 
     VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
-enum { X, W_ROUTER, W_GATE, W_UP, W_DOWN, OUT, IDS, WEIGHTS, COUNTS, PROB_MEAN,
-       LOGITS, PROBS, OFFSETS, PERM, INV, TILES, GATE, UP, HIDDEN, Y, TENSORS };
+enum { X, LOGITS, W_GATE, W_UP, W_DOWN, OUT, IDS, WEIGHTS, COUNTS, PROB_MEAN, PROBS, OFFSETS, PERM, INV, TILES, GATE, UP, HIDDEN, Y, TENSORS };
 
 static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
@@ -91,7 +90,7 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     uint64_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     vkl_dtype w = c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
     out[X] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, T * D, VKL_IN, -1.0f, 1.0f };
-    out[W_ROUTER] = (vkl_tensor_desc){ "w_router", VKL_DTYPE_F32, E * D, VKL_IN, -2.0f, 2.0f };
+    out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_IN, -3.5f, 3.5f };
     out[W_GATE] = (vkl_tensor_desc){ "w_gate", w, E * F * D, VKL_IN, -0.2f, 0.2f };
     out[W_UP] = (vkl_tensor_desc){ "w_up", w, E * F * D, VKL_IN, -0.2f, 0.2f };
     out[W_DOWN] = (vkl_tensor_desc){ "w_down", w, E * D * F, VKL_IN, -0.2f, 0.2f };
@@ -100,7 +99,6 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[WEIGHTS] = (vkl_tensor_desc){ "weights", VKL_DTYPE_F32, rows, VKL_OUT, 0.0f, 0.0f };
     out[COUNTS] = (vkl_tensor_desc){ "counts", VKL_DTYPE_U32, E, VKL_OUT, 0.0f, 0.0f };
     out[PROB_MEAN] = (vkl_tensor_desc){ "prob_mean", VKL_DTYPE_F32, E, VKL_OUT, 0.0f, 0.0f };
-    out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_SCRATCH, 0.0f, 0.0f };
     out[PROBS] = (vkl_tensor_desc){ "probs", VKL_DTYPE_F32, T * E, VKL_SCRATCH, 0.0f, 0.0f };
     out[OFFSETS] = (vkl_tensor_desc){ "offsets", VKL_DTYPE_U32, E + 1, VKL_SCRATCH, 0.0f, 0.0f };
     out[PERM] = (vkl_tensor_desc){ "perm", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
@@ -113,16 +111,14 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[Y] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, rows * D, VKL_SCRATCH, 0.0f, 0.0f };
 }
 
-// x on multiples of 1/8 and router weights on small integers: every logit is exact in f32 in
-// any summation order, so the device and the reference choose the same experts, ties included.
+// Router logits on integer levels, so ties between experts are frequent.
 static void moe_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
 {
     vkl_tensor_desc d[TENSORS];
     moe_tensors(c, d);
     for (uint64_t i = 0; i < d[index].count; i++) {
         float v = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
-        if (index == X) v = roundf(v * 8.0f) / 8.0f;
-        if (index == W_ROUTER) v = c->dims[DIM_MODE] == MODE_TIED ? 0.0f : roundf(v);
+        if (index == LOGITS) v = c->dims[DIM_MODE] == MODE_TIED ? 0.0f : roundf(v);
         values[i] = v;
     }
 }
@@ -142,34 +138,29 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
 {
     const uint32_t *d = c->dims;
     uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
-    struct matmul_push router = { .M = T, .N = E, .K = D };
-    out[0] = (vkl_launch){ .shader = "matmul_gemm.f32", .binding_count = 3, .bindings = { X, W_ROUTER, LOGITS },
-                           .groups = { (E + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN, (T + MATMUL_GEMM_BM - 1) / MATMUL_GEMM_BM, 1 } };
-    vkl_launch_set_push(&out[0], &router, sizeof router);
-
     struct moe_push moe = { .T = T, .E = E, .k = k, .renorm = d[DIM_RENORM], .D = D,
                             .max_tiles = vkl_moe_max_tiles(T, k, E), .tile_rows = MATMUL_GEMM_BM };
-    out[1] = (vkl_launch){ .shader = "moe_route.default", .binding_count = 4, .bindings = { LOGITS, PROBS, IDS, WEIGHTS } };
-    vkl_split_groups(T, &out[1].groups[0], &out[1].groups[1]);
-    out[1].groups[2] = 1;
-    moe.groups_x = out[1].groups[0];
-    vkl_launch_set_push(&out[1], &moe, sizeof moe);
-    out[2] = (vkl_launch){ .shader = "moe_count.default", .binding_count = 8,
+    out[0] = (vkl_launch){ .shader = "moe_route.default", .binding_count = 4, .bindings = { LOGITS, PROBS, IDS, WEIGHTS } };
+    vkl_split_groups(T, &out[0].groups[0], &out[0].groups[1]);
+    out[0].groups[2] = 1;
+    moe.groups_x = out[0].groups[0];
+    vkl_launch_set_push(&out[0], &moe, sizeof moe);
+    out[1] = (vkl_launch){ .shader = "moe_count.default", .binding_count = 8,
                            .bindings = { IDS, PROBS, COUNTS, OFFSETS, PERM, INV, TILES, PROB_MEAN }, .groups = { 1, 1, 1 } };
-    vkl_launch_set_push(&out[2], &moe, sizeof moe);
+    vkl_launch_set_push(&out[1], &moe, sizeof moe);
 
-    grouped(&out[3], c, X, W_GATE, GATE, F, D, k);
-    grouped(&out[4], c, X, W_UP, UP, F, D, k);
+    grouped(&out[2], c, X, W_GATE, GATE, F, D, k);
+    grouped(&out[3], c, X, W_UP, UP, F, D, k);
     struct elementwise_push act = { .n = rows * F };
-    out[5] = (vkl_launch){ .shader = "swiglu.default", .binding_count = 3, .bindings = { GATE, UP, HIDDEN } };
-    act.groups_x = vkl_launch_items(&out[5], act.n, ELEMENTWISE_WG);
-    vkl_launch_set_push(&out[5], &act, sizeof act);
-    grouped(&out[6], c, HIDDEN, W_DOWN, Y, D, F, 0);
+    out[4] = (vkl_launch){ .shader = "swiglu.default", .binding_count = 3, .bindings = { GATE, UP, HIDDEN } };
+    act.groups_x = vkl_launch_items(&out[4], act.n, ELEMENTWISE_WG);
+    vkl_launch_set_push(&out[4], &act, sizeof act);
+    grouped(&out[5], c, HIDDEN, W_DOWN, Y, D, F, 0);
 
-    out[7] = (vkl_launch){ .shader = "moe_combine.default", .binding_count = 4, .bindings = { Y, WEIGHTS, INV, OUT } };
-    moe.groups_x = vkl_launch_items(&out[7], (uint64_t)T * D, MOE_WG);
-    vkl_launch_set_push(&out[7], &moe, sizeof moe);
-    return 8;
+    out[6] = (vkl_launch){ .shader = "moe_combine.default", .binding_count = 4, .bindings = { Y, WEIGHTS, INV, OUT } };
+    moe.groups_x = vkl_launch_items(&out[6], (uint64_t)T * D, MOE_WG);
+    vkl_launch_set_push(&out[6], &moe, sizeof moe);
+    return 7;
 }
 
 // Error bound of out, propagated stage by stage with f = vkl_sum_error_factor:
@@ -226,15 +217,14 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
     uint32_t *ids = malloc(rows * sizeof *ids), *perm = malloc(rows * sizeof *perm), *inv = malloc(rows * sizeof *inv);
     uint32_t *tiles = malloc(2ull * vkl_moe_max_tiles(T, k, E) * sizeof *tiles), counts[MOE_MAX_EXPERTS],
              offsets[MOE_MAX_EXPERTS + 1];
-    float *logits = malloc((size_t)T * E * sizeof *logits), *probs = malloc((size_t)T * E * sizeof *probs);
+    float *probs = malloc((size_t)T * E * sizeof *probs);
     double *prob_bound = malloc((size_t)T * E * sizeof *prob_bound), *work = malloc((2.0 * F + 3.0 * D) * sizeof *work);
-    if (!ids || !perm || !inv || !tiles || !logits || !probs || !prob_bound || !work) abort();
+    if (!ids || !perm || !inv || !tiles || !probs || !prob_bound || !work) abort();
 
-    ref_moe(values[OUT], ids, values[WEIGHTS], values[X], values[W_ROUTER], values[W_GATE], values[W_UP], values[W_DOWN],
+    ref_moe(values[OUT], ids, values[WEIGHTS], values[X], values[LOGITS], values[W_GATE], values[W_UP], values[W_DOWN],
             T, D, F, E, k, d[DIM_RENORM]);
-    ref_matmul(logits, values[X], values[W_ROUTER], T, E, D);  // exact by construction (moe_fill)
-    ref_moe_route(probs, ids, values[WEIGHTS], logits, T, E, k, d[DIM_RENORM]);
-    vkl_moe_route_bounds(prob_bound, bounds[WEIGHTS], logits, probs, values[WEIGHTS], T, E, k, d[DIM_RENORM]);
+    ref_moe_route(probs, ids, values[WEIGHTS], values[LOGITS], T, E, k, d[DIM_RENORM]);
+    vkl_moe_route_bounds(prob_bound, bounds[WEIGHTS], values[LOGITS], probs, values[WEIGHTS], T, E, k, d[DIM_RENORM]);
     ref_moe_count(counts, offsets, perm, inv, tiles, values[PROB_MEAN], ids, probs, T, E, k);
     for (uint32_t i = 0; i < rows; i++) values[IDS][i] = (float)ids[i];
     for (uint32_t e = 0; e < E; e++) {
@@ -250,25 +240,24 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
     free(perm);
     free(inv);
     free(tiles);
-    free(logits);
     free(probs);
     free(prob_bound);
     free(work);
 }
 
-// Routed work only: the router, and per token k experts of 3 matmuls of D x F.
+// Routed work only: per token k experts of 3 matmuls of D x F.
 static double moe_flops(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
-    return 2.0 * d[DIM_T] * d[DIM_E] * d[DIM_D] + 6.0 * d[DIM_T] * d[DIM_K] * d[DIM_D] * d[DIM_F];
+    return 6.0 * d[DIM_T] * d[DIM_K] * d[DIM_D] * d[DIM_F];
 }
 
-// Weights of the experts that receive tokens (at most min(E, T k) of them) and activations.
+// Weights of the experts that receive tokens (at most min(E, T k) of them), logits and activations.
 static double moe_bytes(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
     double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]), w = c->variant == F16 ? 2.0 : 4.0;
-    return used * 3.0 * d[DIM_D] * d[DIM_F] * w + 4.0 * d[DIM_E] * d[DIM_D] + 8.0 * d[DIM_T] * d[DIM_D];
+    return used * 3.0 * d[DIM_D] * d[DIM_F] * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
 }
 
 const vkl_kernel vkl_kernel_moe = {

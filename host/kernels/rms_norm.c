@@ -18,7 +18,8 @@ void ref_rms_norm(float *y, const float *x, const float *w, uint32_t M, uint32_t
     }
 }
 
-#define RMS_NORM_EPS 1e-5f
+#define RMS_NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
+#define RMS_NORM_EPS vkl_case_scalar(c, RMS_NORM_EPS_DEFAULT)
 
 enum { F32, FAULT_UNWRITTEN, FAULT_OOB };
 
