@@ -5,7 +5,8 @@
 #                      (lavapipe, the CPU Vulkan device, when there is no GPU)
 #   ./setup.sh test    the same set-up, then the whole test suite through ctest, in a release
 #                      build (build/) and an AddressSanitizer + UBSan build (build-asan/), and
-#                      a short libFuzzer run of every file parser (build-fuzz/, clang)
+#                      a short libFuzzer run of every file parser (build-fuzz/, clang); test-only
+#                      Python packages (gguf-py) go into .venv/
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,7 +15,7 @@ case $mode in run|test) ;; *) echo "usage: ./setup.sh [test]" >&2; exit 2 ;; esa
 
 packages=(cmake make gcc libc6-dev pkg-config libvulkan-dev glslang-tools libvulkan-volk-dev libstb-dev
           mesa-vulkan-drivers vulkan-validationlayers spirv-tools python3)
-test_packages=(clang libclang-rt-14-dev)
+test_packages=(clang libclang-rt-14-dev python3-venv)
 
 install_missing() {
   local missing=() wanted=("${packages[@]}")
@@ -41,6 +42,11 @@ build build
 if [ "$mode" = run ]; then
   build/vkllm devices
   exec build/vkllm check
+fi
+# Test-only Python packages (independent cross-checks, never used by vkllm itself) in .venv.
+if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c "import gguf" 2>/dev/null; then
+  python3 -m venv .venv && .venv/bin/pip install -q --disable-pip-version-check "gguf==0.19.0" ||
+    echo "setup: could not install the gguf package from PyPI; its cross-check will be skipped"
 fi
 ctest --test-dir build -j "$(nproc)" --output-on-failure
 build build-asan -DVKLLM_SANITIZE=ON
