@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs vkllm's checks on a lent GPU machine in one call and leaves the results in $OUT.
+# Runs vkllm's checks and measurements on a lent GPU machine in one call; results in $OUT/results.tgz.
 # That machine has no Vulkan loader and no compiler for shaders, so build here, then carry the
 # build folder and the loader/validation-layer .debs in .gl/ (see benchmarks/README.md):
 #   run(command="bash benchmarks/device_run.sh", carry=["build", ".gl", ".models"])
 # (.models: stories260K.{bin,gguf}, tok512.bin and the expected text, copied from ../shared.)
 set -uo pipefail
-out=${OUT:-/tmp/vkllm-device}
-mkdir -p "$out"
+# Everything lands in $work and leaves as one archive, $OUT/results.tgz (the device tool returns
+# only a few files per call).
+final=${OUT:-/tmp/vkllm-device}
+out=$(mktemp -d)
+mkdir -p "$final"
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 if ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1 &&
@@ -19,19 +22,45 @@ vkllm=build/vkllm
 $vkllm devices 2>&1 | tee "$out/devices.txt"
 status=0
 # Full sweep under the validation layer, then once more without it (timings unperturbed).
-VKLLM_VALIDATE=1 $vkllm check --json "$out/check-validate.json" > "$out/check-validate.txt" 2>&1 || status=1
+VKLLM_VALIDATE=1 $vkllm check > "$out/check-validate.txt" 2>&1 || status=1
 tail -3 "$out/check-validate.txt"
 $vkllm check --json "$out/check.json" > "$out/check.txt" 2>&1 || status=1
 tail -3 "$out/check.txt"
 $vkllm check --faults --filter '*fault*' > "$out/check-faults.txt" 2>&1 && { echo "fault variants passed"; status=1; }
 tail -1 "$out/check-faults.txt"
 # Generation, when the model files were carried in .models/ (../shared does not travel).
+prompt=$(printf 'Once upon a time, there was a little dog named Max. He liked to %.0s' 1 2 3 4 5 6 7 8 9 10 11 12)
 if [ -f .models/stories260K.gguf ]; then
   for m in "-m .models/stories260K.gguf" "-m .models/stories260K.bin -z .models/tok512.bin"; do
-    VKLLM_VALIDATE=1 $vkllm run $m -t 0 -n 256 > "$out/stories.txt" 2>> "$out/run.txt" || status=1
-    cmp -s "$out/stories.txt" .models/stories260K.t0.n256.noprompt.txt && echo "stories260K ($m): byte-exact" || { echo "stories260K ($m): DIFFERS"; status=1; }
+    VKLLM_VALIDATE=1 $vkllm run $m -t 0 -n 256 > /tmp/stories.txt 2>> "$out/run.txt" || status=1
+    cmp -s /tmp/stories.txt .models/stories260K.t0.n256.noprompt.txt && echo "stories260K ($m): byte-exact" || { echo "stories260K ($m): DIFFERS"; status=1; }
   done
-  $vkllm run -m .models/stories260K.gguf -t 0 -n 256 2>&1 >/dev/null | tee -a "$out/run.txt"
+  # --validate: every dispatch of prompt batches and decode against the CPU reference.
+  $vkllm run -m .models/stories260K.gguf -t 0 -n 32 -p "$prompt" --validate > /dev/null 2> "$out/validate.txt" || status=1
+  tail -1 "$out/validate.txt"
+  for i in 1 2 3; do
+    $vkllm run -m .models/stories260K.gguf -t 0 -n 256 2>&1 >/dev/null | tee -a "$out/run.txt"
+    $vkllm run -m .models/stories260K.gguf -t 0 -n 200 -p "$prompt" 2>&1 >/dev/null | tee -a "$out/run.txt"
+  done
 fi
+# Synthetic models of real layer shapes (f16): prompt of ~500 tokens, then 128 generated.
+long=$(printf 'hello world %.0s' $(seq 1 42))
+synthetic() {  # name, mkmodel args...
+  local name=$1; shift
+  $vkllm mkmodel -o /tmp/$name.gguf --f16 "$@" > /dev/null || { status=1; return; }
+  echo "== $name $*" | tee -a "$out/run.txt"
+  for i in 1 2 3; do
+    $vkllm run -m /tmp/$name.gguf -t 0 -n 128 -c 1024 -p "$long" 2>&1 >/dev/null | tee -a "$out/run.txt" || status=1
+  done
+  rm -f /tmp/$name.gguf
+}
+synthetic llama2-7b-4l --preset llama2-7b --layers 4
+synthetic llama3-8b-4l --preset llama3-8b --layers 4
+synthetic mixtral-8x7b-2l --preset mixtral-8x7b --layers 2
+# --validate on small synthetic dense (GQA) and MoE models.
+$vkllm mkmodel -o /tmp/moe.gguf --dim 256 --hidden 512 --layers 2 --heads 8 --kv-heads 2 --vocab 500 --context 2048 --experts 8 --experts-used 2 --seed 3 > /dev/null
+$vkllm run -m /tmp/moe.gguf -t 0 -n 24 -p "$prompt" --validate > /dev/null 2>> "$out/validate.txt" || status=1
+tail -1 "$out/validate.txt"
 rm -rf "$out/cache"
+tar -C "$out" -czf "$final/results.tgz" .
 exit $status
