@@ -134,28 +134,32 @@ static void fill_words(uint8_t *dst, uint64_t bytes)
     for (uint64_t i = 0; i + 4 <= bytes; i += 4) memcpy(dst + i, &word, 4);
 }
 
+void vkl_tensor_fill(const vkl_case *c, uint32_t t, const vkl_tensor_desc *d, vkl_rng *rng, float *values,
+                     uint8_t *data)
+{
+    if (c->kernel->fill) c->kernel->fill(c, t, rng, values);
+    else if (d->dtype == VKL_DTYPE_U32)
+        for (uint64_t i = 0; i < d->count; i++) values[i] = floorf(vkl_rng_uniform(rng, d->lo, d->hi + 1.0f));
+    else
+        for (uint64_t i = 0; i < d->count; i++) values[i] = vkl_rng_uniform(rng, d->lo, d->hi);
+    for (uint64_t i = 0; i < d->count; i++) {
+        if (d->dtype == VKL_DTYPE_F16) {
+            uint16_t h = vkl_f32_to_f16(values[i]);
+            values[i] = vkl_f16_to_f32(h);  // the reference sees what the device sees
+            memcpy(data + 2 * i, &h, 2);
+        } else if (d->dtype == VKL_DTYPE_U32) {
+            uint32_t u = (uint32_t)values[i];
+            memcpy(data + 4 * i, &u, 4);
+        } else {
+            memcpy(data + 4 * i, &values[i], 4);
+        }
+    }
+}
+
 static void fill_input(case_run *run, uint32_t t, vkl_rng *rng)
 {
     tensor_slot *s = &run->slots[t];
-    const vkl_tensor_desc *d = &s->desc;
-    if (run->c->kernel->fill) run->c->kernel->fill(run->c, t, rng, s->values);
-    else if (d->dtype == VKL_DTYPE_U32)
-        for (uint64_t i = 0; i < d->count; i++) s->values[i] = floorf(vkl_rng_uniform(rng, d->lo, d->hi + 1.0f));
-    else
-        for (uint64_t i = 0; i < d->count; i++) s->values[i] = vkl_rng_uniform(rng, d->lo, d->hi);
-    uint8_t *data = s->image + run->guard;
-    for (uint64_t i = 0; i < d->count; i++) {
-        if (d->dtype == VKL_DTYPE_F16) {
-            uint16_t h = vkl_f32_to_f16(s->values[i]);
-            s->values[i] = vkl_f16_to_f32(h);  // the reference sees what the device sees
-            memcpy(data + 2 * i, &h, 2);
-        } else if (d->dtype == VKL_DTYPE_U32) {
-            uint32_t u = (uint32_t)s->values[i];
-            memcpy(data + 4 * i, &u, 4);
-        } else {
-            memcpy(data + 4 * i, &s->values[i], 4);
-        }
-    }
+    vkl_tensor_fill(run->c, t, &s->desc, rng, s->values, s->image + run->guard);
 }
 
 static vkl_status prepare_tensors(case_run *run, uint64_t seed)

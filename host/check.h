@@ -31,6 +31,11 @@ void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases);
 // True when `pattern` selects the case named `name` (see vkl_case_filter).
 bool vkl_case_matches(const char *pattern, const char *name);
 
+// Draws input tensor t of case c (the kernel's fill(), else uniform in [lo, hi]) into values
+// (count floats, rounded as stored) and data (its device bytes).
+void vkl_tensor_fill(const vkl_case *c, uint32_t t, const vkl_tensor_desc *d, vkl_rng *rng, float *values,
+                     uint8_t *data);
+
 typedef struct vkl_checker vkl_checker;
 
 vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out);

@@ -48,6 +48,16 @@ typedef struct vkl_variant {
 
 struct vkl_kernel;
 
+// One model's layer shapes at one step, for the benchmark suites (`vkllm bench`): each kernel
+// turns it into the cases that model runs.
+typedef struct vkl_bench_shape {
+    const char *model;        // e.g. "llama2-7b"
+    uint32_t dim, hidden, heads, kv_heads, head_dim, vocab;
+    uint32_t experts, experts_used;  // 0: dense FFN
+    uint32_t M;               // tokens in the step: 1 (decode) or a prefill batch
+    uint32_t context;         // cache positions after the step (the step's rows are the last M)
+} vkl_bench_shape;
+
 typedef struct vkl_case {
     const struct vkl_kernel *kernel;
     uint32_t variant;
@@ -96,6 +106,9 @@ typedef struct vkl_kernel {
     // Arithmetic operations and the bytes a perfect kernel must move.
     double (*flops)(const vkl_case *c);
     double (*bytes)(const vkl_case *c);
+    // Appends the cases that a model of `shape` runs with this variant (none if it runs none).
+    void (*bench_shapes)(const struct vkl_kernel *self, uint32_t variant, const vkl_bench_shape *shape,
+                         vkl_case **cases);
 } vkl_kernel;
 
 // Appends a case with up to VKL_MAX_DIMS dims and builds its name.

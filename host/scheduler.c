@@ -356,7 +356,12 @@ static vkl_status record_pass(vkl_scheduler *s, vkl_cmd **cmds, uint32_t M)
     plan p;
     if (!plan_pass(s, M, -1, &p)) return VKL_ERR_INVALID_ARG;
     vkl_status status = VKL_OK;
-    for (uint32_t i = 0; i < s->cmd_count && status == VKL_OK; i++) status = vkl_cmd_begin(cmds[i]);
+    // Timestamps 0 and 1 of every command buffer bracket its work (vkl_scheduler_gpu_us).
+    uint32_t query;
+    for (uint32_t i = 0; i < s->cmd_count && status == VKL_OK; i++) {
+        status = vkl_cmd_begin(cmds[i]);
+        if (status == VKL_OK && cmds[i]->query_pool) status = vkl_cmd_timestamp(cmds[i], &query);
+    }
     for (ptrdiff_t i = 0; i < arrlen(p.steps) && status == VKL_OK; i++) {
         const plan_step *step = &p.steps[i];
         vkl_cmd *cmd = cmds[step->cmd];
@@ -367,7 +372,10 @@ static vkl_status record_pass(vkl_scheduler *s, vkl_cmd **cmds, uint32_t M)
         vkl_cmd_barrier(cmd);
         status = vkl_record_kernel(cmd, s->pipelines, &step->c, step->tensors);
     }
-    for (uint32_t i = 0; i < s->cmd_count && status == VKL_OK; i++) status = vkl_cmd_end(cmds[i]);
+    for (uint32_t i = 0; i < s->cmd_count && status == VKL_OK; i++) {
+        if (cmds[i]->query_pool) status = vkl_cmd_timestamp(cmds[i], &query);
+        if (status == VKL_OK) status = vkl_cmd_end(cmds[i]);
+    }
     arrfree(p.steps);
     return status;
 }
@@ -493,6 +501,18 @@ void vkl_scheduler_destroy(vkl_scheduler *s)
 }
 
 vkl_scheduler_memory vkl_scheduler_memory_use(const vkl_scheduler *s) { return s->memory; }
+
+double vkl_scheduler_gpu_us(vkl_scheduler *s, bool prefill)
+{
+    vkl_cmd **cmds = prefill ? s->prefill : s->cmds;
+    double total = 0.0;
+    for (uint32_t i = 0; i < s->cmd_count; i++) {
+        double ns;
+        if (!cmds[i]->query_pool || vkl_cmd_elapsed_ns(cmds[i], 0, 1, &ns) != VKL_OK) return NAN;
+        total += ns / 1000.0;
+    }
+    return total;
+}
 
 const vkl_moe_stats *vkl_scheduler_moe_stats(const vkl_scheduler *s) { return s->cfg.n_experts ? &s->moe_stats : NULL; }
 

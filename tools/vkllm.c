@@ -15,6 +15,7 @@ static const struct {
     { "tokenize", cmd_tokenize, "print the token ids of a text" },
     { "mkmodel", cmd_mkmodel, "write a GGUF model with seeded random weights" },
     { "run", cmd_run, "generate text from a model" },
+    { "bench", cmd_bench, "benchmark every kernel against the device's roofline, or a model" },
 };
 
 static void usage(FILE *out)

@@ -41,6 +41,12 @@ static void add_expect(const vkl_case *c, float *const *values, double *const *b
 static double add_flops(const vkl_case *c) { return c->dims[0]; }
 static double add_bytes(const vkl_case *c) { return 12.0 * c->dims[0]; }
 
+static void add_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t n = b->M * b->dim;
+    vkl_case_add(cases, self, variant, &n);
+}
+
 const vkl_kernel vkl_kernel_add = {
     .name = "add",
     .dim_names = { "N" },
@@ -54,4 +60,5 @@ const vkl_kernel vkl_kernel_add = {
     .expect = add_expect,
     .flops = add_flops,
     .bytes = add_bytes,
+    .bench_shapes = add_bench,
 };

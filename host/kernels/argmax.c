@@ -67,6 +67,13 @@ static void argmax_expect(const vkl_case *c, float *const *values, double *const
 static double argmax_flops(const vkl_case *c) { return (double)c->dims[0] * c->dims[1]; }
 static double argmax_bytes(const vkl_case *c) { return 4.0 * c->dims[0] * c->dims[1] + 4.0 * c->dims[0]; }
 
+// Greedy sampling over the vocabulary.
+static void argmax_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[2] = { 1, b->vocab };
+    vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_argmax = {
     .name = "argmax",
     .dim_names = { "M", "N" },
@@ -81,4 +88,5 @@ const vkl_kernel vkl_kernel_argmax = {
     .expect = argmax_expect,
     .flops = argmax_flops,
     .bytes = argmax_bytes,
+    .bench_shapes = argmax_bench,
 };

@@ -201,6 +201,14 @@ static double attention_bytes(const vkl_case *c)
     return 2.0 * (d[DIM_P] + d[DIM_M]) * d[DIM_KVH] * d[DIM_D] * kv_bytes + 8.0 * d[DIM_M] * d[DIM_H] * d[DIM_D];
 }
 
+// Decode variants for one token, prefill variants for a batch, at the shape's context.
+static void attention_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    bool decode = variant == DECODE_F32 || variant == DECODE_F16;
+    uint32_t dims[6] = { b->M, b->heads, b->kv_heads, b->head_dim, b->context - b->M, b->context };
+    if (decode == (b->M == 1)) vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_attention = {
     .name = "attention",
     .dim_names = { "M", "H", "KVH", "D", "P", "C" },
@@ -215,4 +223,5 @@ const vkl_kernel vkl_kernel_attention = {
     .expect = attention_expect,
     .flops = attention_flops,
     .bytes = attention_bytes,
+    .bench_shapes = attention_bench,
 };

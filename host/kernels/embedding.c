@@ -88,6 +88,12 @@ static double embedding_bytes(const vkl_case *c)
     return c->dims[0] * (4.0 + row + 4.0 * c->dims[2]);
 }
 
+static void embedding_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[4] = { b->M, b->vocab, b->dim, 0 };
+    vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_embedding = {
     .name = "embedding",
     .dim_names = { "M", "V", "D", "bad" },
@@ -102,4 +108,5 @@ const vkl_kernel vkl_kernel_embedding = {
     .expect = embedding_expect,
     .flops = embedding_flops,
     .bytes = embedding_bytes,
+    .bench_shapes = embedding_bench,
 };

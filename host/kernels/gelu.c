@@ -56,6 +56,13 @@ static void gelu_expect(const vkl_case *c, float *const *values, double *const *
 static double gelu_flops(const vkl_case *c) { return 12.0 * c->dims[0]; }
 static double gelu_bytes(const vkl_case *c) { return 8.0 * c->dims[0]; }
 
+// GPT-2-style FFN activations over the hidden width.
+static void gelu_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t n = b->M * b->hidden;
+    if (!b->experts) vkl_case_add(cases, self, variant, &n);
+}
+
 const vkl_kernel vkl_kernel_gelu = {
     .name = "gelu",
     .dim_names = { "N" },
@@ -69,4 +76,5 @@ const vkl_kernel vkl_kernel_gelu = {
     .expect = gelu_expect,
     .flops = gelu_flops,
     .bytes = gelu_bytes,
+    .bench_shapes = gelu_bench,
 };

@@ -103,6 +103,12 @@ static double kv_append_bytes(const vkl_case *c)
     return n * (4.0 + (c->variant == F16 ? 2.0 : 4.0));
 }
 
+static void kv_append_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[5] = { b->M, b->kv_heads, b->head_dim, b->context - b->M, b->context };
+    vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_kv_append = {
     .name = "kv_append",
     .dim_names = { "M", "KVH", "D", "P", "C" },
@@ -117,4 +123,5 @@ const vkl_kernel vkl_kernel_kv_append = {
     .expect = kv_append_expect,
     .flops = kv_append_flops,
     .bytes = kv_append_bytes,
+    .bench_shapes = kv_append_bench,
 };

@@ -102,6 +102,13 @@ static void layer_norm_expect(const vkl_case *c, float *const *values, double *c
 static double layer_norm_flops(const vkl_case *c) { return 7.0 * c->dims[0] * c->dims[1]; }
 static double layer_norm_bytes(const vkl_case *c) { return 4.0 * (2.0 * c->dims[0] * c->dims[1] + 2.0 * c->dims[1]); }
 
+// GPT-2-style models normalise rows of the model width as RMSNorm does in Llama.
+static void layer_norm_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[2] = { b->M, b->dim };
+    vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_layer_norm = {
     .name = "layer_norm",
     .dim_names = { "M", "N" },
@@ -116,4 +123,5 @@ const vkl_kernel vkl_kernel_layer_norm = {
     .expect = layer_norm_expect,
     .flops = layer_norm_flops,
     .bytes = layer_norm_bytes,
+    .bench_shapes = layer_norm_bench,
 };

@@ -121,6 +121,21 @@ static double matmul_bytes(const vkl_case *c)
     return 4.0 * M * K + (has_f16_weights(c->variant) ? 2.0 : 4.0) * N * K + 4.0 * M * N;
 }
 
+// A model's projections: Q and O (dim x dim), K and V, the FFN (or the MoE router), the
+// classifier; GEMV variants for decode, GEMM for prefill batches.
+static void matmul_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    if (is_gemv(variant) != (b->M == 1)) return;
+    uint32_t kv = b->kv_heads * b->head_dim;
+    uint32_t shapes[6][3] = { { b->M, b->dim, b->dim }, { b->M, kv, b->dim }, { b->M, b->hidden, b->dim },
+                              { b->M, b->dim, b->hidden }, { 1, b->vocab, b->dim }, { b->M, b->experts, b->dim } };
+    for (uint32_t i = 0; i < 6; i++) {
+        bool ffn = i == 2 || i == 3, router = i == 5;
+        if ((b->experts && ffn) || (!b->experts && router) || (i == 4 && b->M != 1)) continue;
+        vkl_case_add(cases, self, variant, shapes[i]);
+    }
+}
+
 const vkl_kernel vkl_kernel_matmul = {
     .name = "matmul",
     .dim_names = { "M", "N", "K" },
@@ -134,4 +149,5 @@ const vkl_kernel vkl_kernel_matmul = {
     .expect = matmul_expect,
     .flops = matmul_flops,
     .bytes = matmul_bytes,
+    .bench_shapes = matmul_bench,
 };

@@ -260,6 +260,12 @@ static double moe_bytes(const vkl_case *c)
     return used * 3.0 * d[DIM_D] * d[DIM_F] * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
 }
 
+static void moe_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[7] = { b->M, b->dim, b->hidden, b->experts, b->experts_used, 1, MODE_LEVELS };
+    if (b->experts) vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_moe = {
     .name = "moe",
     .dim_names = { "T", "D", "F", "E", "k", "renorm", "mode" },
@@ -274,4 +280,5 @@ const vkl_kernel vkl_kernel_moe = {
     .expect = moe_expect,
     .flops = moe_flops,
     .bytes = moe_bytes,
+    .bench_shapes = moe_bench,
 };

@@ -140,6 +140,12 @@ static double moe_count_bytes(const vkl_case *c)
     return 4.0 * c->dims[DIM_T] * (c->dims[DIM_E] + 3.0 * c->dims[DIM_K]);
 }
 
+static void moe_count_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[4] = { b->M, b->experts, b->experts_used, 0 };
+    if (b->experts) vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_moe_count = {
     .name = "moe_count",
     .dim_names = { "T", "E", "k", "mode" },
@@ -154,4 +160,5 @@ const vkl_kernel vkl_kernel_moe_count = {
     .expect = moe_count_expect,
     .flops = moe_count_flops,
     .bytes = moe_count_bytes,
+    .bench_shapes = moe_count_bench,
 };

@@ -113,6 +113,12 @@ static void moe_route_expect(const vkl_case *c, float *const *values, double *co
 static double moe_route_flops(const vkl_case *c) { return 6.0 * c->dims[DIM_T] * c->dims[DIM_E] * (1 + c->dims[DIM_K]); }
 static double moe_route_bytes(const vkl_case *c) { return 8.0 * c->dims[DIM_T] * (c->dims[DIM_E] + c->dims[DIM_K]); }
 
+static void moe_route_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[5] = { b->M, b->experts, b->experts_used, 1, MODE_CONTINUOUS };
+    if (b->experts) vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_moe_route = {
     .name = "moe_route",
     .dim_names = { "T", "E", "k", "renorm", "mode" },
@@ -127,4 +133,5 @@ const vkl_kernel vkl_kernel_moe_route = {
     .expect = moe_route_expect,
     .flops = moe_route_flops,
     .bytes = moe_route_bytes,
+    .bench_shapes = moe_route_bench,
 };

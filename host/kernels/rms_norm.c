@@ -91,6 +91,12 @@ static void rms_norm_expect(const vkl_case *c, float *const *values, double *con
 static double rms_norm_flops(const vkl_case *c) { return 4.0 * c->dims[0] * c->dims[1]; }
 static double rms_norm_bytes(const vkl_case *c) { return 4.0 * (2.0 * c->dims[0] * c->dims[1] + c->dims[1]); }
 
+static void rms_norm_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[2] = { b->M, b->dim };
+    if (variant == F32) vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_rms_norm = {
     .name = "rms_norm",
     .dim_names = { "M", "N" },
@@ -105,4 +111,5 @@ const vkl_kernel vkl_kernel_rms_norm = {
     .expect = rms_norm_expect,
     .flops = rms_norm_flops,
     .bytes = rms_norm_bytes,
+    .bench_shapes = rms_norm_bench,
 };

@@ -134,6 +134,13 @@ static double rope_bytes(const vkl_case *c)
     return pairs * 16.0 + (double)c->dims[DIM_M] * c->dims[DIM_R] * 4.0;  // read+write 2 floats; table rows
 }
 
+// Llama's adjacent pairs over whole heads (base 10000), the step's rows at the end of the context.
+static void rope_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[7] = { b->M, b->heads, b->kv_heads, b->head_dim, b->head_dim, 10000, b->context - b->M };
+    if (variant == ADJACENT) vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_rope = {
     .name = "rope",
     .dim_names = { "M", "H", "KVH", "D", "R", "base", "P" },
@@ -148,4 +155,5 @@ const vkl_kernel vkl_kernel_rope = {
     .expect = rope_expect,
     .flops = rope_flops,
     .bytes = rope_bytes,
+    .bench_shapes = rope_bench,
 };

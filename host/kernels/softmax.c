@@ -59,6 +59,13 @@ static void softmax_expect(const vkl_case *c, float *const *values, double *cons
 static double softmax_flops(const vkl_case *c) { return 6.0 * c->dims[0] * c->dims[1]; }
 static double softmax_bytes(const vkl_case *c) { return 8.0 * c->dims[0] * c->dims[1]; }
 
+// Sampling: one row of the vocabulary (T100 = 100: temperature 1).
+static void softmax_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[3] = { 1, b->vocab, 100 };
+    vkl_case_add(cases, self, variant, dims);
+}
+
 const vkl_kernel vkl_kernel_softmax = {
     .name = "softmax",
     .dim_names = { "M", "N", "T100" },
@@ -72,4 +79,5 @@ const vkl_kernel vkl_kernel_softmax = {
     .expect = softmax_expect,
     .flops = softmax_flops,
     .bytes = softmax_bytes,
+    .bench_shapes = softmax_bench,
 };

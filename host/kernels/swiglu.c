@@ -46,6 +46,12 @@ static void swiglu_expect(const vkl_case *c, float *const *values, double *const
 static double swiglu_flops(const vkl_case *c) { return 5.0 * c->dims[0]; }
 static double swiglu_bytes(const vkl_case *c) { return 12.0 * c->dims[0]; }
 
+static void swiglu_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t n = b->M * b->hidden;
+    if (!b->experts) vkl_case_add(cases, self, variant, &n);
+}
+
 const vkl_kernel vkl_kernel_swiglu = {
     .name = "swiglu",
     .dim_names = { "N" },
@@ -59,4 +65,5 @@ const vkl_kernel vkl_kernel_swiglu = {
     .expect = swiglu_expect,
     .flops = swiglu_flops,
     .bytes = swiglu_bytes,
+    .bench_shapes = swiglu_bench,
 };

@@ -1,0 +1,253 @@
+#include "host/bench.h"
+
+#include <math.h>
+#include <stb/stb_ds.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/dispatch.h"
+#include "runtime/buffer.h"
+
+// ---------------------------------------------------------------- suites
+
+typedef struct model_shape {
+    const char *name;
+    uint32_t dim, hidden, heads, kv_heads, vocab, experts, experts_used;
+} model_shape;
+
+static const model_shape MODELS[] = {
+    { "stories260k", 64, 172, 8, 4, 512, 0, 0 },
+    { "stories260k-moe8", 64, 172, 8, 4, 512, 8, 2 },  // the same widths as 8 experts, top-2
+    { "tinyllama-1.1b", 2048, 5632, 32, 4, 32000, 0, 0 },
+    { "llama2-7b", 4096, 11008, 32, 32, 32000, 0, 0 },
+    { "llama3-8b", 4096, 14336, 32, 8, 128256, 0, 0 },
+    { "mixtral-8x7b", 4096, 14336, 32, 8, 32000, 8, 2 },
+};
+static const uint32_t CONTEXTS[] = { 512, 4096, 8192 };
+static const uint32_t PREFILL_M = 512;
+
+static void add_unique(vkl_bench_case **out, const vkl_case *cases, ptrdiff_t n, const char *suite,
+                       const vkl_case_filter *filter)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (ptrdiff_t j = 0; j < arrlen(*out) && !seen; j++) seen = strcmp((*out)[j].c.name, cases[i].name) == 0;
+        bool wanted = filter->pattern_count == 0;
+        for (uint32_t p = 0; p < filter->pattern_count && !wanted; p++)
+            wanted = vkl_case_matches(filter->patterns[p], cases[i].name);
+        if (seen || !wanted) continue;
+        vkl_bench_case b = { .c = cases[i] };
+        snprintf(b.suite, sizeof b.suite, "%s", suite);
+        arrput(*out, b);
+    }
+}
+
+static void suite_step(const model_shape *m, uint32_t M, uint32_t context, const vkl_case_filter *filter,
+                       vkl_bench_case **out)
+{
+    vkl_bench_shape shape = { .model = m->name, .dim = m->dim, .hidden = m->hidden, .heads = m->heads,
+                              .kv_heads = m->kv_heads, .head_dim = m->dim / m->heads, .vocab = m->vocab,
+                              .experts = m->experts, .experts_used = m->experts_used, .M = M, .context = context };
+    char suite[48];
+    snprintf(suite, sizeof suite, "%s %s ctx %u", m->name, M == 1 ? "decode" : "prefill", context);
+    for (uint32_t k = 0; k < vkl_kernel_count; k++) {
+        const vkl_kernel *kernel = vkl_kernels[k];
+        for (uint32_t v = 0; v < kernel->variant_count && kernel->bench_shapes; v++) {
+            if (kernel->variants[v].fault) continue;
+            vkl_case *cases = NULL;
+            kernel->bench_shapes(kernel, v, &shape, &cases);
+            add_unique(out, cases, arrlen(cases), suite, filter);
+            arrfree(cases);
+        }
+    }
+}
+
+void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
+{
+    size_t models = filter->quick ? 4 : sizeof MODELS / sizeof MODELS[0];
+    for (size_t i = 0; i < models; i++) {
+        if (filter->quick && i == 2) continue;  // quick: stories260K (dense, MoE) and Llama-2-7B
+        for (size_t c = 0; c < (filter->quick ? 1 : sizeof CONTEXTS / sizeof CONTEXTS[0]); c++) {
+            suite_step(&MODELS[i], 1, CONTEXTS[c], filter, out);
+            if (!filter->quick && CONTEXTS[c] >= PREFILL_M) suite_step(&MODELS[i], PREFILL_M, CONTEXTS[c], filter, out);
+        }
+    }
+    for (uint32_t k = 0; k < vkl_kernel_count; k++) {  // kernels without suite shapes
+        const vkl_kernel *kernel = vkl_kernels[k];
+        if (kernel->bench_shapes) continue;
+        for (uint32_t v = 0; v < kernel->variant_count; v++) {
+            if (kernel->variants[v].fault) continue;
+            vkl_case *cases = NULL;
+            kernel->shapes(kernel, v, filter->quick, &cases);
+            add_unique(out, cases, arrlen(cases), "check shapes", filter);
+            arrfree(cases);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- timing
+
+#define BENCH_MAX_SETS 8u
+#define BENCH_MAX_RUNS 64u
+#define BENCH_CACHE_BYTES (256ull << 20)  // larger than the last-level caches of GPUs and CPUs
+
+struct vkl_bencher {
+    vkl_device *device;
+    vkl_pipeline_set *pipelines;
+    vkl_peaks peaks;
+    vkl_bench_options options;
+};
+
+vkl_status vkl_bencher_create(vkl_device *device, const vkl_peaks *peaks, const vkl_bench_options *options,
+                              vkl_bencher **out)
+{
+    vkl_bencher *b = calloc(1, sizeof *b);
+    if (!b) return VKL_ERR_OUT_OF_MEMORY;
+    *b = (vkl_bencher){ .device = device, .peaks = *peaks, .options = *options };
+    vkl_status status = vkl_pipeline_set_create(device, &b->pipelines);
+    if (status != VKL_OK) {
+        free(b);
+        return status;
+    }
+    *out = b;
+    return VKL_OK;
+}
+
+void vkl_bencher_destroy(vkl_bencher *b)
+{
+    if (!b) return;
+    vkl_pipeline_set_destroy(b->pipelines);
+    free(b);
+}
+
+typedef struct bench_sets {
+    uint32_t count, tensors;
+    vkl_buffer buffers[BENCH_MAX_SETS][VKL_MAX_TENSORS];
+    vkl_binding bindings[BENCH_MAX_SETS][VKL_MAX_TENSORS];
+} bench_sets;
+
+static void release_sets(vkl_device *device, bench_sets *s)
+{
+    for (uint32_t i = 0; i < BENCH_MAX_SETS; i++)
+        for (uint32_t t = 0; t < s->tensors; t++) vkl_buffer_destroy(device, &s->buffers[i][t]);
+}
+
+// Inputs drawn as the checker draws them (different per set), outputs left as allocated.
+static vkl_status fill_set(vkl_bencher *b, const vkl_case *c, const vkl_tensor_desc *descs, uint32_t set,
+                           bench_sets *s)
+{
+    vkl_rng rng;
+    vkl_rng_seed(&rng, b->options.seed ^ vkl_hash_string(c->name) ^ (0x9E3779B97F4A7C15ull * (set + 1)));
+    for (uint32_t t = 0; t < c->kernel->tensor_count; t++) {
+        uint64_t bytes = vkl_dtype_bytes(descs[t].dtype, descs[t].count);
+        bytes = bytes ? bytes : 4;
+        VKL_TRY(vkl_buffer_create(b->device, bytes, &s->buffers[set][t]));
+        s->bindings[set][t] = (vkl_binding){ &s->buffers[set][t], 0, bytes };
+        if (descs[t].role != VKL_IN && descs[t].role != VKL_INOUT) continue;
+        float *values = malloc(descs[t].count * sizeof *values);
+        uint8_t *data = malloc(bytes);
+        vkl_status status = values && data ? VKL_OK : VKL_ERR_OUT_OF_MEMORY;
+        if (status == VKL_OK) {
+            vkl_tensor_fill(c, t, &descs[t], &rng, values, data);
+            status = vkl_buffer_upload(b->device, &s->buffers[set][t], 0, data, bytes);
+        }
+        free(values);
+        free(data);
+        VKL_TRY(status);
+    }
+    return VKL_OK;
+}
+
+static bool set_bytes(const vkl_device *device, const vkl_tensor_desc *descs, uint32_t n, uint64_t *total,
+                      vkl_bench_result *r)
+{
+    *total = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        uint64_t bytes = vkl_dtype_bytes(descs[t].dtype, descs[t].count);
+        if (bytes > device->info->max_storage_buffer_range) {
+            snprintf(r->detail, sizeof r->detail, "%s needs %llu bytes, over maxStorageBufferRange", descs[t].name,
+                     (unsigned long long)bytes);
+            return false;
+        }
+        *total += bytes;
+    }
+    return true;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Records `runs` runs rotating over the sets, a timestamp between consecutive runs.
+static vkl_status time_runs(vkl_bencher *b, const vkl_case *c, const bench_sets *s, uint32_t runs, double *us)
+{
+    vkl_launch launches[VKL_MAX_DISPATCHES];
+    memset(launches, 0, sizeof launches);
+    uint32_t n = c->kernel->launch(c, launches);
+    vkl_cmd *cmd;
+    vkl_cmd_desc desc = { .max_dispatches = runs * n, .max_timestamps = runs + 1 };
+    VKL_TRY(vkl_cmd_create(b->device, &desc, &cmd));
+    vkl_status status = cmd->query_pool ? vkl_cmd_begin(cmd) : VKL_ERR_UNSUPPORTED;
+    uint32_t first = 0, q;
+    if (status == VKL_OK) status = vkl_cmd_timestamp(cmd, &first);
+    for (uint32_t i = 0; i < runs && status == VKL_OK; i++) {
+        vkl_cmd_barrier(cmd);  // runs do not overlap: each is timed alone
+        status = vkl_record_launches(cmd, b->pipelines, c, s->bindings[i % s->count], launches, n);
+        if (status == VKL_OK) status = vkl_cmd_timestamp(cmd, &q);
+    }
+    if (status == VKL_OK) status = vkl_cmd_submit_wait(cmd);
+    for (uint32_t i = 0; i < runs && status == VKL_OK; i++) {
+        double ns;
+        status = vkl_cmd_elapsed_ns(cmd, first + i, first + i + 1, &ns);
+        us[i] = ns / 1000.0;
+    }
+    vkl_cmd_destroy(cmd);
+    return status;
+}
+
+static vkl_status measure(vkl_bencher *b, const vkl_case *c, bench_sets *s, vkl_bench_result *r)
+{
+    double us[BENCH_MAX_RUNS];
+    VKL_TRY(time_runs(b, c, s, s->count, us));  // warm-up: every set once (pipelines, caches, clocks)
+    double estimate = us[s->count - 1] > 0.01 ? us[s->count - 1] : 0.01;
+    uint32_t runs = (uint32_t)fmin(BENCH_MAX_RUNS, fmax(5.0, b->options.target_seconds * 1e6 / estimate));
+    if (estimate > b->options.target_seconds * 1e6) runs = 3;  // slow cases: a few runs
+    VKL_TRY(time_runs(b, c, s, runs, us));
+    qsort(us, runs, sizeof us[0], compare_double);
+    r->us_min = us[0];
+    r->us_max = us[runs - 1];
+    r->us_median = runs % 2 ? us[runs / 2] : 0.5 * (us[runs / 2 - 1] + us[runs / 2]);
+    r->runs = runs;
+    r->status = VKL_CASE_PASS;
+    return VKL_OK;
+}
+
+vkl_status vkl_bencher_run(vkl_bencher *b, const vkl_case *c, vkl_bench_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->status = VKL_CASE_SKIP;
+    vkl_tensor_desc descs[VKL_MAX_TENSORS];
+    c->kernel->tensors(c, descs);
+    uint64_t total;
+    if (!set_bytes(b->device, descs, c->kernel->tensor_count, &total, r)) return VKL_OK;
+    double min_us = vkl_peaks_min_us(&b->peaks, c->kernel->flops(c), c->kernel->bytes(c));
+    if (b->options.max_case_seconds > 0 && min_us * 3 > b->options.max_case_seconds * 1e6) {
+        snprintf(r->detail, sizeof r->detail, "at the roofline 3 runs take %.0f s, over --max-seconds %.0f",
+                 min_us * 3e-6, b->options.max_case_seconds);
+        return VKL_OK;
+    }
+    bench_sets *s = calloc(1, sizeof *s);
+    if (!s) return VKL_ERR_OUT_OF_MEMORY;
+    s->tensors = c->kernel->tensor_count;
+    s->count = total >= BENCH_CACHE_BYTES ? 1 : (uint32_t)fmin(BENCH_MAX_SETS, ceil((double)BENCH_CACHE_BYTES / total));
+    r->sets = s->count;
+    vkl_status status = VKL_OK;
+    for (uint32_t i = 0; i < s->count && status == VKL_OK; i++) status = fill_set(b, c, descs, i, s);
+    if (status == VKL_OK) status = measure(b, c, s, r);
+    release_sets(b->device, s);
+    free(s);
+    return status;
+}

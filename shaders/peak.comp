@@ -1,0 +1,65 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+//! variant read -DPEAK_READ
+//! variant read_blocked -DPEAK_READ -DPEAK_BLOCKED
+//! variant copy -DPEAK_COPY
+//! variant fma_f32 -DPEAK_FMA_F32
+//! variant fma_f16 -DPEAK_FMA_F16
+// Device peaks (host/peaks.c). Bindings: 0 src (vec4) · 1 dst (vec4).
+//   read: each invocation sums per_item vec4s at a stride of the invocation count (coalesced,
+//         for GPUs) or, blocked, a contiguous run of them (for CPU devices, whose threads run
+//         whole workgroups), and writes one vec4, so the reads cannot be optimised away;
+//   copy: dst[i] = src[i];
+//   fma:  PEAK_FMA_CHAINS independent vec4 FMA chains per invocation, PEAK_FMA_ITERS x 8 deep.
+#ifdef PEAK_FMA_F16
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
+#include "peak.h"
+#include "grid.glsl"
+
+layout(local_size_x = PEAK_WG) in;
+layout(binding = 0) readonly buffer Src { vec4 src[]; };
+layout(binding = 1) writeonly buffer Dst { vec4 dst[]; };
+
+#if defined(PEAK_FMA_F32)
+#define FTYPE vec4
+#define CAST(x) vec4(x)
+#elif defined(PEAK_FMA_F16)
+#define FTYPE f16vec4
+#define CAST(x) f16vec4(x)
+#endif
+
+void main()
+{
+    uint i = grid_index(pc.groups_x, PEAK_WG);
+#if defined(PEAK_READ)
+    if (i >= pc.invocations) return;
+    vec4 acc = vec4(0.0);
+    for (uint k = 0; k < pc.per_item; k++) {
+#ifdef PEAK_BLOCKED
+        uint j = i * pc.per_item + k;
+#else
+        uint j = k * pc.invocations + i;
+#endif
+        if (j < pc.n) acc += src[j];
+    }
+    dst[i] = acc;
+#elif defined(PEAK_COPY)
+    if (i < pc.n) dst[i] = src[i];
+#else
+    if (i >= pc.invocations) return;
+    // Values stay bounded: x * 0.999 + 0.001 converges to 1.
+    FTYPE a = CAST(src[i % 64]), m = CAST(0.999), c = CAST(0.001);
+    FTYPE acc[PEAK_FMA_CHAINS];
+    [[unroll]] for (uint k = 0; k < PEAK_FMA_CHAINS; k++) acc[k] = a + CAST(float(k));
+    for (uint it = 0; it < PEAK_FMA_ITERS; it++) {
+        [[unroll]] for (uint r = 0; r < 8; r++) {
+            [[unroll]] for (uint k = 0; k < PEAK_FMA_CHAINS; k++) acc[k] = fma(acc[k], m, c);
+        }
+    }
+    FTYPE sum = CAST(0.0);
+    [[unroll]] for (uint k = 0; k < PEAK_FMA_CHAINS; k++) sum += acc[k];
+    dst[i] = vec4(sum);
+#endif
+}

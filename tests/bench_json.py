@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""`vkllm bench --quick --format json` covers every registered kernel with the documented fields
+and sane values; csv has its header; `bench -m` reports pp and tg on stories260K.
+
+usage: bench_json.py VKLLM [MODELS_DIR]
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+
+vkllm = sys.argv[1]
+r = subprocess.run([vkllm, "bench", "--quick", "--format", "json", "--max-seconds", "2"], capture_output=True)
+assert r.returncode == 0, r.stderr.decode()
+report = json.loads(r.stdout)  # stdout is one JSON document: device lines went to stderr
+assert report["device"]["name"] and report["peaks"]["read_gbps"] > 0 and report["peaks"]["fma_f32_gflops"] > 0
+kernels = {line.split("/")[0] for line in subprocess.run([vkllm, "check", "--list"], capture_output=True,
+                                                         text=True, check=True).stdout.split()}
+timed = {c["kernel"] for c in report["cases"] if c["status"] == "timed"}
+assert kernels <= timed, f"kernels never timed: {kernels - timed}"
+for c in report["cases"]:
+    for key in ("kernel", "variant", "shape", "us_median", "us_min", "us_max", "gflops", "gbps", "pct_peak"):
+        assert key in c, (key, c)
+    if c["status"] == "timed":
+        assert 0 < c["us_min"] <= c["us_median"] <= c["us_max"], c
+        assert math.isfinite(c["pct_peak"]) and c["pct_peak"] > 0, c
+        assert abs(c["gbps"] - c["bytes"] / c["us_median"] / 1e3) <= 1e-6 * c["gbps"] + 1e-9, c
+print(f"bench --quick: {len(report['cases'])} cases, all {len(kernels)} kernels timed, fields consistent")
+
+r = subprocess.run([vkllm, "bench", "--quick", "--filter", "rms_norm", "--format", "csv"], capture_output=True, text=True)
+assert r.returncode == 0 and "kernel,variant,shape,suite,status,us_median" in r.stdout, r.stdout + r.stderr
+print("bench --format csv: header and rows")
+
+models = sys.argv[2] if len(sys.argv) > 2 else ""
+model = os.path.join(models, "stories260K.gguf")
+if os.path.exists(model):
+    r = subprocess.run([vkllm, "bench", "-m", model, "-p", "32", "-n", "16", "-r", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "| pp32 |" in r.stdout and "| tg16 |" in r.stdout and "host" in r.stdout, r.stdout
+    print("bench -m stories260K.gguf: pp32 and tg16 reported")
+else:
+    print(f"bench -m: skipped, {model} absent")

@@ -1,0 +1,17 @@
+// `vkllm bench -m MODEL`: a model end to end in llama-bench's terms — prefill of -p tokens
+// (pp) and decode of -n tokens (tg), -r repetitions.
+#ifndef VKLLM_BENCH_MODEL_H
+#define VKLLM_BENCH_MODEL_H
+
+#include <stdint.h>
+
+#include "host/peaks.h"
+
+typedef struct bench_model_options {
+    const char *path;
+    uint32_t prompt, generate, repeats;
+} bench_model_options;
+
+int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peaks *peaks);
+
+#endif
