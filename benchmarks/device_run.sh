@@ -21,6 +21,25 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max
 vkllm=build/vkllm
 $vkllm devices 2>&1 | tee "$out/devices.txt"
 status=0
+mode=${1:-all}  # all | bench (benchmarks only)
+if [ "$mode" = bench ]; then
+  $vkllm bench --peaks --no-pipeline-cache 2>&1 | tee "$out/peaks.txt"
+  timeout 400 $vkllm bench --format json --max-seconds 5 > "$out/bench.json" 2> "$out/bench.err" || status=1
+  tail -2 "$out/bench.err"
+  long=$(printf 'hello world %.0s' $(seq 1 42))
+  for preset in llama2-7b mixtral-8x7b; do
+    $vkllm mkmodel -o /tmp/$preset.gguf --f16 --preset $preset --layers 4 > /dev/null
+    $vkllm bench -m /tmp/$preset.gguf -p 512 -n 128 -r 5 2>&1 | tee -a "$out/bench-models.txt"
+    rm -f /tmp/$preset.gguf
+  done
+  $vkllm bench -m .models/stories260K.gguf -p 128 -n 128 -r 5 2>&1 | tee -a "$out/bench-models.txt"
+  $vkllm mkmodel -o /tmp/moe.gguf --dim 256 --hidden 512 --layers 2 --heads 8 --kv-heads 2 --vocab 500 --context 2048 --experts 8 --experts-used 2 --seed 3 > /dev/null
+  $vkllm run -m /tmp/moe.gguf -t 0 -n 24 -p "$long" --validate > /dev/null 2> "$out/validate-moe.txt" || status=1
+  tail -1 "$out/validate-moe.txt"
+  rm -rf "$out/cache"
+  tar -C "$out" -czf "$final/results.tgz" .
+  exit $status
+fi
 # Full sweep under the validation layer, then once more without it (timings unperturbed).
 VKLLM_VALIDATE=1 $vkllm check > "$out/check-validate.txt" 2>&1 || status=1
 tail -3 "$out/check-validate.txt"

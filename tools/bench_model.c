@@ -1,6 +1,8 @@
 #include "tools/bench_model.h"
 
 #include <math.h>
+#include <stb/stb_ds.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -60,12 +62,19 @@ static vkl_status repetition(const bench_model_options *o, vkl_scheduler *s, con
     return VKL_OK;
 }
 
-// Decode reads every weight but the embedding table (one row) and the KV cache so far.
+// Decode reads every weight but the embedding table (one row) and, of MoE expert tensors, the
+// share of the experts a token uses; and the KV cache so far.
 static double decode_bytes(const vkl_model *m, uint32_t positions)
 {
     vkl_scheduler_memory need = vkl_scheduler_memory_needed(m, positions);
-    const vkl_model_tensor *embd = vkl_model_find(m, "token_embd.weight");
-    double bytes = (double)need.weights - (embd ? (double)embd->bytes : 0.0);
+    const vkl_model_config *c = &m->config;
+    double bytes = 0.0;
+    for (ptrdiff_t i = 0; i < arrlen(m->tensors); i++) {
+        const vkl_model_tensor *t = &m->tensors[i];
+        if (strcmp(t->name, "token_embd.weight") == 0) continue;
+        bool experts = strstr(t->name, "_exps.") != NULL;
+        bytes += experts ? (double)t->bytes * c->n_experts_used / c->n_experts : (double)t->bytes;
+    }
     double kv_per_position = (double)need.kv_cache / positions;
     return bytes + kv_per_position * positions / 2.0;  // mean cache length over the decode
 }
