@@ -7,23 +7,16 @@
 #include <string.h>
 
 #include "host/dispatch.h"
+#include "host/model_presets.h"
 #include "runtime/buffer.h"
 
 // ---------------------------------------------------------------- suites
 
-typedef struct model_shape {
-    const char *name;
-    uint32_t dim, hidden, heads, kv_heads, vocab, experts, experts_used;
-} model_shape;
-
-static const model_shape MODELS[] = {
-    { "stories260k", 64, 172, 8, 4, 512, 0, 0 },
-    { "stories260k-moe8", 64, 172, 8, 4, 512, 8, 2 },  // the same widths as 8 experts, top-2
-    { "tinyllama-1.1b", 2048, 5632, 32, 4, 32000, 0, 0 },
-    { "llama2-7b", 4096, 11008, 32, 32, 32000, 0, 0 },
-    { "llama3-8b", 4096, 14336, 32, 8, 128256, 0, 0 },
-    { "mixtral-8x7b", 4096, 14336, 32, 8, 32000, 8, 2 },
-};
+// The bench's own addition to the mkmodel presets: stories260K's widths as 8 experts, top-2,
+// so the MoE kernels have a suite that every device can hold.
+static const vkl_model_preset STORIES_MOE = {
+    "stories260k-moe8", { .dim = 64, .hidden_dim = 172, .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512,
+                          .n_experts = 8, .n_experts_used = 2 } };
 static const uint32_t CONTEXTS[] = { 512, 4096, 8192 };
 static const uint32_t PREFILL_M = 512;
 
@@ -33,22 +26,20 @@ static void add_unique(vkl_bench_case **out, const vkl_case *cases, ptrdiff_t n,
     for (ptrdiff_t i = 0; i < n; i++) {
         bool seen = false;
         for (ptrdiff_t j = 0; j < arrlen(*out) && !seen; j++) seen = strcmp((*out)[j].c.name, cases[i].name) == 0;
-        bool wanted = filter->pattern_count == 0;
-        for (uint32_t p = 0; p < filter->pattern_count && !wanted; p++)
-            wanted = vkl_case_matches(filter->patterns[p], cases[i].name);
-        if (seen || !wanted) continue;
+        if (seen || !vkl_case_selected(filter, cases[i].name)) continue;
         vkl_bench_case b = { .c = cases[i] };
         snprintf(b.suite, sizeof b.suite, "%s", suite);
         arrput(*out, b);
     }
 }
 
-static void suite_step(const model_shape *m, uint32_t M, uint32_t context, const vkl_case_filter *filter,
+static void suite_step(const vkl_model_preset *m, uint32_t M, uint32_t context, const vkl_case_filter *filter,
                        vkl_bench_case **out)
 {
-    vkl_bench_shape shape = { .model = m->name, .dim = m->dim, .hidden = m->hidden, .heads = m->heads,
-                              .kv_heads = m->kv_heads, .head_dim = m->dim / m->heads, .vocab = m->vocab,
-                              .experts = m->experts, .experts_used = m->experts_used, .M = M, .context = context };
+    const vkl_model_config *c = &m->config;
+    vkl_bench_shape shape = { .model = m->name, .dim = c->dim, .hidden = c->hidden_dim, .heads = c->n_heads,
+                              .kv_heads = c->n_kv_heads, .head_dim = c->dim / c->n_heads, .vocab = c->vocab_size,
+                              .experts = c->n_experts, .experts_used = c->n_experts_used, .M = M, .context = context };
     char suite[48];
     snprintf(suite, sizeof suite, "%s %s ctx %u", m->name, M == 1 ? "decode" : "prefill", context);
     for (uint32_t k = 0; k < vkl_kernel_count; k++) {
@@ -65,12 +56,15 @@ static void suite_step(const model_shape *m, uint32_t M, uint32_t context, const
 
 void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
 {
-    size_t models = filter->quick ? 4 : sizeof MODELS / sizeof MODELS[0];
-    for (size_t i = 0; i < models; i++) {
-        if (filter->quick && i == 2) continue;  // quick: stories260K (dense, MoE) and Llama-2-7B
+    // stories260K, its MoE twin, then the other presets; quick: those two and Llama-2-7B.
+    const vkl_model_preset *models[8] = { &vkl_model_presets[0], &STORIES_MOE };
+    size_t count = 2;
+    for (size_t i = 1; i < vkl_model_preset_count && count < 8; i++)
+        if (!filter->quick || !strcmp(vkl_model_presets[i].name, "llama2-7b")) models[count++] = &vkl_model_presets[i];
+    for (size_t i = 0; i < count; i++) {
         for (size_t c = 0; c < (filter->quick ? 1 : sizeof CONTEXTS / sizeof CONTEXTS[0]); c++) {
-            suite_step(&MODELS[i], 1, CONTEXTS[c], filter, out);
-            if (!filter->quick && CONTEXTS[c] >= PREFILL_M) suite_step(&MODELS[i], PREFILL_M, CONTEXTS[c], filter, out);
+            suite_step(models[i], 1, CONTEXTS[c], filter, out);
+            if (!filter->quick && CONTEXTS[c] >= PREFILL_M) suite_step(models[i], PREFILL_M, CONTEXTS[c], filter, out);
         }
     }
     for (uint32_t k = 0; k < vkl_kernel_count; k++) {  // kernels without suite shapes

@@ -11,8 +11,8 @@ typedef struct vkl_bench_case {
     char suite[48];  // the first suite that runs this case, e.g. "llama2-7b decode ctx 4096"
 } vkl_bench_case;
 
-// The cases of the model suites (stories260K, the same as 8 experts top-2, TinyLlama-1.1B,
-// Llama-2-7B, Llama-3-8B, Mixtral-8x7B; decode M = 1 and prefill M = 512; contexts 512, 4096,
+// The cases of the model suites (the mkmodel presets of host/model_presets.h: stories260K,
+// TinyLlama-1.1B, Llama-2-7B, Llama-3-8B, Mixtral-8x7B; and stories260K as 8 experts top-2; decode M = 1 and prefill M = 512; contexts 512, 4096,
 // 8192), deduplicated, in suite order; quick: the stories260K ones and Llama-2-7B, decode at
 // context 512. Every kernel variant
 // without suite shapes (and no fault variant) contributes its check shapes instead.

@@ -30,7 +30,7 @@ bool vkl_case_matches(const char *pattern, const char *name)
     return false;
 }
 
-static bool selected(const vkl_case_filter *filter, const char *name)
+bool vkl_case_selected(const vkl_case_filter *filter, const char *name)
 {
     if (filter->pattern_count == 0) return true;
     for (uint32_t i = 0; i < filter->pattern_count; i++)
@@ -47,7 +47,7 @@ void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases)
             if (!kernel->variants[v].fault || filter->faults) kernel->shapes(kernel, v, filter->quick, &all);
     }
     for (ptrdiff_t i = 0; i < arrlen(all); i++)
-        if (selected(filter, all[i].name)) arrput(*cases, all[i]);
+        if (vkl_case_selected(filter, all[i].name)) arrput(*cases, all[i]);
     arrfree(all);
 }
 

@@ -28,6 +28,8 @@ typedef struct vkl_case_filter {
 
 // Appends the selected cases of every registered kernel to the stb_ds array *cases.
 void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases);
+// True when the filter's patterns select the case named `name` (all when it has none).
+bool vkl_case_selected(const vkl_case_filter *filter, const char *name);
 // True when `pattern` selects the case named `name` (see vkl_case_filter).
 bool vkl_case_matches(const char *pattern, const char *name);
 

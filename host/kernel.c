@@ -17,6 +17,13 @@ void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, 
     arrput(*cases, c);
 }
 
+const char *vkl_case_shape(const vkl_case *c)
+{
+    const char *s = strchr(c->name, '/');
+    s = s ? strchr(s + 1, '/') : NULL;
+    return s ? s + 1 : c->name;
+}
+
 void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
                         size_t rows)
 {

@@ -111,6 +111,8 @@ typedef struct vkl_kernel {
                          vkl_case **cases);
 } vkl_kernel;
 
+// The dims part of a case's name, e.g. "M=1,N=64,K=64".
+const char *vkl_case_shape(const vkl_case *c);
 // Appends a case with up to VKL_MAX_DIMS dims and builds its name.
 void vkl_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *dims);
 // Appends one case per row of a table of `rows` x kernel->dim_count dims.

@@ -107,13 +107,6 @@ typedef struct bench_row {
     double gflops, gbps, pct;
 } bench_row;
 
-static const char *shape_of(const vkl_case *c)
-{
-    const char *s = strchr(c->name, '/');
-    s = s ? strchr(s + 1, '/') : NULL;
-    return s ? s + 1 : c->name;
-}
-
 static void print_peaks(FILE *out, const vkl_device_info *info, const vkl_peaks *p)
 {
     fprintf(out, "peaks of %s (%s %s)%s:\n", info->name, info->driver_name, info->driver_version,
@@ -152,7 +145,7 @@ static void write_json(FILE *out, const vkl_device_info *info, const vkl_peaks *
         vkl_json_begin_object(&j, NULL);
         vkl_json_string(&j, "kernel", c->kernel->name);
         vkl_json_string(&j, "variant", c->kernel->variants[c->variant].name);
-        vkl_json_string(&j, "shape", shape_of(c));
+        vkl_json_string(&j, "shape", vkl_case_shape(c));
         vkl_json_string(&j, "suite", rows[i].bc->suite);
         vkl_json_string(&j, "status", rows[i].r.status == VKL_CASE_PASS ? "timed" : "skipped");
         vkl_json_number(&j, "us_median", rows[i].r.status == VKL_CASE_PASS ? rows[i].r.us_median : NAN);
@@ -178,15 +171,15 @@ static void print_row(FILE *out, bench_format f, const bench_row *row)
     const vkl_bench_result *r = &row->r;
     const char *variant = c->kernel->variants[c->variant].name;
     if (f == FORMAT_CSV) {
-        fprintf(out, "%s,%s,\"%s\",\"%s\",%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.2f\n", c->kernel->name, variant, shape_of(c),
+        fprintf(out, "%s,%s,\"%s\",\"%s\",%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.2f\n", c->kernel->name, variant, vkl_case_shape(c),
                 row->bc->suite, r->status == VKL_CASE_PASS ? "timed" : "skipped", r->us_median, r->us_min, r->us_max,
                 row->gflops, row->gbps, row->pct);
     } else if (r->status != VKL_CASE_PASS) {
-        fprintf(out, "| %s | %s | %s | %s | skipped: %s | | | | |\n", c->kernel->name, variant, shape_of(c),
+        fprintf(out, "| %s | %s | %s | %s | skipped: %s | | | | |\n", c->kernel->name, variant, vkl_case_shape(c),
                 row->bc->suite, r->detail);
     } else {
         fprintf(out, "| %s | %s | %s | %s | %.2f (%.2f–%.2f) | %.1f | %.1f | %.1f | %u×%u |\n", c->kernel->name, variant,
-                shape_of(c), row->bc->suite, r->us_median, r->us_min, r->us_max, row->gflops, row->gbps, row->pct,
+                vkl_case_shape(c), row->bc->suite, r->us_median, r->us_min, r->us_max, row->gflops, row->gbps, row->pct,
                 r->runs, r->sets);
     }
 }

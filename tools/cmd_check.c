@@ -101,17 +101,10 @@ static const char *status_name(vkl_case_status s)
     return s == VKL_CASE_PASS ? "PASS" : s == VKL_CASE_FAIL ? "FAIL" : "SKIP";
 }
 
-static const char *shape_of(const vkl_case *c)
-{
-    const char *slash = strchr(c->name, '/');
-    slash = slash ? strchr(slash + 1, '/') : NULL;
-    return slash ? slash + 1 : c->name;
-}
-
 static void print_row(FILE *out, const vkl_case *c, const vkl_case_result *r)
 {
     fprintf(out, "%-11s %-16s %-24s %9.2e %9.2e %5.3f %10.1f  %s  --filter %s", c->kernel->name,
-            c->kernel->variants[c->variant].name, shape_of(c), r->max_err, r->bound, r->ratio, r->gpu_us,
+            c->kernel->variants[c->variant].name, vkl_case_shape(c), r->max_err, r->bound, r->ratio, r->gpu_us,
             status_name(r->status), c->name);
     if (r->detail[0]) fprintf(out, "  (%s)", r->detail);
     fputc('\n', out);
@@ -139,7 +132,7 @@ static void write_json(FILE *out, const vkl_device_info *info, uint64_t seed, co
         vkl_json_begin_object(&j, NULL);
         vkl_json_string(&j, "kernel", cases[i].kernel->name);
         vkl_json_string(&j, "variant", cases[i].kernel->variants[cases[i].variant].name);
-        vkl_json_string(&j, "shape", shape_of(&cases[i]));
+        vkl_json_string(&j, "shape", vkl_case_shape(&cases[i]));
         vkl_json_string(&j, "case", cases[i].name);
         vkl_json_number(&j, "max_err", results[i].max_err);
         vkl_json_number(&j, "bound", results[i].bound);

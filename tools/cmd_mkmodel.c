@@ -5,28 +5,9 @@
 #include <string.h>
 
 #include "host/gguf_writer.h"
+#include "host/model_presets.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-
-typedef struct preset {
-    const char *name;
-    vkl_model_config config;
-} preset;
-
-// Real models' shapes (their layer counts; --layers usually cuts them down).
-static const preset PRESETS[] = {
-    { "stories260k", { .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512,
-                       .context = 512, .rope_base = 10000.0f, .rms_eps = 1e-5f } },
-    { "tinyllama", { .dim = 2048, .hidden_dim = 5632, .n_layers = 22, .n_heads = 32, .n_kv_heads = 4, .vocab_size = 32000,
-                     .context = 2048, .rope_base = 10000.0f, .rms_eps = 1e-5f } },
-    { "llama2-7b", { .dim = 4096, .hidden_dim = 11008, .n_layers = 32, .n_heads = 32, .n_kv_heads = 32,
-                     .vocab_size = 32000, .context = 4096, .rope_base = 10000.0f, .rms_eps = 1e-5f } },
-    { "llama3-8b", { .dim = 4096, .hidden_dim = 14336, .n_layers = 32, .n_heads = 32, .n_kv_heads = 8,
-                     .vocab_size = 128256, .context = 8192, .rope_base = 500000.0f, .rms_eps = 1e-5f } },
-    { "mixtral-8x7b", { .dim = 4096, .hidden_dim = 14336, .n_layers = 32, .n_heads = 32, .n_kv_heads = 8,
-                        .vocab_size = 32000, .context = 32768, .rope_base = 1e6f, .rms_eps = 1e-5f, .n_experts = 8,
-                        .n_experts_used = 2 } },
-};
 
 static const char USAGE[] =
     "usage: vkllm mkmodel -o OUT.gguf [--preset NAME] [--dim D] [--hidden F] [--layers L] [--heads H]\n"
@@ -34,13 +15,6 @@ static const char USAGE[] =
     "                     [--f16] [--seed S]\n"
     "Writes a llama-architecture GGUF model with seeded random weights (and a byte-level vocabulary).\n"
     "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b; options override.\n";
-
-static const preset *find_preset(const char *name)
-{
-    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
-        if (!strcmp(PRESETS[i].name, name)) return &PRESETS[i];
-    return NULL;
-}
 
 // Sets the config field an option names; -1 for an unknown option, 0 for a bad value.
 static int set_field(vkl_model_config *c, const char *option, const char *value)
@@ -80,7 +54,7 @@ static bool valid(const vkl_model_config *c)
 
 int cmd_mkmodel(int argc, char **argv)
 {
-    vkl_synthetic_model m = { .config = PRESETS[0].config, .seed = 1 };
+    vkl_synthetic_model m = { .config = vkl_model_presets[0].config, .seed = 1 };
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -90,7 +64,7 @@ int cmd_mkmodel(int argc, char **argv)
         if (!strcmp(a, "-o")) out = v;
         else if (!strcmp(a, "--seed")) { if (!cli_parse_u64("--seed", v, UINT64_MAX, &m.seed)) return CLI_EXIT_USAGE; }
         else if (!strcmp(a, "--preset")) {
-            const preset *p = find_preset(v);
+            const vkl_model_preset *p = vkl_model_preset_find(v);
             if (!p) {
                 fprintf(stderr, "vkllm: error: mkmodel: unknown preset '%s'\n", v);
                 return CLI_EXIT_USAGE;
