@@ -117,6 +117,10 @@ static void set_result(vkl_case_result *r, vkl_case_status status, const char *f
 static bool case_fits(case_run *run, vkl_case_result *r)
 {
     const vkl_device_info *info = run->checker->device->info;
+    if (run->c->kernel->variants[run->c->variant].texel_mask && !info->texel_reads) {
+        set_result(r, VKL_CASE_SKIP, "the device has no RGBA32UI storage texel buffers");
+        return false;
+    }
     for (uint32_t t = 0; t < run->c->kernel->tensor_count; t++) {
         tensor_slot *s = &run->slots[t];
         if (s->data_bytes > info->max_storage_buffer_range) {
@@ -314,7 +318,9 @@ vkl_status vkl_checker_run(vkl_checker *checker, const vkl_case *c, uint64_t see
     memset(result, 0, sizeof *result);
     result->gpu_us = NAN;
     case_run run = { .checker = checker, .c = c };
-    uint64_t align = checker->device->info->storage_offset_alignment;
+    const vkl_device_info *info = checker->device->info;
+    uint64_t align = info->storage_offset_alignment > info->texel_offset_alignment ? info->storage_offset_alignment
+                                                                                   : info->texel_offset_alignment;
     run.guard = align > 256 ? align : 256;
     vkl_tensor_desc descs[VKL_MAX_TENSORS];
     c->kernel->tensors(c, descs);

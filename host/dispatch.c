@@ -28,16 +28,16 @@ void vkl_pipeline_set_destroy(vkl_pipeline_set *set)
 }
 
 static vkl_status get_pipeline(vkl_pipeline_set *set, const char *shader, uint32_t binding_count,
-                               const vkl_launch *launch, const vkl_pipeline **out)
+                               uint32_t texel_mask, const vkl_launch *launch, const vkl_pipeline **out)
 {
     char key[160];
-    int n = snprintf(key, sizeof key, "%s", shader);
+    int n = snprintf(key, sizeof key, "%s/%x", shader, texel_mask);
     for (uint32_t i = 0; i < launch->spec_count && n > 0 && (size_t)n < sizeof key; i++)
         n += snprintf(key + n, sizeof key - (size_t)n, "%c%u", i ? ',' : '#', launch->spec[i]);
     ptrdiff_t i = shgeti(set->pipelines, key);
     if (i < 0) {
-        vkl_pipeline_desc desc = { .shader = shader, .binding_count = binding_count, .push_size = launch->push_size,
-                                   .spec_count = launch->spec_count };
+        vkl_pipeline_desc desc = { .shader = shader, .binding_count = binding_count, .texel_mask = texel_mask,
+                                   .push_size = launch->push_size, .spec_count = launch->spec_count };
         memcpy(desc.spec_values, launch->spec, launch->spec_count * sizeof launch->spec[0]);
         vkl_pipeline pipeline;
         VKL_TRY(vkl_pipeline_create(set->device, &desc, &pipeline));
@@ -53,10 +53,17 @@ vkl_status vkl_record_launches(vkl_cmd *cmd, vkl_pipeline_set *set, const vkl_ca
 {
     for (uint32_t d = 0; d < count && d < VKL_MAX_DISPATCHES; d++) {
         const vkl_launch *l = &launches[d];
-        const char *shader = l->shader ? l->shader : c->kernel->variants[c->variant].shader;
+        const vkl_variant *v = &c->kernel->variants[c->variant];
+        const char *shader = l->shader ? l->shader : v->shader;
+        uint32_t texel_mask = l->shader ? l->texel_mask : v->texel_mask;
         uint32_t n = l->binding_count ? l->binding_count : c->kernel->tensor_count;
+        vkl_launch filled = *l;
+        if (l->spec0_subgroup_min) {
+            filled.spec[0] = set->device->info->subgroup_min;
+            if (filled.spec_count == 0) filled.spec_count = 1;
+        }
         const vkl_pipeline *pipeline;
-        VKL_TRY(get_pipeline(set, shader, n, l, &pipeline));
+        VKL_TRY(get_pipeline(set, shader, n, texel_mask, &filled, &pipeline));
         vkl_binding bindings[VKL_MAX_BINDINGS];
         for (uint32_t b = 0; b < n && b < VKL_MAX_BINDINGS; b++) bindings[b] = tensors[l->binding_count ? l->bindings[b] : b];
         if (d) vkl_cmd_barrier(cmd);

@@ -44,6 +44,8 @@ typedef struct vkl_variant {
     const char *name;   // appears in case strings, e.g. "gemv.f16"
     const char *shader; // embedded SPIR-V module, e.g. "matmul_gemv.f16"
     bool fault;         // a deliberately broken test-only variant: run only with --faults
+    uint32_t texel_mask;// bit i: tensor i is read as an RGBA32UI storage texel buffer (for CPU devices,
+                        //   see vkl_device_prefers_texel_reads); needs the device's texel_reads
 } vkl_variant;
 
 struct vkl_kernel;
@@ -73,10 +75,12 @@ static inline float vkl_case_scalar(const vkl_case *c, float fallback) { return 
 // in order.
 typedef struct vkl_launch {
     const char *shader;                  // embedded module, or NULL for the variant's
+    uint32_t texel_mask;                 // with `shader`: its texel bindings (else the variant's)
     uint32_t binding_count;              // 0: all tensors, binding i = tensor i
     uint32_t bindings[VKL_MAX_TENSORS];  // else: tensor index bound at each binding
     uint32_t spec_count;                 // specialization constants 0..spec_count-1
     uint32_t spec[4];
+    bool spec0_subgroup_min;             // spec constant 0 = the device's smallest subgroup size
     uint32_t push[VKL_MAX_PUSH_BYTES / 4];
     uint32_t push_size;
     uint32_t groups[3];

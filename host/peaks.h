@@ -1,4 +1,5 @@
-// The device's measured peaks, with vkllm's own kernels (shaders/peak.comp): memory read and
+// The device's measured peaks, with vkllm's own kernels (shaders/peak.comp): memory read (through
+// storage buffers and through texel buffers; the roofline uses the better) and
 // copy bandwidth, f32 and f16 FMA throughput, and the fixed costs that bound small models (an
 // empty dispatch, a submit-to-fence round trip). On CPU devices also the host's plain-C read
 // bandwidth, since the device's memory is the machine's DRAM. Cached per device and driver.
@@ -10,7 +11,10 @@
 #include "runtime/context.h"
 
 typedef struct vkl_peaks {
-    double read_gbps, copy_gbps;    // copy counts bytes read + written
+    double read_gbps;               // the better of the two read paths below
+    double read_storage_gbps;       // through storage buffers
+    double read_texel_gbps;         // through RGBA32UI storage texel buffers; 0 without them
+    double copy_gbps;               // bytes read + written
     double fma_f32_gflops;
     double fma_f16_gflops;          // 0 without shaderFloat16
     double dispatch_us;             // GPU time of one empty dispatch after a barrier

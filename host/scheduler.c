@@ -8,6 +8,7 @@
 
 #include "host/check.h"
 #include "host/dispatch.h"
+#include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "runtime/command.h"
 
@@ -228,8 +229,7 @@ static void add_matmul(plan *p, uint32_t M, const vkl_buffer *x, int layer, cons
     const vkl_buffer *w = weight(p->s, layer, name, &dtype);
     uint32_t dims[3] = { M, N, K };
     vkl_binding t[3] = { whole(x), whole(w), whole(y) };
-    bool f16 = dtype == VKL_DTYPE_F16;
-    const char *variant = M == 1 ? (f16 ? "gemv.f16" : "gemv.f32") : (f16 ? "gemm.f16" : "gemm.f32");
+    const char *variant = vkl_matmul_variant(p->s->device->info, M, K, dtype == VKL_DTYPE_F16);
     add_kernel(p, name, "matmul", variant, dims, t, 3, 0.0f);
 }
 

@@ -28,6 +28,9 @@ bool vkl_device_has_direct_memory(const vkl_device *device)
     return find_memory_type(&device->info->memory, ~0u, DIRECT_FLAGS, 0) >= 0;
 }
 
+// Every buffer may be bound as a storage buffer or viewed as a storage texel buffer.
+#define STORAGE_USAGE (VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT)
+
 static vkl_status create_raw(vkl_device *device, VkDeviceSize size, VkBufferUsageFlags usage,
                              VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred,
                              vkl_buffer *out)
@@ -71,8 +74,7 @@ static vkl_status create_raw(vkl_device *device, VkDeviceSize size, VkBufferUsag
 vkl_status vkl_buffer_create(vkl_device *device, VkDeviceSize size, vkl_buffer *out)
 {
     if (size == 0) return VKL_ERR_INVALID_ARG;
-    VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    VkBufferUsageFlags usage = STORAGE_USAGE | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     if (vkl_device_has_direct_memory(device))
         return create_raw(device, size, usage, DIRECT_FLAGS, VK_MEMORY_PROPERTY_HOST_CACHED_BIT, out);
     return create_raw(device, size, usage, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, out);
@@ -82,7 +84,7 @@ vkl_status vkl_buffer_create_host(vkl_device *device, VkDeviceSize size, vkl_buf
 {
     if (size == 0) return VKL_ERR_INVALID_ARG;
     VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    return create_raw(device, size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, host,
+    return create_raw(device, size, STORAGE_USAGE | VK_BUFFER_USAGE_TRANSFER_DST_BIT, host,
                       VK_MEMORY_PROPERTY_HOST_CACHED_BIT, out);
 }
 

@@ -1,15 +1,23 @@
 #include "runtime/command.h"
 
+#include <stb/stb_ds.h>
 #include <stdlib.h>
+
+static void destroy_views(vkl_cmd *cmd)
+{
+    for (ptrdiff_t i = 0; i < arrlen(cmd->views); i++) vkDestroyBufferView(cmd->device->device, cmd->views[i], NULL);
+    arrsetlen(cmd->views, 0);
+}
 
 static vkl_status create_pools(vkl_cmd *cmd)
 {
     VkDevice dev = cmd->device->device;
-    VkDescriptorPoolSize size = { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, cmd->max_dispatches * VKL_MAX_BINDINGS };
+    VkDescriptorPoolSize sizes[2] = { { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, cmd->max_dispatches * VKL_MAX_BINDINGS },
+                                      { VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, cmd->max_dispatches * VKL_MAX_BINDINGS } };
     VkDescriptorPoolCreateInfo pool = { VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO };
     pool.maxSets = cmd->max_dispatches;
-    pool.poolSizeCount = 1;
-    pool.pPoolSizes = &size;
+    pool.poolSizeCount = cmd->device->info->texel_reads ? 2 : 1;
+    pool.pPoolSizes = sizes;
     VK_CHECK(vkCreateDescriptorPool(dev, &pool, NULL, &cmd->descriptor_pool));
     if (cmd->device->timestamp_valid_bits) {
         VkQueryPoolCreateInfo query = { VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO };
@@ -59,12 +67,15 @@ void vkl_cmd_destroy(vkl_cmd *cmd)
     if (cmd->buffer) vkFreeCommandBuffers(dev, cmd->device->command_pool, 1, &cmd->buffer);
     if (cmd->query_pool) vkDestroyQueryPool(dev, cmd->query_pool, NULL);
     if (cmd->descriptor_pool) vkDestroyDescriptorPool(dev, cmd->descriptor_pool, NULL);
+    destroy_views(cmd);
+    arrfree(cmd->views);
     free(cmd);
 }
 
 vkl_status vkl_cmd_begin(vkl_cmd *cmd)
 {
     VK_CHECK(vkResetDescriptorPool(cmd->device->device, cmd->descriptor_pool, 0));
+    destroy_views(cmd);  // the previous recording has completed
     VK_CHECK(vkResetCommandBuffer(cmd->buffer, 0));
     VkCommandBufferBeginInfo begin = { VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO };
     begin.flags = cmd->reusable ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
@@ -79,16 +90,34 @@ static vkl_status check_binding(const vkl_device *device, const vkl_pipeline *pi
                                 const vkl_binding *b)
 {
     const vkl_device_info *info = device->info;
+    bool texel = pipeline->texel_mask >> i & 1u;
     const char *why = NULL;
     if (!b->buffer || !b->buffer->buffer) why = "no buffer";
     else if (b->range == 0) why = "empty range";
-    else if (b->offset % info->storage_offset_alignment) why = "offset not aligned to minStorageBufferOffsetAlignment";
-    else if (b->range > info->max_storage_buffer_range) why = "range exceeds maxStorageBufferRange";
+    else if (texel && b->offset % info->texel_offset_alignment) why = "offset not aligned to minTexelBufferOffsetAlignment";
+    else if (texel && b->range < 16) why = "range below one 16-byte texel";
+    else if (texel && b->range / 16 > info->max_texel_buffer_elements) why = "range exceeds maxTexelBufferElements";
+    else if (!texel && b->offset % info->storage_offset_alignment) why = "offset not aligned to minStorageBufferOffsetAlignment";
+    else if (!texel && b->range > info->max_storage_buffer_range) why = "range exceeds maxStorageBufferRange";
     else if (b->offset > b->buffer->size || b->range > b->buffer->size - b->offset) why = "range exceeds the buffer";
     if (!why) return VKL_OK;
     vkl_log_error("%s binding %u (offset %llu, range %llu): %s", pipeline->shader, i,
                   (unsigned long long)b->offset, (unsigned long long)b->range, why);
     return VKL_ERR_INVALID_ARG;
+}
+
+// A view of whole 16-byte texels: a trailing partial texel is left out, as kernels that read
+// through texels only read data that fills whole ones. It lives until the next begin.
+static vkl_status create_view(vkl_cmd *cmd, const vkl_binding *b, VkBufferView *view)
+{
+    VkBufferViewCreateInfo info = { VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO };
+    info.buffer = b->buffer->buffer;
+    info.format = VK_FORMAT_R32G32B32A32_UINT;
+    info.offset = b->offset;
+    info.range = b->range & ~(VkDeviceSize)15;
+    VK_CHECK(vkCreateBufferView(cmd->device->device, &info, NULL, view));
+    arrput(cmd->views, *view);
+    return VKL_OK;
 }
 
 static vkl_status write_descriptor_set(vkl_cmd *cmd, const vkl_pipeline *pipeline,
@@ -100,15 +129,22 @@ static vkl_status write_descriptor_set(vkl_cmd *cmd, const vkl_pipeline *pipelin
     alloc.pSetLayouts = &pipeline->set_layout;
     VK_CHECK(vkAllocateDescriptorSets(cmd->device->device, &alloc, set));
     VkDescriptorBufferInfo infos[VKL_MAX_BINDINGS];
+    VkBufferView views[VKL_MAX_BINDINGS];
     VkWriteDescriptorSet writes[VKL_MAX_BINDINGS];
     for (uint32_t i = 0; i < pipeline->binding_count; i++) {
-        infos[i] = (VkDescriptorBufferInfo){ bindings[i].buffer->buffer, bindings[i].offset, bindings[i].range };
         writes[i] = (VkWriteDescriptorSet){ VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET };
         writes[i].dstSet = *set;
         writes[i].dstBinding = i;
         writes[i].descriptorCount = 1;
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        writes[i].pBufferInfo = &infos[i];
+        if (pipeline->texel_mask >> i & 1u) {
+            VKL_TRY(create_view(cmd, &bindings[i], &views[i]));
+            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+            writes[i].pTexelBufferView = &views[i];
+        } else {
+            infos[i] = (VkDescriptorBufferInfo){ bindings[i].buffer->buffer, bindings[i].offset, bindings[i].range };
+            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            writes[i].pBufferInfo = &infos[i];
+        }
     }
     vkUpdateDescriptorSets(cmd->device->device, pipeline->binding_count, writes, 0, NULL);
     return VKL_OK;

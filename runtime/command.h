@@ -24,6 +24,7 @@ typedef struct vkl_cmd {
     VkCommandBuffer buffer;
     VkFence fence;
     VkDescriptorPool descriptor_pool;  // reset at every begin
+    VkBufferView *views;               // stb_ds array: texel-buffer views of the recording
     VkQueryPool query_pool;            // VK_NULL_HANDLE without timestamp support
     uint32_t max_dispatches, dispatches;
     uint32_t max_timestamps, timestamps;

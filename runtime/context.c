@@ -145,6 +145,11 @@ static void query_properties(VkPhysicalDevice physical, vkl_device_info *info)
     info->max_storage_buffer_range = limits->maxStorageBufferRange;
     info->max_push_constants = limits->maxPushConstantsSize;
     info->storage_offset_alignment = limits->minStorageBufferOffsetAlignment;
+    info->max_texel_buffer_elements = limits->maxTexelBufferElements;
+    info->texel_offset_alignment = limits->minTexelBufferOffsetAlignment;
+    VkFormatProperties format;  // mandatory for this format, but checked rather than assumed
+    vkGetPhysicalDeviceFormatProperties(physical, VK_FORMAT_R32G32B32A32_UINT, &format);
+    info->texel_reads = (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) != 0;
     info->timestamp_period_ns = limits->timestampPeriod;
     memcpy(info->pipeline_cache_uuid, base.pipelineCacheUUID, VK_UUID_SIZE);
 }
@@ -436,4 +441,13 @@ void vkl_device_destroy(vkl_device *device)
         vkDestroyDevice(device->device, NULL);
     }
     free(device);
+}
+
+bool vkl_device_prefers_texel_reads(const vkl_device_info *info)
+{
+    if (!info->texel_reads) return false;
+    const char *path = getenv("VKLLM_READ_PATH");
+    if (path && strcmp(path, "texel") == 0) return true;
+    if (path && strcmp(path, "storage") == 0) return false;
+    return info->type == VK_PHYSICAL_DEVICE_TYPE_CPU;
 }

@@ -35,6 +35,9 @@ typedef struct vkl_device_info {
     uint32_t max_storage_buffer_range;    // bytes one binding may span
     uint32_t max_push_constants;
     uint64_t storage_offset_alignment;    // minStorageBufferOffsetAlignment
+    bool texel_reads;                     // RGBA32UI storage texel buffers (read-only bindings)
+    uint32_t max_texel_buffer_elements;   // texels one texel-buffer binding may span
+    uint64_t texel_offset_alignment;      // minTexelBufferOffsetAlignment
     float timestamp_period_ns;
     uint8_t pipeline_cache_uuid[VK_UUID_SIZE];
     VkPhysicalDeviceMemoryProperties memory;
@@ -86,6 +89,13 @@ typedef struct vkl_device_desc {
 vkl_status vkl_device_create(vkl_instance *instance, const vkl_device_desc *desc, vkl_device **out);
 // Waits for the device to go idle, saves the pipeline cache and destroys the device.
 void vkl_device_destroy(vkl_device *device);
+
+// Whether kernels should read their large inputs through storage texel buffers rather than
+// storage buffers: true on CPU devices, where llvmpipe (Mesa 22.3) turns each 32-bit storage-
+// buffer load into a bounds-checked scalar load per lane (1.2 GB/s measured on 2 cores) but
+// fetches a 16-byte texel per lane in a few instructions (19 GB/s, near DRAM). VKLLM_READ_PATH
+// =texel or =storage overrides the choice, so both paths can be timed on any device.
+bool vkl_device_prefers_texel_reads(const vkl_device_info *info);
 
 // Human-readable name of a device type ("discrete GPU", "CPU", ...).
 const char *vkl_device_type_name(VkPhysicalDeviceType type);

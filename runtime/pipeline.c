@@ -15,6 +15,10 @@ static vkl_status check_desc(const vkl_device *device, const vkl_pipeline_desc *
                       desc->shader, desc->binding_count, desc->spec_count, desc->push_size);
         return VKL_ERR_INVALID_ARG;
     }
+    if (desc->texel_mask && !device->info->texel_reads) {
+        vkl_log_error("pipeline %s: the device has no RGBA32UI storage texel buffers", desc->shader);
+        return VKL_ERR_UNSUPPORTED;
+    }
     if (desc->push_size > device->info->max_push_constants) {
         vkl_log_error("pipeline %s: %u bytes of push constants exceed the device's %u", desc->shader,
                       desc->push_size, device->info->max_push_constants);
@@ -29,7 +33,8 @@ static vkl_status create_layouts(vkl_device *device, const vkl_pipeline_desc *de
     for (uint32_t i = 0; i < desc->binding_count; i++) {
         bindings[i] = (VkDescriptorSetLayoutBinding){ 0 };
         bindings[i].binding = i;
-        bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        bindings[i].descriptorType = desc->texel_mask >> i & 1u ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
+                                                                : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         bindings[i].descriptorCount = 1;
         bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
     }
@@ -84,6 +89,7 @@ vkl_status vkl_pipeline_create(vkl_device *device, const vkl_pipeline_desc *desc
     VKL_TRY(check_desc(device, desc));
     out->shader = desc->shader;
     out->binding_count = desc->binding_count;
+    out->texel_mask = desc->texel_mask;
     out->push_size = desc->push_size;
     vkl_status status = create_layouts(device, desc, out);
     if (status == VKL_OK) status = create_compute_pipeline(device, desc, out);

@@ -1,5 +1,6 @@
-// Compute pipelines built from embedded SPIR-V: storage buffers at bindings 0..n-1 of set 0,
-// one push-constant block, optional specialization constants 0..n-1.
+// Compute pipelines built from embedded SPIR-V: storage buffers (or, where texel_mask says,
+// read-only RGBA32UI storage texel buffers) at bindings 0..n-1 of set 0, one push-constant
+// block, optional specialization constants 0..n-1.
 #ifndef VKLLM_PIPELINE_H
 #define VKLLM_PIPELINE_H
 
@@ -11,6 +12,7 @@
 typedef struct vkl_pipeline_desc {
     const char *shader;                             // embedded module, "<shader>.<variant>"
     uint32_t binding_count;                         // storage buffers at bindings 0..count-1
+    uint32_t texel_mask;                            // bit i: binding i is a storage texel buffer
     uint32_t push_size;                             // bytes, multiple of 4
     uint32_t spec_count;                            // 32-bit constants with constant_id 0..count-1
     uint32_t spec_values[VKL_MAX_SPEC_CONSTANTS];
@@ -19,6 +21,7 @@ typedef struct vkl_pipeline_desc {
 typedef struct vkl_pipeline {
     const char *shader;
     uint32_t binding_count;
+    uint32_t texel_mask;
     uint32_t push_size;
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;

@@ -20,6 +20,12 @@
 #define MATMUL_GEMM_TN 4u
 #define MATMUL_GEMM_WG ((MATMUL_GEMM_BM / MATMUL_GEMM_TM) * (MATMUL_GEMM_BN / MATMUL_GEMM_TN))
 
+// GEMV through texels (matmul_gemv.comp with TEXEL, for CPU devices): a workgroup of
+// MATMUL_GEMV_TEXEL_WG invocations computes MATMUL_GEMV_TEXEL_ROWS outputs, so each x texel it
+// fetches serves that many weight texels. Needs K % 4 == 0 (f32) or K % 8 == 0 (f16 weights).
+#define MATMUL_GEMV_TEXEL_WG 8u
+#define MATMUL_GEMV_TEXEL_ROWS 4u
+
 PUSH_CONSTANTS(matmul_push)
 {
     uint32_t M;

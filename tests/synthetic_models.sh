@@ -53,13 +53,17 @@ validate "$dir/moe16.gguf" "xyz" 6
 grep -q "ffn_moe moe/f16" "$dir/val.err" || fail "f16 MoE: the f16 moe block did not run"
 echo "f16 dense and MoE models: --validate passes on the GPU; the CPU path refuses f16 clearly"; passed=$((passed + 1))
 
-# --validate must be able to fail: a matmul that drops a term, swapped in by the test hook.
-out=$(VKLLM_INJECT_FAULT=matmul/gemv.f32:fault_drop_term "$vkllm" run -m "$dir/dense.gguf" -t 0 -n 3 --validate 2>&1 >/dev/null)
-code=$?
-[ $code = 1 ] || { echo "$out"; fail "--validate with a broken matmul exited $code, not 1"; }
-echo "$out" | grep -q "the first: position 0, layer 0, attn_q.weight matmul/fault_drop_term" ||
-  { echo "$out"; fail "--validate did not name the first failing dispatch"; }
-echo "--validate names the first failing dispatch of a broken kernel"; passed=$((passed + 1))
+# --validate must be able to fail: a matmul that drops a term, swapped in by the test hook, on
+# both read paths (the storage-buffer GEMV and the texel GEMV that CPU devices run by default).
+for path_variant in storage:gemv.f32 texel:gemv_texel.f32; do
+  out=$(VKLLM_READ_PATH=${path_variant%%:*} VKLLM_INJECT_FAULT=matmul/${path_variant#*:}:fault_drop_term \
+    "$vkllm" run -m "$dir/dense.gguf" -t 0 -n 3 --validate 2>&1 >/dev/null)
+  code=$?
+  [ $code = 1 ] || { echo "$out"; fail "--validate with a broken matmul ($path_variant) exited $code, not 1"; }
+  echo "$out" | grep -q "the first: position 0, layer 0, attn_q.weight matmul/fault_drop_term" ||
+    { echo "$out"; fail "--validate did not name the first failing dispatch ($path_variant)"; }
+done
+echo "--validate names the first failing dispatch of a broken kernel, on both read paths"; passed=$((passed + 1))
 
 # Memory: a KV cache larger than the device is a clear error with -c; without -c the context is
 # capped to what fits (lavapipe: a 2 GiB heap and 128 MiB per binding).

@@ -111,7 +111,9 @@ static void print_peaks(FILE *out, const vkl_device_info *info, const vkl_peaks 
 {
     fprintf(out, "peaks of %s (%s %s)%s:\n", info->name, info->driver_name, info->driver_version,
             p->from_cache ? ", cached" : ", measured");
-    fprintf(out, "  memory read %.1f GB/s, copy %.1f GB/s (read + write)\n", p->read_gbps, p->copy_gbps);
+    fprintf(out, "  memory read %.1f GB/s (storage buffers %.1f", p->read_gbps, p->read_storage_gbps);
+    if (p->read_texel_gbps > 0) fprintf(out, ", texel buffers %.1f", p->read_texel_gbps);
+    fprintf(out, "), copy %.1f GB/s (read + write)\n", p->copy_gbps);
     if (p->fma_f16_gflops > 0)
         fprintf(out, "  FMA f32 %.1f GFLOP/s, f16 %.1f GFLOP/s\n", p->fma_f32_gflops, p->fma_f16_gflops);
     else fprintf(out, "  FMA f32 %.1f GFLOP/s, f16 n/a (no shaderFloat16)\n", p->fma_f32_gflops);
@@ -132,6 +134,8 @@ static void write_json(FILE *out, const vkl_device_info *info, const vkl_peaks *
     vkl_json_end_object(&j);
     vkl_json_begin_object(&j, "peaks");
     vkl_json_number(&j, "read_gbps", p->read_gbps);
+    vkl_json_number(&j, "read_storage_gbps", p->read_storage_gbps);
+    vkl_json_number(&j, "read_texel_gbps", p->read_texel_gbps);
     vkl_json_number(&j, "copy_gbps", p->copy_gbps);
     vkl_json_number(&j, "fma_f32_gflops", p->fma_f32_gflops);
     vkl_json_number(&j, "fma_f16_gflops", p->fma_f16_gflops);
@@ -194,31 +198,60 @@ static void print_header(FILE *out, bench_format f)
     fprintf(out, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
 }
 
-// A log-log roofline chart: the measured memory and f32 FMA roofs and every timed case.
+// Writes the timed cases as one gnuplot data block per kernel (in registry order) and their
+// names, space-separated, into `names`; returns the number of blocks.
+static int write_plot_data(FILE *f, const bench_row *rows, ptrdiff_t n, char *names, size_t size)
+{
+    int blocks = 0;
+    names[0] = '\0';
+    for (uint32_t k = 0; k < vkl_kernel_count; k++) {
+        bool any = false;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const vkl_case *c = &rows[i].bc->c;
+            if (c->kernel != vkl_kernels[k] || rows[i].r.status != VKL_CASE_PASS || rows[i].gflops <= 0) continue;
+            fprintf(f, "%g %g\n", c->kernel->flops(c) / c->kernel->bytes(c), rows[i].gflops);
+            any = true;
+        }
+        if (!any) continue;
+        fprintf(f, "\n\n");  // gnuplot: next data block
+        size_t used = strlen(names);
+        snprintf(names + used, size - used, "%s%s", blocks ? " " : "", vkl_kernels[k]->name);
+        blocks++;
+    }
+    return blocks;
+}
+
+// A log-log roofline chart: the measured memory and f32 FMA roofs and every timed case,
+// coloured by kernel.
 static int plot(const char *path, const vkl_device_info *info, const vkl_peaks *p, const bench_row *rows, ptrdiff_t n)
 {
     char data[] = "/tmp/vkllm-roofline-XXXXXX";
     int fd = mkstemp(data);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) return CLI_EXIT_FAIL;
-    for (ptrdiff_t i = 0; i < n; i++)
-        if (rows[i].r.status == VKL_CASE_PASS && rows[i].gflops > 0)
-            fprintf(f, "%g %g %s\n", rows[i].bc->c.kernel->flops(&rows[i].bc->c) / rows[i].bc->c.kernel->bytes(&rows[i].bc->c),
-                    rows[i].gflops, rows[i].bc->c.kernel->name);
+    char names[1024];
+    int blocks = write_plot_data(f, rows, n, names, sizeof names);
     fclose(f);
+    if (blocks == 0) {
+        fprintf(stderr, "vkllm: error: --plot: no timed case to plot\n");
+        remove(data);
+        return CLI_EXIT_FAIL;
+    }
     FILE *g = popen("gnuplot", "w");
     if (!g) {
         fprintf(stderr, "vkllm: error: --plot needs gnuplot (Debian: gnuplot-nox)\n");
         remove(data);
         return CLI_EXIT_FAIL;
     }
-    fprintf(g, "set terminal pngcairo size 1100,700\nset output '%s'\nset logscale xy\n", path);
+    fprintf(g, "set terminal pngcairo size 1200,700 noenhanced\nset output '%s'\nset logscale xy\n", path);
     fprintf(g, "set title 'vkllm bench on %s: roofline from measured peaks'\n", info->name);
-    fprintf(g, "set xlabel 'arithmetic intensity (FLOP/byte)'\nset ylabel 'GFLOP/s'\nset key left top\n");
+    fprintf(g, "set xlabel 'arithmetic intensity (FLOP/byte)'\nset ylabel 'GFLOP/s'\nset key outside right top noenhanced\n");
     fprintf(g, "set xrange [0.01:1000]\nroof(x) = (x * %g < %g) ? x * %g : %g\n", p->read_gbps, p->fma_f32_gflops,
             p->read_gbps, p->fma_f32_gflops);
-    fprintf(g, "plot roof(x) title 'roofline (read %.0f GB/s, f32 FMA %.0f GFLOP/s)' lw 2, "
-               "'%s' using 1:2 with points pt 7 title 'kernel cases'\n", p->read_gbps, p->fma_f32_gflops, data);
+    fprintf(g, "names = '%s'\n", names);
+    fprintf(g, "plot roof(x) title 'roofline (read %.1f GB/s, f32 FMA %.0f GFLOP/s)' lw 2 lc 'black', "
+               "for [i=1:%d] '%s' index i-1 using 1:2 with points pt 7 ps 1.2 title word(names, i)\n",
+            p->read_gbps, p->fma_f32_gflops, blocks, data);
     int code = pclose(g);
     remove(data);
     if (code != 0) {

@@ -51,6 +51,11 @@ static void print_device(const vkl_device_info *info, bool is_default)
            info->max_workgroup_count[2]);
     printf("  storage buffers    max range %u bytes, offset alignment %llu\n", info->max_storage_buffer_range,
            (unsigned long long)info->storage_offset_alignment);
+    if (info->texel_reads)
+        printf("  texel buffers      RGBA32UI storage, max %u texels, offset alignment %llu\n",
+               info->max_texel_buffer_elements, (unsigned long long)info->texel_offset_alignment);
+    else printf("  texel buffers      no RGBA32UI storage texel buffers\n");
+    printf("  large reads via    %s\n", vkl_device_prefers_texel_reads(info) ? "texel buffers" : "storage buffers");
     printf("  timestamp period   %g ns\n", info->timestamp_period_ns);
     print_heaps(info);
 }

@@ -1,10 +1,12 @@
 // matmul: y[M,N] = x[M,K] · W[N,K]ᵀ — CPU reference, check shapes and launch.
 // Shaders: shaders/matmul_gemv.comp (M = 1), shaders/matmul_gemm.comp (M > 1), shaders/matmul.h.
+// The texel GEMV variants read x and W as texels, for CPU devices (vkl_matmul_variant picks).
 #include <math.h>
 #include <stdlib.h>
 
 #include "host/bounds.h"
 #include "host/kernel.h"
+#include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "shaders/matmul.h"
 
@@ -20,18 +22,34 @@ void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N
     }
 }
 
-enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, FAULT_DROP_TERM };
+enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, GEMV_TEXEL_F32, GEMV_TEXEL_F16, FAULT_DROP_TERM };
+
+#define X_AND_W 0x3u  // texel bindings: x and W
 
 static const vkl_variant variants[] = {
-    [GEMV_F32] = { "gemv.f32", "matmul_gemv.f32", false },
-    [GEMV_F16] = { "gemv.f16", "matmul_gemv.f16", false },
-    [GEMM_F32] = { "gemm.f32", "matmul_gemm.f32", false },
-    [GEMM_F16] = { "gemm.f16", "matmul_gemm.f16", false },
-    [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true },
+    [GEMV_F32] = { "gemv.f32", "matmul_gemv.f32", false, 0 },
+    [GEMV_F16] = { "gemv.f16", "matmul_gemv.f16", false, 0 },
+    [GEMM_F32] = { "gemm.f32", "matmul_gemm.f32", false, 0 },
+    [GEMM_F16] = { "gemm.f16", "matmul_gemm.f16", false, 0 },
+    [GEMV_TEXEL_F32] = { "gemv_texel.f32", "matmul_gemv.texel_f32", false, X_AND_W },
+    [GEMV_TEXEL_F16] = { "gemv_texel.f16", "matmul_gemv.texel_f16", false, X_AND_W },
+    [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true, 0 },
 };
 
 static bool is_gemv(uint32_t variant) { return variant != GEMM_F32 && variant != GEMM_F16; }
-static bool has_f16_weights(uint32_t variant) { return variant == GEMV_F16 || variant == GEMM_F16; }
+static bool is_texel(uint32_t variant) { return variant == GEMV_TEXEL_F32 || variant == GEMV_TEXEL_F16; }
+static bool has_f16_weights(uint32_t variant)
+{
+    return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16;
+}
+
+const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights)
+{
+    if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
+    bool texel_rows = K % (f16_weights ? 8u : 4u) == 0;  // every row starts on a texel
+    if (texel_rows && vkl_device_prefers_texel_reads(info)) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
+    return f16_weights ? "gemv.f16" : "gemv.f32";
+}
 
 // (M, N, K). Sizes 1, primes and non-multiples of the tiles (64 x 64 x 16) and of the vector
 // width (4 or 8) sit beside model shapes: stories260K (64, 172, 512), Llama-2-7B (4096, 11008),
@@ -55,10 +73,21 @@ static const uint32_t gemm_quick[][3] = {
     { 2, 3, 5 }, { 33, 65, 31 }, { 65, 97, 129 }, { 128, 256, 512 },
 };
 static const uint32_t fault_shapes[][3] = { { 1, 9, 64 } };
+// The texel path needs K % 8 == 0 (f16) or 4 (f32): rows of N not a multiple of the rows per
+// workgroup (4), K below and above one pass of the workgroup (8 texels), several x rows.
+static const uint32_t texel_full[][3] = {
+    { 1, 1, 8 }, { 1, 3, 16 }, { 1, 17, 40 }, { 1, 64, 64 }, { 1, 127, 136 }, { 1, 172, 64 }, { 1, 64, 176 },
+    { 1, 512, 64 }, { 1, 1001, 1024 }, { 1, 4099, 256 }, { 1, 4096, 4096 }, { 1, 1024, 14336 },
+    { 1, 1531, 11008 }, { 1, 32000, 512 }, { 1, 65537, 8 }, { 2, 33, 64 }, { 3, 257, 136 },
+};
+static const uint32_t texel_quick[][3] = {
+    { 1, 1, 8 }, { 1, 17, 40 }, { 1, 127, 136 }, { 1, 512, 64 }, { 1, 1001, 1024 }, { 3, 33, 64 },
+};
 
 static void matmul_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
     if (variant == FAULT_DROP_TERM) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
+    else if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_gemv(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, gemv_quick);
     else if (is_gemv(variant)) VKL_ADD_SHAPES(cases, self, variant, gemv_full);
     else if (quick) VKL_ADD_SHAPES(cases, self, variant, gemm_quick);
@@ -77,7 +106,11 @@ static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
 static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    if (is_gemv(c->variant)) {
+    if (is_texel(c->variant)) {
+        out->spec0_subgroup_min = true;  // the shader drops its cross-subgroup step when it cannot happen
+        vkl_split_groups((push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, &out->groups[0], &out->groups[1]);
+        out->groups[2] = push.M;
+    } else if (is_gemv(c->variant)) {
         vkl_split_groups(push.N, &out->groups[0], &out->groups[1]);
         out->groups[2] = push.M;
     } else {
@@ -126,12 +159,14 @@ static double matmul_bytes(const vkl_case *c)
 static void matmul_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     if (is_gemv(variant) != (b->M == 1)) return;
+    uint32_t vec = has_f16_weights(variant) ? 8u : 4u;
     uint32_t kv = b->kv_heads * b->head_dim;
     uint32_t shapes[6][3] = { { b->M, b->dim, b->dim }, { b->M, kv, b->dim }, { b->M, b->hidden, b->dim },
                               { b->M, b->dim, b->hidden }, { 1, b->vocab, b->dim }, { b->M, b->experts, b->dim } };
     for (uint32_t i = 0; i < 6; i++) {
         bool ffn = i == 2 || i == 3, router = i == 5;
         if ((b->experts && ffn) || (!b->experts && router) || (i == 4 && b->M != 1)) continue;
+        if (is_texel(variant) && shapes[i][2] % vec) continue;
         vkl_case_add(cases, self, variant, shapes[i]);
     }
 }

@@ -1,0 +1,15 @@
+// matmul's variant choice for callers that run it (the scheduler, `bench -m`).
+#ifndef VKLLM_KERNELS_MATMUL_H
+#define VKLLM_KERNELS_MATMUL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/context.h"
+
+// The variant name for y (M, N) = x (M, K) . W (N, K)T on this device: a tiled GEMM for a
+// batch; for one row, the texel GEMV where the device prefers texel reads and rows start on a
+// texel, else the storage-buffer GEMV.
+const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights);
+
+#endif
