@@ -24,7 +24,7 @@
 // MATMUL_GEMV_TEXEL_WG invocations computes MATMUL_GEMV_TEXEL_ROWS outputs, so each x texel it
 // fetches serves that many weight texels. Needs K % 4 == 0 (f32) or K % 8 == 0 (f16 weights).
 #define MATMUL_GEMV_TEXEL_WG 8u
-#define MATMUL_GEMV_TEXEL_ROWS 4u
+#define MATMUL_GEMV_TEXEL_ROWS 8u
 
 PUSH_CONSTANTS(matmul_push)
 {

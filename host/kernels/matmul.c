@@ -74,7 +74,7 @@ static const uint32_t gemm_quick[][3] = {
 };
 static const uint32_t fault_shapes[][3] = { { 1, 9, 64 } };
 // The texel path needs K % 8 == 0 (f16) or 4 (f32): rows of N not a multiple of the rows per
-// workgroup (4), K below and above one pass of the workgroup (8 texels), several x rows.
+// workgroup (8), K below and above one pass of the workgroup (8 texels), several x rows.
 static const uint32_t texel_full[][3] = {
     { 1, 1, 8 }, { 1, 3, 16 }, { 1, 17, 40 }, { 1, 64, 64 }, { 1, 127, 136 }, { 1, 172, 64 }, { 1, 64, 176 },
     { 1, 512, 64 }, { 1, 1001, 1024 }, { 1, 4099, 256 }, { 1, 4096, 4096 }, { 1, 1024, 14336 },
