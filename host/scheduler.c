@@ -8,6 +8,7 @@
 
 #include "host/check.h"
 #include "host/dispatch.h"
+#include "host/kernels/attention.h"
 #include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "runtime/command.h"
@@ -263,7 +264,8 @@ static void plan_attention(plan *p, uint32_t l)
     uint32_t attn[6] = { M, c->n_heads, c->n_kv_heads, c->head_dim, p0, s->context };
     vkl_binding tt[6] = { whole(&a[ACT_Q]), whole(&s->k_cache[l]), whole(&s->v_cache[l]), whole(&s->pos),
                           whole(&a[ACT_XB]), whole(&a[ACT_PARTIALS]) };
-    add_kernel(p, "attention", "attention", M == 1 ? "decode.f32" : "prefill.f32", attn, tt, 6, 0.0f);
+    add_kernel(p, "attention", "attention", vkl_attention_variant(s->device->info, M, c->head_dim, false), attn, tt, 6,
+               0.0f);
     add_matmul(p, M, &a[ACT_XB], (int)l, "attn_output.weight", &a[ACT_XB2], d, d);
     add_residual(p, "attn_residual", &a[ACT_X], &a[ACT_XB2]);
 }

@@ -24,6 +24,8 @@
 #define ATTN_BK 16u      // prefill keys per tile
 #define ATTN_DMAX 256u   // largest head dimension
 #define ATTN_CHUNK 256u  // decode keys per workgroup
+#define ATTN_MASKED -3.0e38  // score of a masked key; finite, so max and exp need no inf rules
+#define ATTN_TEXEL_WG 8u     // decode, texel path: invocations per workgroup
 
 PUSH_CONSTANTS(attention_push)
 {

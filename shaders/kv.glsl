@@ -15,4 +15,3 @@ layout(binding = 2) readonly buffer VCache { float v_cache[]; };
 float load_k(uint i) { return k_cache[i]; }
 float load_v(uint i) { return v_cache[i]; }
 #endif
-#define ATTN_MASKED -3.0e38  // score of a masked key; finite, so max and exp need no inf rules

@@ -6,6 +6,7 @@
 
 #include "host/bounds.h"
 #include "host/kernel.h"
+#include "host/kernels/attention.h"
 #include "host/ref.h"
 #include "shaders/attention.h"
 
@@ -45,15 +46,29 @@ void ref_attention(float *o, const float *q, const float *k_cache, const float *
     free(scores);
 }
 
-enum { PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16 };
+enum { PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16, DECODE_TEXEL_F32, DECODE_TEXEL_F16 };
+#define Q_K_V 0x7u  // texel bindings: q, k_cache, v_cache
 static const vkl_variant variants[] = {
-    [PREFILL_F32] = { "prefill.f32", "attention_prefill.f32", false },
-    [PREFILL_F16] = { "prefill.f16", "attention_prefill.f16", false },
-    [DECODE_F32] = { "decode.f32", "attention_decode.f32", false },
-    [DECODE_F16] = { "decode.f16", "attention_decode.f16", false },
+    [PREFILL_F32] = { "prefill.f32", "attention_prefill.f32", false, 0 },
+    [PREFILL_F16] = { "prefill.f16", "attention_prefill.f16", false, 0 },
+    [DECODE_F32] = { "decode.f32", "attention_decode.f32", false, 0 },
+    [DECODE_F16] = { "decode.f16", "attention_decode.f16", false, 0 },
+    [DECODE_TEXEL_F32] = { "decode_texel.f32", "attention_decode.texel_f32", false, Q_K_V },
+    [DECODE_TEXEL_F16] = { "decode_texel.f16", "attention_decode.texel_f16", false, Q_K_V },
 };
 static bool is_decode(uint32_t variant) { return variant >= DECODE_F32; }
-static bool kv_f16(uint32_t variant) { return variant == PREFILL_F16 || variant == DECODE_F16; }
+static bool is_texel(uint32_t variant) { return variant >= DECODE_TEXEL_F32; }
+static bool kv_f16(uint32_t variant)
+{
+    return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_TEXEL_F16;
+}
+
+const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache)
+{
+    if (M > 1) return f16_cache ? "prefill.f16" : "prefill.f32";
+    if (D % 8 == 0 && vkl_device_prefers_texel_reads(info)) return f16_cache ? "decode_texel.f16" : "decode_texel.f32";
+    return f16_cache ? "decode.f16" : "decode.f32";
+}
 
 enum { DIM_M, DIM_H, DIM_KVH, DIM_D, DIM_P, DIM_C };
 
@@ -71,10 +86,17 @@ static const uint32_t decode_full[][6] = {
     { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 },
 };
 static const uint32_t decode_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 } };
+// The texel path needs D % 8 == 0: D of one slot (8) and of 32 slots (256), chunks cut short.
+static const uint32_t texel_full[][6] = {
+    { 1, 1, 1, 64, 0, 16 },       { 1, 8, 4, 8, 37, 512 },     { 1, 4, 1, 96, 1000, 1024 },  { 1, 8, 2, 256, 300, 512 },
+    { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 }, { 1, 6, 3, 8, 255, 300 },
+};
+static const uint32_t texel_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 } };
 
 static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
-    if (is_decode(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, decode_quick);
+    if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
+    else if (is_decode(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, decode_quick);
     else if (is_decode(variant)) VKL_ADD_SHAPES(cases, self, variant, decode_full);
     else if (quick) VKL_ADD_SHAPES(cases, self, variant, prefill_quick);
     else VKL_ADD_SHAPES(cases, self, variant, prefill_full);
@@ -122,7 +144,8 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
         vkl_launch_set_push(&out[0], &push, sizeof push);
         return 1;
     }
-    out[0] = (vkl_launch){ .binding_count = 5, .bindings = { 0, 1, 2, 3, 5 }, .groups = { push.chunks, push.H, 1 } };
+    out[0] = (vkl_launch){ .binding_count = 5, .bindings = { 0, 1, 2, 3, 5 }, .groups = { push.chunks, push.H, 1 },
+                           .spec0_subgroup_min = is_texel(c->variant) };
     out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
                            .groups = { push.H, 1, 1 } };
     vkl_launch_set_push(&out[0], &push, sizeof push);
@@ -204,7 +227,8 @@ static double attention_bytes(const vkl_case *c)
 // Decode variants for one token, prefill variants for a batch, at the shape's context.
 static void attention_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
-    bool decode = variant == DECODE_F32 || variant == DECODE_F16;
+    bool decode = is_decode(variant);
+    if (is_texel(variant) && b->head_dim % 8) return;
     uint32_t dims[6] = { b->M, b->heads, b->kv_heads, b->head_dim, b->context - b->M, b->context };
     if (decode == (b->M == 1)) vkl_case_add(cases, self, variant, dims);
 }
@@ -214,7 +238,7 @@ const vkl_kernel vkl_kernel_attention = {
     .dim_names = { "M", "H", "KVH", "D", "P", "C" },
     .dim_count = 6,
     .variants = variants,
-    .variant_count = 4,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 6,
     .shapes = attention_shapes,
     .tensors = attention_tensors,

@@ -1,0 +1,15 @@
+// attention's variant choice for callers that run it (the scheduler).
+#ifndef VKLLM_KERNELS_ATTENTION_H
+#define VKLLM_KERNELS_ATTENTION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/context.h"
+
+// The variant name for M queries of head dimension D over an f32 or f16 cache on this device:
+// flash-style prefill for a batch; for one query, the texel decode where the device prefers
+// texel reads and D % 8 == 0, else the storage-buffer decode.
+const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache);
+
+#endif
