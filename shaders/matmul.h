@@ -25,6 +25,8 @@
 // fetches serves that many weight texels. Needs K % 4 == 0 (f32) or K % 8 == 0 (f16 weights).
 #define MATMUL_GEMV_TEXEL_WG 8u
 #define MATMUL_GEMV_TEXEL_ROWS 8u
+// GEMM through texels (the same shader with MT): MATMUL_GEMM_TEXEL_MT rows of x per workgroup.
+#define MATMUL_GEMM_TEXEL_MT 4u
 
 PUSH_CONSTANTS(matmul_push)
 {

@@ -5,11 +5,14 @@
 // Storage-buffer path: a workgroup computes one y[m, n]; its invocations stride along K with
 // vector loads when rows are aligned, then reduce with subgroup operations.
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): x and W are read as
-// RGBA32UI texels, and a small workgroup computes MATMUL_GEMV_TEXEL_ROWS rows at once.
+// RGBA32UI texels, and a small workgroup computes MATMUL_GEMV_TEXEL_ROWS rows at once, for
+// one row of x (GEMV) or, with MT, for MATMUL_GEMM_TEXEL_MT rows of x (the prefill GEMM).
 //! variant f32
 //! variant f16 -DWEIGHT_F16
 //! variant texel_f32 -DTEXEL
 //! variant texel_f16 -DTEXEL -DWEIGHT_F16
+//! variant gemm_texel_f32 -DTEXEL -DGEMM_TEXEL
+//! variant gemm_texel_f16 -DTEXEL -DGEMM_TEXEL -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 #include "matmul.h"
 
@@ -22,7 +25,12 @@ layout(local_size_x = WG) in;
 layout(binding = 0, rgba32ui) uniform readonly uimageBuffer x_texels;
 layout(binding = 1, rgba32ui) uniform readonly uimageBuffer w_texels;
 layout(binding = 2) writeonly buffer Y { float y[]; };
-shared float partials[ROWS][WG];  // one per subgroup, when the workgroup spans several
+#ifdef GEMM_TEXEL
+#define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
+#else
+#define MT 1u
+#endif
+shared float partials[MT][ROWS][WG];  // one per subgroup, when the workgroup spans several
 // The device's smallest subgroup size (set by the host): where it is at least WG, the step
 // that adds subgroups' sums through shared memory is compiled away with its barrier, which
 // costs llvmpipe about 10 % of this kernel's time even when not taken.
@@ -30,49 +38,64 @@ layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
 vec4 x_at(uint texel) { return uintBitsToFloat(imageLoad(x_texels, int(texel))); }
 
-// Weight texel w_texel dotted with the x values it multiplies (xa; then xb for f16 weights).
+// Weight texel t as the values that multiply x texels xa (and, for f16 weights, xb).
 #ifdef WEIGHT_F16
 #define WEIGHT_VEC 8u
-float texel_dot(uint w_texel, vec4 xa, vec4 xb)
+void weight_texel(uint t, out vec4 wa, out vec4 wb)
 {
-    uvec4 q = imageLoad(w_texels, int(w_texel)).xyzw;
-    return dot(xa, vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y))) +
-           dot(xb, vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)));
+    uvec4 q = imageLoad(w_texels, int(t));
+    wa = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
+    wb = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
 }
 #else
 #define WEIGHT_VEC 4u
-float texel_dot(uint w_texel, vec4 xa, vec4 xb) { return dot(xa, uintBitsToFloat(imageLoad(w_texels, int(w_texel)))); }
+void weight_texel(uint t, out vec4 wa, out vec4 wb)
+{
+    wa = uintBitsToFloat(imageLoad(w_texels, int(t)));
+    wb = vec4(0.0);
+}
 #endif
 
 void main()
 {
-    uint n0 = (gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS;
-    if (n0 >= pc.N) return;  // uniform across the workgroup
-    uint m = gl_WorkGroupID.z, tid = gl_LocalInvocationID.x, texels = pc.K / WEIGHT_VEC;
-    uint row_texel[ROWS];  // rows past N repeat the last one; their sums are not stored
-    [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, pc.N - 1u) * texels;
-    float acc[ROWS];
-    [[unroll]] for (uint r = 0; r < ROWS; r++) acc[r] = 0.0;
-    uint x_texel = m * (pc.K / 4u);
-    for (uint i = tid; i < texels; i += WG) {
-        vec4 xa = x_at(x_texel + i * (WEIGHT_VEC / 4u)), xb = vec4(0.0);
-#ifdef WEIGHT_F16
-        xb = x_at(x_texel + 2u * i + 1u);
+#ifdef GEMM_TEXEL  // x rows fastest across workgroups, so each W block stays in cache for all of M
+    uint n0 = gl_WorkGroupID.y * ROWS, m0 = gl_WorkGroupID.x * MT;
+#else
+    uint n0 = (gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS, m0 = gl_WorkGroupID.z;
 #endif
-        [[unroll]] for (uint r = 0; r < ROWS; r++) acc[r] += texel_dot(row_texel[r] + i, xa, xb);
-    }
-    [[unroll]] for (uint r = 0; r < ROWS; r++) acc[r] = subgroupAdd(acc[r]);
-    if (SUBGROUP_MIN < WG) {  // several subgroups may share the workgroup
-        if (subgroupElect()) [[unroll]] for (uint r = 0; r < ROWS; r++) partials[r][gl_SubgroupID] = acc[r];
-        barrier();
+    if (n0 >= pc.N) return;  // uniform across the workgroup
+    uint tid = gl_LocalInvocationID.x, texels = pc.K / WEIGHT_VEC;
+    uint row_texel[ROWS], x_texel[MT];  // rows past N or M repeat the last one; not stored
+    [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, pc.N - 1u) * texels;
+    [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = min(m0 + m, pc.M - 1u) * (pc.K / 4u);
+    float acc[MT][ROWS];
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) acc[m][r] = 0.0;
+    for (uint i = tid; i < texels; i += WG) {
+        vec4 xa[MT], xb[MT];
+        [[unroll]] for (uint m = 0; m < MT; m++) {
+            xa[m] = x_at(x_texel[m] + i * (WEIGHT_VEC / 4u));
+            xb[m] = WEIGHT_VEC == 8u ? x_at(x_texel[m] + 2u * i + 1u) : vec4(0.0);
+        }
         [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            acc[r] = 0.0;
-            for (uint s = 0; s < gl_NumSubgroups; s++) acc[r] += partials[r][s];
+            vec4 wa, wb;
+            weight_texel(row_texel[r] + i, wa, wb);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][r] += dot(xa[m], wa) + dot(xb[m], wb);
+        }
+    }
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) acc[m][r] = subgroupAdd(acc[m][r]);
+    if (SUBGROUP_MIN < WG) {  // several subgroups may share the workgroup
+        if (subgroupElect())
+            [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++)
+                partials[m][r][gl_SubgroupID] = acc[m][r];
+        barrier();
+        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+            acc[m][r] = 0.0;
+            for (uint s = 0; s < gl_NumSubgroups; s++) acc[m][r] += partials[m][r][s];
         }
     }
     if (tid == 0u)
-        [[unroll]] for (uint r = 0; r < ROWS; r++)
-            if (n0 + r < pc.N) y[m * pc.N + n0 + r] = acc[r];
+        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++)
+            if (m0 + m < pc.M && n0 + r < pc.N) y[(m0 + m) * pc.N + n0 + r] = acc[m][r];
 }
 
 #else  // storage-buffer path

@@ -22,7 +22,8 @@ void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N
     }
 }
 
-enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, GEMV_TEXEL_F32, GEMV_TEXEL_F16, FAULT_DROP_TERM };
+enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, GEMV_TEXEL_F32, GEMV_TEXEL_F16, GEMM_TEXEL_F32, GEMM_TEXEL_F16,
+       FAULT_DROP_TERM };
 
 #define X_AND_W 0x3u  // texel bindings: x and W
 
@@ -33,21 +34,25 @@ static const vkl_variant variants[] = {
     [GEMM_F16] = { "gemm.f16", "matmul_gemm.f16", false, 0 },
     [GEMV_TEXEL_F32] = { "gemv_texel.f32", "matmul_gemv.texel_f32", false, X_AND_W },
     [GEMV_TEXEL_F16] = { "gemv_texel.f16", "matmul_gemv.texel_f16", false, X_AND_W },
+    [GEMM_TEXEL_F32] = { "gemm_texel.f32", "matmul_gemv.gemm_texel_f32", false, X_AND_W },
+    [GEMM_TEXEL_F16] = { "gemm_texel.f16", "matmul_gemv.gemm_texel_f16", false, X_AND_W },
     [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true, 0 },
 };
 
-static bool is_gemv(uint32_t variant) { return variant != GEMM_F32 && variant != GEMM_F16; }
-static bool is_texel(uint32_t variant) { return variant == GEMV_TEXEL_F32 || variant == GEMV_TEXEL_F16; }
+static bool is_gemm_texel(uint32_t variant) { return variant == GEMM_TEXEL_F32 || variant == GEMM_TEXEL_F16; }
+static bool is_gemv(uint32_t variant) { return variant != GEMM_F32 && variant != GEMM_F16 && !is_gemm_texel(variant); }
+static bool is_texel(uint32_t variant) { return variant >= GEMV_TEXEL_F32 && variant <= GEMM_TEXEL_F16; }
 static bool has_f16_weights(uint32_t variant)
 {
-    return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16;
+    return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16 || variant == GEMM_TEXEL_F16;
 }
 
 const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights)
 {
+    bool texel = K % (f16_weights ? 8u : 4u) == 0 && vkl_device_prefers_texel_reads(info);  // rows start on texels
+    if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
-    bool texel_rows = K % (f16_weights ? 8u : 4u) == 0;  // every row starts on a texel
-    if (texel_rows && vkl_device_prefers_texel_reads(info)) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
+    if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
     return f16_weights ? "gemv.f16" : "gemv.f32";
 }
 
@@ -83,10 +88,17 @@ static const uint32_t texel_full[][3] = {
 static const uint32_t texel_quick[][3] = {
     { 1, 1, 8 }, { 1, 17, 40 }, { 1, 127, 136 }, { 1, 512, 64 }, { 1, 1001, 1024 }, { 3, 33, 64 },
 };
+// M not a multiple of the x rows per workgroup (4), N not of the rows (8).
+static const uint32_t gemm_texel_full[][3] = {
+    { 2, 1, 8 }, { 2, 3, 16 }, { 7, 13, 24 }, { 33, 65, 40 }, { 64, 64, 64 }, { 65, 97, 136 }, { 5, 172, 64 },
+    { 128, 256, 512 }, { 257, 300, 1000 }, { 31, 32000, 64 }, { 3, 512, 14336 }, { 512, 512, 512 }, { 127, 2048, 2048 },
+};
+static const uint32_t gemm_texel_quick[][3] = { { 2, 3, 16 }, { 33, 65, 40 }, { 65, 97, 136 }, { 128, 256, 512 } };
 
 static void matmul_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
     if (variant == FAULT_DROP_TERM) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
+    else if (is_gemm_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, gemm_texel_quick, gemm_texel_full);
     else if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_gemv(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, gemv_quick);
     else if (is_gemv(variant)) VKL_ADD_SHAPES(cases, self, variant, gemv_full);
@@ -106,8 +118,12 @@ static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
 static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    if (is_texel(c->variant)) {
-        out->spec0_subgroup_min = true;  // the shader drops its cross-subgroup step when it cannot happen
+    out->spec0_subgroup_min = is_texel(c->variant);  // the shader drops its cross-subgroup step when it cannot happen
+    if (is_gemm_texel(c->variant)) {
+        out->groups[0] = (push.M + MATMUL_GEMM_TEXEL_MT - 1) / MATMUL_GEMM_TEXEL_MT;
+        out->groups[1] = (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS;
+        out->groups[2] = 1;
+    } else if (is_texel(c->variant)) {
         vkl_split_groups((push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, &out->groups[0], &out->groups[1]);
         out->groups[2] = push.M;
     } else if (is_gemv(c->variant)) {
