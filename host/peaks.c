@@ -86,7 +86,7 @@ static vkl_status measure_memory(peak_run *r, vkl_peaks *out)
     if (r->device->info->texel_reads) {  // fewer, longer invocations: CPU devices pay per invocation
         struct peak_push texel = read;
         texel.invocations = invocations / 64u;
-        texel.per_item = (n + texel.invocations - 1) / texel.invocations;
+        texel.per_item = (n + 8u * texel.invocations - 1) / (8u * texel.invocations) * 8u;  // 8 streams
         VKL_TRY(time_dispatch(r, "peak.read_texel", &texel, (texel.invocations + PEAK_WG - 1) / PEAK_WG, 1, &us));
         out->read_texel_gbps = (r->bytes + 16.0 * texel.invocations) / us / 1000.0;
     }

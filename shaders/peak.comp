@@ -13,7 +13,8 @@
 //         whole workgroups), and writes one vec4, so the reads cannot be optimised away;
 //         read_texel reads through an RGBA32UI storage texel buffer (the path that CPU devices
 //         read fastest, see vkl_device_prefers_texel_reads), each subgroup one contiguous run
-//         with its invocations side by side (llvmpipe runs a subgroup as one SIMD vector);
+//         with its invocations side by side (llvmpipe runs a subgroup as one SIMD vector), as
+//         8 interleaved streams (one stream per core leaves DRAM bandwidth unused);
 //   copy: dst[i] = src[i];
 //   fma:  PEAK_FMA_CHAINS independent vec4 FMA chains per invocation, PEAK_FMA_ITERS x 8 deep.
 #ifdef PEAK_FMA_F16
@@ -49,17 +50,25 @@ void main()
 #if defined(PEAK_READ)
     if (i >= pc.invocations) return;
     vec4 acc = vec4(0.0);
+#ifdef PEAK_TEXEL  // each subgroup: one contiguous run, read as 8 interleaved streams
+    uint run = pc.per_item * gl_SubgroupSize, part = run / 8u;
+    uint base = ((i / PEAK_WG) * gl_NumSubgroups + gl_SubgroupID) * run + gl_SubgroupInvocationID;
+    for (uint k = 0; k < pc.per_item / 8u; k++) {
+        [[unroll]] for (uint s = 0; s < 8u; s++) {
+            uint j = base + s * part + k * gl_SubgroupSize;
+            if (j < pc.n) acc += SRC(j);
+        }
+    }
+#else
     for (uint k = 0; k < pc.per_item; k++) {
-#if defined(PEAK_BLOCKED)
+#ifdef PEAK_BLOCKED
         uint j = i * pc.per_item + k;
-#elif defined(PEAK_TEXEL)  // coalesced within a subgroup, one contiguous run per subgroup
-        uint subgroup = (i / PEAK_WG) * gl_NumSubgroups + gl_SubgroupID;
-        uint j = (subgroup * pc.per_item + k) * gl_SubgroupSize + gl_SubgroupInvocationID;
 #else
         uint j = k * pc.invocations + i;
 #endif
         if (j < pc.n) acc += SRC(j);
     }
+#endif
     dst[i] = acc;
 #elif defined(PEAK_COPY)
     if (i < pc.n) dst[i] = src[i];
