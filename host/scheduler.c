@@ -9,6 +9,7 @@
 #include "host/check.h"
 #include "host/dispatch.h"
 #include "host/kernels/attention.h"
+#include "host/kernels/embedding.h"
 #include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "runtime/command.h"
@@ -84,12 +85,22 @@ vkl_scheduler_memory vkl_scheduler_memory_needed(const vkl_model *model, uint32_
 {
     const vkl_model_config *c = &model->config;
     vkl_scheduler_memory m = { 0 };
-    for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++) m.weights += (model->tensors[i].bytes + 3) & ~3ull;
+    for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++) m.weights += (model->tensors[i].bytes + 15) & ~15ull;
     m.kv_cache = 2ull * c->n_layers * context * c->n_kv_heads * c->head_dim * 4;
     uint64_t sizes[ACT_COUNT];
     activation_sizes(c, activation_rows(context), context, sizes);
     for (int i = 0; i < ACT_COUNT; i++) m.scratch += sizes[i] * 4;
     return m;
+}
+
+// The largest weight tensor one binding may span: maxStorageBufferRange, or where weights are
+// read through texels, the texel-buffer limit (larger on lavapipe: 2 GiB against 128 MiB).
+// A kernel that still binds such a tensor as a storage buffer fails at recording, naming it.
+static uint64_t max_weight_binding(const vkl_device_info *info)
+{
+    uint64_t texel = 16ull * info->max_texel_buffer_elements;
+    if (vkl_device_prefers_texel_reads(info) && texel > info->max_storage_buffer_range) return texel;
+    return info->max_storage_buffer_range;
 }
 
 static vkl_status upload_weights(vkl_scheduler *s)
@@ -99,10 +110,11 @@ static vkl_status upload_weights(vkl_scheduler *s)
     if (!s->weights) return VKL_ERR_OUT_OF_MEMORY;
     for (ptrdiff_t i = 0; i < arrlen(m->tensors); i++) {
         const vkl_model_tensor *t = &m->tensors[i];
-        uint64_t size = (t->bytes + 3) & ~3ull;
-        if (size > s->device->info->max_storage_buffer_range) {
-            vkl_log_error("%s: tensor %s (%llu bytes) exceeds the device's maxStorageBufferRange of %u", m->path, t->name,
-                          (unsigned long long)size, s->device->info->max_storage_buffer_range);
+        uint64_t size = (t->bytes + 15) & ~15ull;  // whole 16-byte texels, for kernels that read texels
+        uint64_t limit = max_weight_binding(s->device->info);
+        if (size > limit) {
+            vkl_log_error("%s: tensor %s (%llu bytes) exceeds the %llu bytes one binding may span on this device", m->path,
+                          t->name, (unsigned long long)size, (unsigned long long)limit);
             return VKL_ERR_UNSUPPORTED;
         }
         VKL_TRY(vkl_buffer_create(s->device, size, &s->weights[i]));
@@ -325,7 +337,8 @@ static bool plan_pass(vkl_scheduler *s, uint32_t M, int64_t pos, plan *p)
     const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
     uint32_t e[4] = { M, c->vocab_size, c->dim, 0 };
     vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
-    add_kernel(p, "token_embd", "embedding", embd_type == VKL_DTYPE_F16 ? "f16" : "f32", e, et, 4, 0.0f);
+    add_kernel(p, "token_embd", "embedding", vkl_embedding_variant(p->s->device->info, embd_type == VKL_DTYPE_F16), e, et,
+               4, 0.0f);
     for (uint32_t l = 0; l < c->n_layers; l++) plan_layer(p, l);
     p->cmd = c->n_layers + 1;
     const vkl_buffer *last = &s->act[ACT_X];

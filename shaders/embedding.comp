@@ -3,6 +3,8 @@
 // Embedding row lookup, one invocation per output element.
 //! variant f32
 //! variant f16 -DWEIGHT_F16
+//! variant texel_f32 -DWEIGHT_TEXEL
+//! variant texel_f16 -DWEIGHT_TEXEL -DWEIGHT_F16
 #include "embedding.h"
 #include "grid.glsl"
 

@@ -1,6 +1,7 @@
 // embedding: y[m, :] = table[ids[m], :], out-of-range ids counted in a status word — CPU
 // reference, check shapes, launch. Shader: shaders/embedding.comp, shaders/embedding.h.
 #include "host/kernel.h"
+#include "host/kernels/embedding.h"
 #include "host/ref.h"
 #include "shaders/embedding.h"
 
@@ -16,11 +17,20 @@ uint32_t ref_embedding(float *y, const uint32_t *ids, const float *table, uint32
     return bad;
 }
 
-enum { F32, F16 };
+enum { F32, F16, TEXEL_F32, TEXEL_F16 };
 static const vkl_variant variants[] = {
-    [F32] = { "f32", "embedding.f32", false },
-    [F16] = { "f16", "embedding.f16", false },
+    [F32] = { "f32", "embedding.f32", false, 0 },
+    [F16] = { "f16", "embedding.f16", false, 0 },
+    [TEXEL_F32] = { "texel.f32", "embedding.texel_f32", false, 0x2u },  // the table as texels
+    [TEXEL_F16] = { "texel.f16", "embedding.texel_f16", false, 0x2u },
 };
+static bool f16_table(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
+
+const char *vkl_embedding_variant(const vkl_device_info *info, bool f16_table_)
+{
+    if (vkl_device_prefers_texel_reads(info)) return f16_table_ ? "texel.f16" : "texel.f32";
+    return f16_table_ ? "f16" : "f32";
+}
 
 // (M, V, D, bad): 1, primes, stories260K (512 x 64), a 32000 vocabulary; bad = 1 puts
 // out-of-range ids (V, V + 1, ..., 2^24 - 1) in some rows.
@@ -39,7 +49,7 @@ static void embedding_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[0], V = c->dims[1], D = c->dims[2];
     out[0] = (vkl_tensor_desc){ "ids", VKL_DTYPE_U32, M, VKL_IN, 0.0f, 0.0f };
-    out[1] = (vkl_tensor_desc){ "table", c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32, V * D, VKL_IN, -1.0f, 1.0f };
+    out[1] = (vkl_tensor_desc){ "table", f16_table(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32, V * D, VKL_IN, -1.0f, 1.0f };
     out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * D, VKL_OUT, 0.0f, 0.0f };
     out[3] = (vkl_tensor_desc){ "status", VKL_DTYPE_U32, 1, VKL_INOUT, 0.0f, 0.0f };
 }
@@ -84,7 +94,7 @@ static void embedding_expect(const vkl_case *c, float *const *values, double *co
 static double embedding_flops(const vkl_case *c) { (void)c; return 0.0; }
 static double embedding_bytes(const vkl_case *c)
 {
-    double row = (c->variant == F16 ? 2.0 : 4.0) * c->dims[2];
+    double row = (f16_table(c->variant) ? 2.0 : 4.0) * c->dims[2];
     return c->dims[0] * (4.0 + row + 4.0 * c->dims[2]);
 }
 
@@ -99,7 +109,7 @@ const vkl_kernel vkl_kernel_embedding = {
     .dim_names = { "M", "V", "D", "bad" },
     .dim_count = 4,
     .variants = variants,
-    .variant_count = 2,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 4,
     .shapes = embedding_shapes,
     .tensors = embedding_tensors,

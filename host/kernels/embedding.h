@@ -1,0 +1,13 @@
+// embedding's variant choice for callers that run it (the scheduler).
+#ifndef VKLLM_KERNELS_EMBEDDING_H
+#define VKLLM_KERNELS_EMBEDDING_H
+
+#include <stdbool.h>
+
+#include "runtime/context.h"
+
+// The variant name for an f32 or f16 table on this device: the table read through texels
+// where the device prefers texel reads (which also lifts maxStorageBufferRange off the table).
+const char *vkl_embedding_variant(const vkl_device_info *info, bool f16_table);
+
+#endif
