@@ -153,15 +153,16 @@ static vkl_status fill_set(vkl_bencher *b, const vkl_case *c, const vkl_tensor_d
     return VKL_OK;
 }
 
-static bool set_bytes(const vkl_device *device, const vkl_tensor_desc *descs, uint32_t n, uint64_t *total,
-                      vkl_bench_result *r)
+static bool set_bytes(const vkl_device *device, const vkl_case *c, const vkl_tensor_desc *descs, uint32_t n,
+                      uint64_t *total, vkl_bench_result *r)
 {
     *total = 0;
     for (uint32_t t = 0; t < n; t++) {
         uint64_t bytes = vkl_dtype_bytes(descs[t].dtype, descs[t].count);
-        if (bytes > device->info->max_storage_buffer_range) {
-            snprintf(r->detail, sizeof r->detail, "%s needs %llu bytes, over maxStorageBufferRange", descs[t].name,
-                     (unsigned long long)bytes);
+        uint64_t limit = vkl_tensor_binding_limit(device->info, c, t);
+        if (bytes > limit) {
+            snprintf(r->detail, sizeof r->detail, "%s needs %llu bytes, over the %llu one binding may span",
+                     descs[t].name, (unsigned long long)bytes, (unsigned long long)limit);
             return false;
         }
         *total += bytes;
@@ -226,7 +227,7 @@ vkl_status vkl_bencher_run(vkl_bencher *b, const vkl_case *c, vkl_bench_result *
     vkl_tensor_desc descs[VKL_MAX_TENSORS];
     c->kernel->tensors(c, descs);
     uint64_t total;
-    if (!set_bytes(b->device, descs, c->kernel->tensor_count, &total, r)) return VKL_OK;
+    if (!set_bytes(b->device, c, descs, c->kernel->tensor_count, &total, r)) return VKL_OK;
     double min_us = vkl_peaks_min_us(&b->peaks, c->kernel->flops(c), c->kernel->bytes(c));
     if (b->options.max_case_seconds > 0 && min_us * 3 > b->options.max_case_seconds * 1e6) {
         snprintf(r->detail, sizeof r->detail, "at the roofline 3 runs take %.0f s, over --max-seconds %.0f",

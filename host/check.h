@@ -38,6 +38,10 @@ bool vkl_case_matches(const char *pattern, const char *name);
 void vkl_tensor_fill(const vkl_case *c, uint32_t t, const vkl_tensor_desc *d, vkl_rng *rng, float *values,
                      uint8_t *data);
 
+// The most bytes tensor t of case c may span in one binding on this device: the texel-buffer
+// limit for tensors its variant reads through texels, else maxStorageBufferRange.
+uint64_t vkl_tensor_binding_limit(const vkl_device_info *info, const vkl_case *c, uint32_t t);
+
 typedef struct vkl_checker vkl_checker;
 
 vkl_status vkl_checker_create(vkl_device *device, vkl_checker **out);

@@ -44,8 +44,8 @@ typedef struct vkl_variant {
     const char *name;   // appears in case strings, e.g. "gemv.f16"
     const char *shader; // embedded SPIR-V module, e.g. "matmul_gemv.f16"
     bool fault;         // a deliberately broken test-only variant: run only with --faults
-    uint32_t texel_mask;// bit i: binding i of the variant's shader is read as an RGBA32UI storage
-                        //   texel buffer (for CPU devices, see vkl_device_prefers_texel_reads)
+    uint32_t texel_mask;// bit i: tensor i, bound at binding i of the variant's shader, is read as an
+                        //   RGBA32UI storage texel buffer (CPU devices: vkl_device_prefers_texel_reads)
 } vkl_variant;
 
 struct vkl_kernel;

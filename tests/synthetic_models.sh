@@ -2,7 +2,8 @@
 # Models from `vkllm mkmodel`:
 # - a dense GQA model and an MoE model (8 experts, top-2) generate the same text on the GPU and
 #   on the CPU reference path, and the MoE one reports the same expert load on both;
-# - `run --validate` passes on both, dispatch by dispatch, prompt batch and decode;
+# - `run --validate` passes on both, dispatch by dispatch, prompt batch and decode, on both read
+#   paths (storage buffers, texel buffers);
 # - f16 weights (dense and MoE) run on the GPU; the CPU path refuses them clearly;
 # - a KV cache that does not fit is a clear error, or capped when -c is not given.
 set -u
@@ -31,6 +32,13 @@ same_text "$dir/dense.gguf" "hello world" 60
 echo "dense GQA model: GPU and CPU texts identical"; passed=$((passed + 1))
 validate "$dir/dense.gguf" "hello world" 8
 echo "dense GQA model: --validate passes ($(grep -o '[0-9]* dispatches' "$dir/val.err"))"; passed=$((passed + 1))
+# Both read paths end to end (CPU devices read through texels by default, GPUs through storage
+# buffers): the same text as the CPU reference, and --validate, on either.
+for read_path in storage texel; do
+  VKLLM_READ_PATH=$read_path same_text "$dir/dense.gguf" "hello world" 40
+  VKLLM_READ_PATH=$read_path validate "$dir/dense.gguf" "hello world" 6
+done
+echo "dense GQA model: storage-buffer and texel read paths both match the CPU and pass --validate"; passed=$((passed + 1))
 
 "$vkllm" mkmodel -o "$dir/moe.gguf" --dim 64 --hidden 96 --layers 2 --heads 4 --kv-heads 2 --vocab 300 \
   --context 256 --experts 8 --experts-used 2 --seed 7 || fail "mkmodel moe"
