@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """`vkllm bench --quick --format json` covers every registered kernel with the documented fields
-and sane values; csv has its header; `bench -m` reports pp and tg on stories260K.
+and sane values; csv has its header; `--plot` and benchmarks/roofline.py (on the JSON) write PNG
+charts where gnuplot is installed; `bench -m` reports pp and tg on stories260K.
 
 usage: bench_json.py VKLLM [MODELS_DIR]
 """
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 vkllm = sys.argv[1]
 r = subprocess.run([vkllm, "bench", "--quick", "--format", "json", "--max-seconds", "2"], capture_output=True)
@@ -31,6 +34,23 @@ print(f"bench --quick: {len(report['cases'])} cases, all {len(kernels)} kernels 
 r = subprocess.run([vkllm, "bench", "--quick", "--filter", "rms_norm", "--format", "csv"], capture_output=True, text=True)
 assert r.returncode == 0 and "kernel,variant,shape,suite,status,us_median" in r.stdout, r.stdout + r.stderr
 print("bench --format csv: header and rows")
+
+if shutil.which("gnuplot"):
+    with tempfile.TemporaryDirectory() as tmp:
+        live, saved, data = (os.path.join(tmp, n) for n in ("live.png", "saved.png", "bench.json"))
+        r = subprocess.run([vkllm, "bench", "--quick", "--filter", "matmul/gemv*", "--filter", "rms_norm",
+                            "--plot", live], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(data, "w") as f:
+            json.dump(report, f)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", "roofline.py")
+        subprocess.run([sys.executable, script, data, saved], check=True, capture_output=True)
+        for png in (live, saved):
+            with open(png, "rb") as f:
+                assert f.read(8) == b"\x89PNG\r\n\x1a\n", png
+    print("bench --plot and benchmarks/roofline.py: PNG roofline charts written")
+else:
+    print("bench --plot: skipped, gnuplot absent (Debian: gnuplot-nox)")
 
 models = sys.argv[2] if len(sys.argv) > 2 else ""
 model = os.path.join(models, "stories260K.gguf")

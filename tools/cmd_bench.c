@@ -221,8 +221,8 @@ static int write_plot_data(FILE *f, const bench_row *rows, ptrdiff_t n, char *na
     return blocks;
 }
 
-// A log-log roofline chart: the measured memory and f32 FMA roofs and every timed case,
-// coloured by kernel.
+// A log-log roofline chart: the measured memory and f32 FMA roofs and every timed case with
+// FLOPs, coloured by kernel (copies such as embedding and KV append have no place on it).
 static int plot(const char *path, const vkl_device_info *info, const vkl_peaks *p, const bench_row *rows, ptrdiff_t n)
 {
     char data[] = "/tmp/vkllm-roofline-XXXXXX";
@@ -246,11 +246,11 @@ static int plot(const char *path, const vkl_device_info *info, const vkl_peaks *
     fprintf(g, "set terminal pngcairo size 1200,700 noenhanced\nset output '%s'\nset logscale xy\n", path);
     fprintf(g, "set title 'vkllm bench on %s: roofline from measured peaks'\n", info->name);
     fprintf(g, "set xlabel 'arithmetic intensity (FLOP/byte)'\nset ylabel 'GFLOP/s'\nset key outside right top noenhanced\n");
-    fprintf(g, "set xrange [0.01:1000]\nroof(x) = (x * %g < %g) ? x * %g : %g\n", p->read_gbps, p->fma_f32_gflops,
+    fprintf(g, "set format xy '%%g'\nset grid\nset xrange [0.01:1000]\nroof(x) = (x * %g < %g) ? x * %g : %g\n", p->read_gbps, p->fma_f32_gflops,
             p->read_gbps, p->fma_f32_gflops);
     fprintf(g, "names = '%s'\n", names);
     fprintf(g, "plot roof(x) title 'roofline (read %.1f GB/s, f32 FMA %.0f GFLOP/s)' lw 2 lc 'black', "
-               "for [i=1:%d] '%s' index i-1 using 1:2 with points pt 7 ps 1.2 title word(names, i)\n",
+               "for [i=1:%d] '%s' index i-1 using 1:2 with points pt (i <= 8 ? 7 : 5) lc (i - 1) %% 8 + 1 ps 1.3 title word(names, i)\n",
             p->read_gbps, p->fma_f32_gflops, blocks, data);
     int code = pclose(g);
     remove(data);
