@@ -238,11 +238,11 @@ static void add_rms_norm(plan *p, const char *label, uint32_t M, const vkl_buffe
 static void add_matmul(plan *p, uint32_t M, const vkl_buffer *x, int layer, const char *name, const vkl_buffer *y,
                        uint32_t N, uint32_t K)
 {
-    vkl_dtype dtype;
+    vkl_dtype dtype = VKL_DTYPE_F32;  // set by weight() when the tensor exists
     const vkl_buffer *w = weight(p->s, layer, name, &dtype);
     uint32_t dims[3] = { M, N, K };
     vkl_binding t[3] = { whole(x), whole(w), whole(y) };
-    const char *variant = vkl_matmul_variant(p->s->device->info, M, K, dtype == VKL_DTYPE_F16);
+    const char *variant = vkl_matmul_variant(p->s->device->info, M, K, dtype == VKL_DTYPE_F16, false);
     add_kernel(p, name, "matmul", variant, dims, t, 3, 0.0f);
 }
 
@@ -251,6 +251,25 @@ static void add_residual(plan *p, const char *label, const vkl_buffer *x, const 
     uint32_t n = p->M * p->s->cfg.dim;
     vkl_binding t[3] = { whole(x), whole(delta), whole(x) };
     add_kernel(p, label, "add", "f32", &n, t, 3, 0.0f);
+}
+
+// residual (M, N) += x (M, K) . W (N, K)T: one fused GEMV dispatch for one row (decode, where
+// dispatch cost counts most); for a batch, the GEMM into `scratch`, then the add.
+static void add_projection_residual(plan *p, const char *add_label, uint32_t M, const vkl_buffer *x, int layer,
+                                    const char *name, const vkl_buffer *scratch, const vkl_buffer *residual, uint32_t N,
+                                    uint32_t K)
+{
+    vkl_dtype dtype = VKL_DTYPE_F32;  // set by weight() when the tensor exists
+    const vkl_buffer *w = weight(p->s, layer, name, &dtype);
+    const char *fused = vkl_matmul_variant(p->s->device->info, M, K, dtype == VKL_DTYPE_F16, true);
+    if (!fused) {
+        add_matmul(p, M, x, layer, name, scratch, N, K);
+        add_residual(p, add_label, residual, scratch);
+        return;
+    }
+    uint32_t dims[3] = { M, N, K };
+    vkl_binding t[3] = { whole(x), whole(w), whole(residual) };
+    add_kernel(p, name, "matmul", fused, dims, t, 3, 0.0f);
 }
 
 static void plan_attention(plan *p, uint32_t l)
@@ -278,8 +297,8 @@ static void plan_attention(plan *p, uint32_t l)
                           whole(&a[ACT_XB]), whole(&a[ACT_PARTIALS]) };
     add_kernel(p, "attention", "attention", vkl_attention_variant(s->device->info, M, c->head_dim, false), attn, tt, 6,
                0.0f);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_output.weight", &a[ACT_XB2], d, d);
-    add_residual(p, "attn_residual", &a[ACT_X], &a[ACT_XB2]);
+    add_projection_residual(p, "attn_residual", M, &a[ACT_XB], (int)l, "attn_output.weight", &a[ACT_XB2], &a[ACT_X],
+                            d, d);
 }
 
 static void plan_dense_ffn(plan *p, uint32_t l)
@@ -290,7 +309,7 @@ static void plan_dense_ffn(plan *p, uint32_t l)
     add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
     vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
     add_kernel(p, "ffn_swiglu", "swiglu", "f32", &nh, act, 3, 0.0f);
-    add_matmul(p, M, &a[ACT_HB], (int)l, "ffn_down.weight", &a[ACT_XB], d, h);
+    add_projection_residual(p, "ffn_residual", M, &a[ACT_HB], (int)l, "ffn_down.weight", &a[ACT_XB], &a[ACT_X], d, h);
 }
 
 // Router matmul, then the moe kernel (route, count, grouped expert matmuls, combine); Mixtral
@@ -323,8 +342,7 @@ static void plan_layer(plan *p, uint32_t l)
         plan_moe_ffn(p, l);
         add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB2]);
     } else {
-        plan_dense_ffn(p, l);
-        add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB]);
+        plan_dense_ffn(p, l);  // its down projection adds the residual
     }
 }
 

@@ -13,8 +13,20 @@
 //! variant texel_f16 -DTEXEL -DWEIGHT_F16
 //! variant gemm_texel_f32 -DTEXEL -DGEMM_TEXEL
 //! variant gemm_texel_f16 -DTEXEL -DGEMM_TEXEL -DWEIGHT_F16
+//! variant add_f32 -DRESIDUAL
+//! variant add_f16 -DRESIDUAL -DWEIGHT_F16
+//! variant texel_add_f32 -DTEXEL -DRESIDUAL
+//! variant texel_add_f16 -DTEXEL -DRESIDUAL -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
+// RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 #include "matmul.h"
+#ifdef RESIDUAL
+#define Y_ACCESS
+#define STORE_Y(i, value) y[i] = y[i] + (value)
+#else
+#define Y_ACCESS writeonly
+#define STORE_Y(i, value) y[i] = (value)
+#endif
 
 #ifdef TEXEL
 #extension GL_KHR_shader_subgroup_basic : require
@@ -24,7 +36,7 @@
 layout(local_size_x = WG) in;
 layout(binding = 0, rgba32ui) uniform readonly uimageBuffer x_texels;
 layout(binding = 1, rgba32ui) uniform readonly uimageBuffer w_texels;
-layout(binding = 2) writeonly buffer Y { float y[]; };
+layout(binding = 2) Y_ACCESS buffer Y { float y[]; };
 #ifdef GEMM_TEXEL
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
 #else
@@ -95,7 +107,7 @@ void main()
     }
     if (tid == 0u)
         [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++)
-            if (m0 + m < pc.M && n0 + r < pc.N) y[(m0 + m) * pc.N + n0 + r] = acc[m][r];
+            if (m0 + m < pc.M && n0 + r < pc.N) STORE_Y((m0 + m) * pc.N + n0 + r, acc[m][r]);
 }
 
 #else  // storage-buffer path
@@ -106,7 +118,7 @@ layout(local_size_x = MATMUL_GEMV_WG) in;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 #include "weights.glsl"
-layout(binding = 2) writeonly buffer Y { float y[]; };
+layout(binding = 2) Y_ACCESS buffer Y { float y[]; };
 
 float row_dot_vector(uint x_row, uint w_row, uint tid)
 {
@@ -149,6 +161,6 @@ void main()
 #endif
     float partial = aligned ? row_dot_vector(x_row, w_row, tid) : row_dot_scalar(x_row, w_row, tid);
     float total = workgroup_sum(partial);
-    if (tid == 0u) y[m * pc.N + n] = total;
+    if (tid == 0u) STORE_Y(m * pc.N + n, total);
 }
 #endif

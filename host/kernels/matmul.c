@@ -3,6 +3,7 @@
 // The texel GEMV variants read x and W as texels, for CPU devices (vkl_matmul_variant picks).
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "host/bounds.h"
 #include "host/kernel.h"
@@ -23,7 +24,7 @@ void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N
 }
 
 enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, GEMV_TEXEL_F32, GEMV_TEXEL_F16, GEMM_TEXEL_F32, GEMM_TEXEL_F16,
-       FAULT_DROP_TERM };
+       GEMV_ADD_F32, GEMV_ADD_F16, GEMV_TEXEL_ADD_F32, GEMV_TEXEL_ADD_F16, FAULT_DROP_TERM };
 
 #define X_AND_W 0x3u  // texel bindings: x and W
 
@@ -36,20 +37,33 @@ static const vkl_variant variants[] = {
     [GEMV_TEXEL_F16] = { "gemv_texel.f16", "matmul_gemv.texel_f16", false, X_AND_W },
     [GEMM_TEXEL_F32] = { "gemm_texel.f32", "matmul_gemv.gemm_texel_f32", false, X_AND_W },
     [GEMM_TEXEL_F16] = { "gemm_texel.f16", "matmul_gemv.gemm_texel_f16", false, X_AND_W },
+    [GEMV_ADD_F32] = { "gemv_add.f32", "matmul_gemv.add_f32", false, 0 },
+    [GEMV_ADD_F16] = { "gemv_add.f16", "matmul_gemv.add_f16", false, 0 },
+    [GEMV_TEXEL_ADD_F32] = { "gemv_texel_add.f32", "matmul_gemv.texel_add_f32", false, X_AND_W },
+    [GEMV_TEXEL_ADD_F16] = { "gemv_texel_add.f16", "matmul_gemv.texel_add_f16", false, X_AND_W },
     [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true, 0 },
 };
 
 static bool is_gemm_texel(uint32_t variant) { return variant == GEMM_TEXEL_F32 || variant == GEMM_TEXEL_F16; }
 static bool is_gemv(uint32_t variant) { return variant != GEMM_F32 && variant != GEMM_F16 && !is_gemm_texel(variant); }
-static bool is_texel(uint32_t variant) { return variant >= GEMV_TEXEL_F32 && variant <= GEMM_TEXEL_F16; }
+static bool is_texel(uint32_t variant)
+{
+    return (variant >= GEMV_TEXEL_F32 && variant <= GEMM_TEXEL_F16) || variant == GEMV_TEXEL_ADD_F32 ||
+           variant == GEMV_TEXEL_ADD_F16;
+}
+static bool is_residual(uint32_t variant) { return variant >= GEMV_ADD_F32 && variant <= GEMV_TEXEL_ADD_F16; }
 static bool has_f16_weights(uint32_t variant)
 {
-    return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16 || variant == GEMM_TEXEL_F16;
+    return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16 || variant == GEMM_TEXEL_F16 ||
+           variant == GEMV_ADD_F16 || variant == GEMV_TEXEL_ADD_F16;
 }
 
-const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights)
+const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights, bool residual)
 {
     bool texel = K % (f16_weights ? 8u : 4u) == 0 && vkl_device_prefers_texel_reads(info);  // rows start on texels
+    if (residual && M > 1) return NULL;
+    if (residual && texel) return f16_weights ? "gemv_texel_add.f16" : "gemv_texel_add.f32";
+    if (residual) return f16_weights ? "gemv_add.f16" : "gemv_add.f32";
     if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
     if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
@@ -98,6 +112,9 @@ static const uint32_t gemm_texel_quick[][3] = { { 2, 3, 16 }, { 33, 65, 40 }, { 
 static void matmul_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
     if (variant == FAULT_DROP_TERM) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
+    else if (variant == GEMV_TEXEL_ADD_F32 || variant == GEMV_TEXEL_ADD_F16)
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_quick);
+    else if (is_residual(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, gemv_quick, gemv_quick);
     else if (is_gemm_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, gemm_texel_quick, gemm_texel_full);
     else if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_gemv(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, gemv_quick);
@@ -112,7 +129,8 @@ static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
     vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
     out[1] = (vkl_tensor_desc){ "W", wtype, N * K, VKL_IN, -1.0f, 1.0f };
-    out[2] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
+    out[2] = is_residual(c->variant) ? (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_INOUT, -1.0f, 1.0f }
+                                     : (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
 }
 
 static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
@@ -142,11 +160,15 @@ static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 // Bound per element: the dot-product bound of host/bounds.h with n = K over sum_k |x_k w_k|
 // (f16 weights are exact in f32, and the reference sees the same rounded weights), plus u|y|
 // for rounding the double reference to f32, plus the smallest normal for flushed subnormals.
+// The residual variants (y += x W^T) round once more, adding the residual: u|y| more, with
+// u|x W^T| for the f32 product their reference starts from (it may exceed |y| by cancellation).
 static void matmul_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
     uint32_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
     const float *x = values[0], *w = values[1];
     float *y = values[2];
+    float *residual = is_residual(c->variant) ? malloc((size_t)M * N * sizeof *residual) : NULL;
+    if (residual) memcpy(residual, y, (size_t)M * N * sizeof *residual);
     ref_matmul(y, x, w, M, N, K);
     float *abs_x = malloc((size_t)M * K * sizeof *abs_x), *abs_w = malloc((size_t)N * K * sizeof *abs_w);
     float *abs_sum = malloc((size_t)M * N * sizeof *abs_sum);
@@ -155,8 +177,13 @@ static void matmul_expect(const vkl_case *c, float *const *values, double *const
     for (size_t i = 0; i < (size_t)N * K; i++) abs_w[i] = fabsf(w[i]);
     ref_matmul(abs_sum, abs_x, abs_w, M, N, K);
     double factor = vkl_sum_error_factor(K);
-    for (size_t i = 0; i < (size_t)M * N; i++)
-        bounds[2][i] = factor * abs_sum[i] + VKL_F32_UNIT_ROUNDOFF * fabs(y[i]) + VKL_F32_TINY;
+    for (size_t i = 0; i < (size_t)M * N; i++) {
+        double product = y[i], sum = product + (residual ? residual[i] : 0.0);
+        if (residual) y[i] = (float)sum;
+        double rounding = fabs(product) + (residual ? fabs(sum) : 0.0);
+        bounds[2][i] = factor * abs_sum[i] + VKL_F32_UNIT_ROUNDOFF * rounding + VKL_F32_TINY;
+    }
+    free(residual);
     free(abs_x);
     free(abs_w);
     free(abs_sum);
@@ -167,7 +194,8 @@ static double matmul_flops(const vkl_case *c) { return 2.0 * c->dims[0] * c->dim
 static double matmul_bytes(const vkl_case *c)
 {
     double M = c->dims[0], N = c->dims[1], K = c->dims[2];
-    return 4.0 * M * K + (has_f16_weights(c->variant) ? 2.0 : 4.0) * N * K + 4.0 * M * N;
+    double y_passes = is_residual(c->variant) ? 2.0 : 1.0;  // the residual is read, then written
+    return 4.0 * M * K + (has_f16_weights(c->variant) ? 2.0 : 4.0) * N * K + 4.0 * y_passes * M * N;
 }
 
 // A model's projections: Q and O (dim x dim), K and V, the FFN (or the MoE router), the
@@ -183,6 +211,7 @@ static void matmul_bench(const vkl_kernel *self, uint32_t variant, const vkl_ben
         bool ffn = i == 2 || i == 3, router = i == 5;
         if ((b->experts && ffn) || (!b->experts && router) || (i == 4 && b->M != 1)) continue;
         if (is_texel(variant) && shapes[i][2] % vec) continue;
+        if (is_residual(variant) && i != 0 && i != 3) continue;  // the projections before a residual add
         vkl_case_add(cases, self, variant, shapes[i]);
     }
 }

@@ -9,7 +9,8 @@
 
 // The variant name for y (M, N) = x (M, K) . W (N, K)T on this device: a tiled GEMM for a
 // batch; for one row, the texel GEMV where the device prefers texel reads and rows start on a
-// texel, else the storage-buffer GEMV.
-const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights);
+// texel, else the storage-buffer GEMV. With `residual`, y += x . W^T in one dispatch: a GEMV
+// variant for one row, NULL for a batch (then add separately).
+const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights, bool residual);
 
 #endif
