@@ -35,6 +35,11 @@ bool cli_common_init(cli_common *common)
         }
         common->validate = validate[0] == '1';
     }
+    const char *read_path = getenv("VKLLM_READ_PATH");  // read by vkl_device_prefers_texel_reads
+    if (read_path && read_path[0] && strcmp(read_path, "texel") && strcmp(read_path, "storage")) {
+        fprintf(stderr, "vkllm: error: VKLLM_READ_PATH: '%s' is not texel or storage\n", read_path);
+        return false;
+    }
     return true;
 }
 
