@@ -10,6 +10,7 @@
 #include "host/dispatch.h"
 #include "host/kernels/attention.h"
 #include "host/kernels/embedding.h"
+#include "host/kernels/ffn_gate_up.h"
 #include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "runtime/command.h"
@@ -305,10 +306,20 @@ static void plan_dense_ffn(plan *p, uint32_t l)
 {
     vkl_buffer *a = p->s->act;
     uint32_t M = p->M, d = p->s->cfg.dim, h = p->s->cfg.hidden_dim, nh = M * h;
-    add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", &a[ACT_HB], h, d);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
-    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
-    add_kernel(p, "ffn_swiglu", "swiglu", "f32", &nh, act, 3, 0.0f);
+    vkl_dtype type = VKL_DTYPE_F32;
+    const vkl_buffer *gate = weight(p->s, (int)l, "ffn_gate.weight", &type);
+    const char *fused = vkl_ffn_gate_up_variant(p->s->device->info, M, d, type == VKL_DTYPE_F16);
+    if (fused) {  // one dispatch instead of three
+        uint32_t dims[3] = { M, h, d };
+        vkl_binding t[4] = { whole(&a[ACT_XB]), whole(gate), whole(&a[ACT_HB]),
+                             whole(weight(p->s, (int)l, "ffn_up.weight", NULL)) };
+        add_kernel(p, "ffn_gate_up", "ffn_gate_up", fused, dims, t, 4, 0.0f);
+    } else {
+        add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", &a[ACT_HB], h, d);
+        add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
+        vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
+        add_kernel(p, "ffn_swiglu", "swiglu", "f32", &nh, act, 3, 0.0f);
+    }
     add_projection_residual(p, "ffn_residual", M, &a[ACT_HB], (int)l, "ffn_down.weight", &a[ACT_XB], &a[ACT_X], d, h);
 }
 

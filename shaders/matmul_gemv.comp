@@ -17,8 +17,12 @@
 //! variant add_f16 -DRESIDUAL -DWEIGHT_F16
 //! variant texel_add_f32 -DTEXEL -DRESIDUAL
 //! variant texel_add_f16 -DTEXEL -DRESIDUAL -DWEIGHT_F16
+//! variant gate_up_texel_f32 -DTEXEL -DGATE_UP
+//! variant gate_up_texel_f16 -DTEXEL -DGATE_UP -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
+// GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
+// the SwiGLU FFN's first half in one dispatch instead of three.
 #include "matmul.h"
 #ifdef RESIDUAL
 #define Y_ACCESS
@@ -37,12 +41,18 @@ layout(local_size_x = WG) in;
 layout(binding = 0, rgba32ui) uniform readonly uimageBuffer x_texels;
 layout(binding = 1, rgba32ui) uniform readonly uimageBuffer w_texels;
 layout(binding = 2) Y_ACCESS buffer Y { float y[]; };
+#ifdef GATE_UP
+layout(binding = 3, rgba32ui) uniform readonly uimageBuffer u_texels;
+#define NW 2u  // weight matrices: gate, up
+#else
+#define NW 1u
+#endif
 #ifdef GEMM_TEXEL
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
 #else
 #define MT 1u
 #endif
-shared float partials[MT][ROWS][WG];  // one per subgroup, when the workgroup spans several
+shared float partials[MT][NW * ROWS][WG];  // one per subgroup, when the workgroup spans several
 // The device's smallest subgroup size (set by the host): where it is at least WG, the step
 // that adds subgroups' sums through shared memory is compiled away with its barrier, which
 // costs llvmpipe about 10 % of this kernel's time even when not taken.
@@ -50,20 +60,28 @@ layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
 vec4 x_at(uint texel) { return uintBitsToFloat(imageLoad(x_texels, int(texel))); }
 
-// Weight texel t as the values that multiply x texels xa (and, for f16 weights, xb).
+// Texel t of weight matrix `set` (0: binding 1, 1: binding 3) as the values that multiply x
+// texels xa (and, for f16 weights, xb).
+uvec4 load_weight(uint set, uint t)
+{
+#ifdef GATE_UP
+    if (set == 1u) return imageLoad(u_texels, int(t));
+#endif
+    return imageLoad(w_texels, int(t));
+}
 #ifdef WEIGHT_F16
 #define WEIGHT_VEC 8u
-void weight_texel(uint t, out vec4 wa, out vec4 wb)
+void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 {
-    uvec4 q = imageLoad(w_texels, int(t));
+    uvec4 q = load_weight(set, t);
     wa = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
     wb = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
 }
 #else
 #define WEIGHT_VEC 4u
-void weight_texel(uint t, out vec4 wa, out vec4 wb)
+void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 {
-    wa = uintBitsToFloat(imageLoad(w_texels, int(t)));
+    wa = uintBitsToFloat(load_weight(set, t));
     wb = vec4(0.0);
 }
 #endif
@@ -80,34 +98,42 @@ void main()
     uint row_texel[ROWS], x_texel[MT];  // rows past N or M repeat the last one; not stored
     [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, pc.N - 1u) * texels;
     [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = min(m0 + m, pc.M - 1u) * (pc.K / 4u);
-    float acc[MT][ROWS];
-    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) acc[m][r] = 0.0;
+    float acc[MT][NW * ROWS];  // [m][w * ROWS + r]
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) acc[m][r] = 0.0;
     for (uint i = tid; i < texels; i += WG) {
         vec4 xa[MT], xb[MT];
         [[unroll]] for (uint m = 0; m < MT; m++) {
             xa[m] = x_at(x_texel[m] + i * (WEIGHT_VEC / 4u));
             xb[m] = WEIGHT_VEC == 8u ? x_at(x_texel[m] + 2u * i + 1u) : vec4(0.0);
         }
-        [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
             vec4 wa, wb;
-            weight_texel(row_texel[r] + i, wa, wb);
-            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][r] += dot(xa[m], wa) + dot(xb[m], wb);
+            weight_texel(w, row_texel[r] + i, wa, wb);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
         }
     }
-    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) acc[m][r] = subgroupAdd(acc[m][r]);
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++)
+        acc[m][r] = subgroupAdd(acc[m][r]);
     if (SUBGROUP_MIN < WG) {  // several subgroups may share the workgroup
         if (subgroupElect())
-            [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++)
+            [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++)
                 partials[m][r][gl_SubgroupID] = acc[m][r];
         barrier();
-        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) {
             acc[m][r] = 0.0;
             for (uint s = 0; s < gl_NumSubgroups; s++) acc[m][r] += partials[m][r][s];
         }
     }
     if (tid == 0u)
-        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++)
-            if (m0 + m < pc.M && n0 + r < pc.N) STORE_Y((m0 + m) * pc.N + n0 + r, acc[m][r]);
+        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+            if (m0 + m >= pc.M || n0 + r >= pc.N) continue;
+#ifdef GATE_UP  // as swiglu.comp: exp overflow to +inf gives g / inf = 0, the limit
+            float g = acc[m][r];
+            STORE_Y((m0 + m) * pc.N + n0 + r, g / (1.0 + exp(-g)) * acc[m][ROWS + r]);
+#else
+            STORE_Y((m0 + m) * pc.N + n0 + r, acc[m][r]);
+#endif
+        }
 }
 
 #else  // storage-buffer path

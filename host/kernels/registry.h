@@ -8,6 +8,7 @@
     X(rms_norm)          \
     X(add)               \
     X(swiglu)            \
+    X(ffn_gate_up)       \
     X(gelu)              \
     X(layer_norm)        \
     X(embedding)         \
