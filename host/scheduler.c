@@ -9,6 +9,7 @@
 #include "host/check.h"
 #include "host/dispatch.h"
 #include "host/kernels/attention.h"
+#include "host/kernels/attn_qkv.h"
 #include "host/kernels/embedding.h"
 #include "host/kernels/ffn_gate_up.h"
 #include "host/kernels/matmul.h"
@@ -273,6 +274,26 @@ static void add_projection_residual(plan *p, const char *add_label, uint32_t M, 
     add_kernel(p, name, "matmul", fused, dims, t, 3, 0.0f);
 }
 
+// Q, K and V projections: one dispatch where attn_qkv applies (decode on CPU devices), else three.
+static void add_qkv(plan *p, uint32_t l, uint32_t M, uint32_t d, uint32_t kv)
+{
+    vkl_buffer *a = p->s->act;
+    vkl_dtype type = VKL_DTYPE_F32;
+    const vkl_buffer *wq = weight(p->s, (int)l, "attn_q.weight", &type);
+    const char *fused = vkl_attn_qkv_variant(p->s->device->info, M, d, kv, d, type == VKL_DTYPE_F16);
+    if (!fused) {
+        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
+        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
+        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
+        return;
+    }
+    uint32_t dims[4] = { M, d, kv, d };
+    vkl_binding t[7] = { whole(&a[ACT_XB]), whole(wq), whole(&a[ACT_Q]),
+                         whole(weight(p->s, (int)l, "attn_k.weight", NULL)), whole(&a[ACT_K]),
+                         whole(weight(p->s, (int)l, "attn_v.weight", NULL)), whole(&a[ACT_V]) };
+    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 7, 0.0f);
+}
+
 static void plan_attention(plan *p, uint32_t l)
 {
     vkl_scheduler *s = p->s;
@@ -283,9 +304,7 @@ static void plan_attention(plan *p, uint32_t l)
     // `context` rows). Validation passes the real position, which the references read.
     uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos, rope_p = p->pos < 0 ? s->context - M : p0;
     add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
+    add_qkv(p, l, M, d, kv);
     uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
     vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
     add_kernel(p, "rope", "rope", c->rope_neox ? "neox" : "adjacent", rope, rt, 4, 0.0f);

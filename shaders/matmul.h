@@ -25,6 +25,8 @@
 // fetches serves that many weight texels. Needs K % 4 == 0 (f32) or K % 8 == 0 (f16 weights).
 #define MATMUL_GEMV_TEXEL_WG 8u
 #define MATMUL_GEMV_TEXEL_ROWS 8u
+// ffn_gate_up (the same shader with GATE_UP): rows of each of W_gate and W_up per workgroup.
+#define MATMUL_GATE_UP_ROWS 4u
 // GEMM through texels (the same shader with MT): MATMUL_GEMM_TEXEL_MT rows of x per workgroup.
 #define MATMUL_GEMM_TEXEL_MT 4u
 
@@ -35,6 +37,7 @@ PUSH_CONSTANTS(matmul_push)
     uint32_t K;
     uint32_t groups_x;  // GEMV: workgroups along x; row n = group.y * groups_x + group.x
     uint32_t topk;      // grouped (MoE) GEMM: x row of permuted row r is perm[r] / topk; 0: r
+    uint32_t n_kv;      // attn_qkv: rows of W_k and W_v (N: rows of W_q)
 } PUSH_INSTANCE;
 
 #endif

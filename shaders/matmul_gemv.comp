@@ -19,10 +19,15 @@
 //! variant texel_add_f16 -DTEXEL -DRESIDUAL -DWEIGHT_F16
 //! variant gate_up_texel_f32 -DTEXEL -DGATE_UP
 //! variant gate_up_texel_f16 -DTEXEL -DGATE_UP -DWEIGHT_F16
+//! variant qkv_texel_f32 -DTEXEL -DQKV
+//! variant qkv_texel_f16 -DTEXEL -DQKV -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 // GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
 // the SwiGLU FFN's first half in one dispatch instead of three.
+// QKV (kernel attn_qkv, texel path): q, k and v = x . W^T for W_q (binding 1, N rows, out 2),
+// W_k (3, n_kv rows, out 4) and W_v (5, n_kv rows, out 6), workgroups over the three in turn;
+// N and n_kv are multiples of the rows per workgroup.
 #include "matmul.h"
 #ifdef RESIDUAL
 #define Y_ACCESS
@@ -36,11 +41,21 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #define WG MATMUL_GEMV_TEXEL_WG
+#ifdef GATE_UP
+#define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
+#else
 #define ROWS MATMUL_GEMV_TEXEL_ROWS
+#endif
 layout(local_size_x = WG) in;
 layout(binding = 0, rgba32ui) uniform readonly uimageBuffer x_texels;
 layout(binding = 1, rgba32ui) uniform readonly uimageBuffer w_texels;
 layout(binding = 2) Y_ACCESS buffer Y { float y[]; };
+#ifdef QKV
+layout(binding = 3, rgba32ui) uniform readonly uimageBuffer k_texels;
+layout(binding = 4) writeonly buffer K_OUT { float k_out[]; };
+layout(binding = 5, rgba32ui) uniform readonly uimageBuffer v_texels;
+layout(binding = 6) writeonly buffer V_OUT { float v_out[]; };
+#endif
 #ifdef GATE_UP
 layout(binding = 3, rgba32ui) uniform readonly uimageBuffer u_texels;
 #define NW 2u  // weight matrices: gate, up
@@ -67,6 +82,10 @@ uvec4 load_weight(uint set, uint t)
 #ifdef GATE_UP
     if (set == 1u) return imageLoad(u_texels, int(t));
 #endif
+#ifdef QKV  // `set` is the matrix, uniform across the workgroup: 0 q, 1 k, 2 v
+    if (set == 1u) return imageLoad(k_texels, int(t));
+    if (set == 2u) return imageLoad(v_texels, int(t));
+#endif
     return imageLoad(w_texels, int(t));
 }
 #ifdef WEIGHT_F16
@@ -86,20 +105,9 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 }
 #endif
 
-void main()
+// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over this invocation's texels.
+void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][NW * ROWS])
 {
-#ifdef GEMM_TEXEL  // x rows fastest across workgroups, so each W block stays in cache for all of M
-    uint n0 = gl_WorkGroupID.y * ROWS, m0 = gl_WorkGroupID.x * MT;
-#else
-    uint n0 = (gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS, m0 = gl_WorkGroupID.z;
-#endif
-    if (n0 >= pc.N) return;  // uniform across the workgroup
-    uint tid = gl_LocalInvocationID.x, texels = pc.K / WEIGHT_VEC;
-    uint row_texel[ROWS], x_texel[MT];  // rows past N or M repeat the last one; not stored
-    [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, pc.N - 1u) * texels;
-    [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = min(m0 + m, pc.M - 1u) * (pc.K / 4u);
-    float acc[MT][NW * ROWS];  // [m][w * ROWS + r]
-    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) acc[m][r] = 0.0;
     for (uint i = tid; i < texels; i += WG) {
         vec4 xa[MT], xb[MT];
         [[unroll]] for (uint m = 0; m < MT; m++) {
@@ -108,10 +116,41 @@ void main()
         }
         [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
             vec4 wa, wb;
-            weight_texel(w, row_texel[r] + i, wa, wb);
+            weight_texel(w + mat, row_texel[r] + i, wa, wb);
             [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
         }
     }
+}
+
+void main()
+{
+#ifdef GEMM_TEXEL  // x rows fastest across workgroups, so each W block stays in cache for all of M
+    uint n0 = gl_WorkGroupID.y * ROWS, m0 = gl_WorkGroupID.x * MT;
+#else
+    uint n0 = (gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS, m0 = gl_WorkGroupID.z;
+#endif
+#ifdef QKV  // rows [0, N) of W_q, then [0, n_kv) of W_k, then of W_v
+    uint mat = n0 < pc.N ? 0u : n0 < pc.N + pc.n_kv ? 1u : 2u;
+    uint rows_n = mat == 0u ? pc.N : pc.n_kv;
+    n0 -= mat == 0u ? 0u : mat == 1u ? pc.N : pc.N + pc.n_kv;
+    if (n0 >= rows_n) return;  // uniform across the workgroup
+#else
+    const uint mat = 0u, rows_n = pc.N;
+    if (n0 >= pc.N) return;  // uniform across the workgroup
+#endif
+    uint tid = gl_LocalInvocationID.x, texels = pc.K / WEIGHT_VEC;
+    uint row_texel[ROWS], x_texel[MT];  // rows past N or M repeat the last one; not stored
+    [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, rows_n - 1u) * texels;
+    [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = min(m0 + m, pc.M - 1u) * (pc.K / 4u);
+    float acc[MT][NW * ROWS];  // [m][w * ROWS + r]
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) acc[m][r] = 0.0;
+#ifdef QKV  // a literal matrix per call, so each inlined loop reads one texel buffer
+    if (mat == 0u) accumulate(0u, tid, texels, row_texel, x_texel, acc);
+    else if (mat == 1u) accumulate(1u, tid, texels, row_texel, x_texel, acc);
+    else accumulate(2u, tid, texels, row_texel, x_texel, acc);
+#else
+    accumulate(0u, tid, texels, row_texel, x_texel, acc);
+#endif
     [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++)
         acc[m][r] = subgroupAdd(acc[m][r]);
     if (SUBGROUP_MIN < WG) {  // several subgroups may share the workgroup
@@ -126,8 +165,13 @@ void main()
     }
     if (tid == 0u)
         [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            if (m0 + m >= pc.M || n0 + r >= pc.N) continue;
-#ifdef GATE_UP  // as swiglu.comp: exp overflow to +inf gives g / inf = 0, the limit
+            if (m0 + m >= pc.M || n0 + r >= rows_n) continue;
+#if defined(QKV)
+            uint at = (m0 + m) * rows_n + n0 + r;
+            if (mat == 0u) y[at] = acc[m][r];
+            else if (mat == 1u) k_out[at] = acc[m][r];
+            else v_out[at] = acc[m][r];
+#elif defined(GATE_UP)  // as swiglu.comp: exp overflow to +inf gives g / inf = 0, the limit
             float g = acc[m][r];
             STORE_Y((m0 + m) * pc.N + n0 + r, g / (1.0 + exp(-g)) * acc[m][ROWS + r]);
 #else

@@ -62,14 +62,16 @@ grep -q "ffn_moe moe/f16" "$dir/val.err" || fail "f16 MoE: the f16 moe block did
 echo "f16 dense and MoE models: --validate passes on the GPU; the CPU path refuses f16 clearly"; passed=$((passed + 1))
 
 # --validate must be able to fail: a matmul that drops a term, swapped in by the test hook, on
-# both read paths (the storage-buffer GEMV and the texel GEMV that CPU devices run by default).
-for path_variant in storage:gemv.f32 texel:gemv_texel.f32; do
-  out=$(VKLLM_READ_PATH=${path_variant%%:*} VKLLM_INJECT_FAULT=matmul/${path_variant#*:}:fault_drop_term \
+# both read paths: the storage-buffer GEMV (its first use: attn_q), and the texel GEMV that CPU
+# devices run by default (there Q/K/V are one attn_qkv dispatch, so its first use is the head).
+for case in storage:gemv.f32:"layer 0, attn_q.weight" texel:gemv_texel.f32:"output.weight"; do
+  read_path=${case%%:*} rest=${case#*:}; variant=${rest%%:*} first=${rest#*:}
+  out=$(VKLLM_READ_PATH=$read_path VKLLM_INJECT_FAULT=matmul/$variant:fault_drop_term \
     "$vkllm" run -m "$dir/dense.gguf" -t 0 -n 3 --validate 2>&1 >/dev/null)
   code=$?
-  [ $code = 1 ] || { echo "$out"; fail "--validate with a broken matmul ($path_variant) exited $code, not 1"; }
-  echo "$out" | grep -q "the first: position 0, layer 0, attn_q.weight matmul/fault_drop_term" ||
-    { echo "$out"; fail "--validate did not name the first failing dispatch ($path_variant)"; }
+  [ $code = 1 ] || { echo "$out"; fail "--validate with a broken matmul ($read_path) exited $code, not 1"; }
+  echo "$out" | grep -q "the first: position 0, .*$first matmul/fault_drop_term" ||
+    { echo "$out"; fail "--validate did not name the first failing dispatch ($read_path: $first)"; }
 done
 echo "--validate names the first failing dispatch of a broken kernel, on both read paths"; passed=$((passed + 1))
 

@@ -38,7 +38,7 @@ const char *vkl_ffn_gate_up_variant(const vkl_device_info *info, uint32_t M, uin
     return f16_weights ? "texel.f16" : "texel.f32";
 }
 
-// (M, N, K): K % 8 == 0; N not a multiple of the 8 rows per workgroup; stories260K (172 x 64),
+// (M, N, K): K % 8 == 0; N not a multiple of the 4 rows per workgroup; stories260K (172 x 64),
 // Llama-2-7B (11008 x 4096); several x rows.
 static const uint32_t full[][3] = {
     { 1, 1, 8 }, { 1, 13, 40 }, { 1, 172, 64 }, { 1, 1001, 256 }, { 1, 11008, 4096 }, { 2, 33, 64 }, { 3, 100, 136 },
@@ -63,7 +63,7 @@ static void gate_up_tensors(const vkl_case *c, vkl_tensor_desc *out)
 static uint32_t gate_up_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    vkl_split_groups((push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, &out->groups[0], &out->groups[1]);
+    vkl_split_groups((push.N + MATMUL_GATE_UP_ROWS - 1) / MATMUL_GATE_UP_ROWS, &out->groups[0], &out->groups[1]);
     out->groups[2] = push.M;
     out->spec0_subgroup_min = true;
     push.groups_x = out->groups[0];

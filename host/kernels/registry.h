@@ -9,6 +9,7 @@
     X(add)               \
     X(swiglu)            \
     X(ffn_gate_up)       \
+    X(attn_qkv)          \
     X(gelu)              \
     X(layer_norm)        \
     X(embedding)         \

@@ -1,0 +1,123 @@
+// attn_qkv: q = x · W_qᵀ, k = x · W_kᵀ, v = x · W_vᵀ in one dispatch (for decode on CPU devices,
+// where each dispatch costs 17-24 µs) — CPU reference, check shapes, launch.
+// Shader: shaders/matmul_gemv.comp with QKV (texel path only).
+#include <math.h>
+#include <stdlib.h>
+
+#include "host/bounds.h"
+#include "host/kernel.h"
+#include "host/kernels/attn_qkv.h"
+#include "host/ref.h"
+#include "shaders/matmul.h"
+
+enum { TEXEL_F32, TEXEL_F16 };
+#define X_AND_WEIGHTS 0x2bu  // texel bindings: x, W_q, W_k, W_v (outputs are storage buffers)
+static const vkl_variant variants[] = {
+    [TEXEL_F32] = { "texel.f32", "matmul_gemv.qkv_texel_f32", false, X_AND_WEIGHTS },
+    [TEXEL_F16] = { "texel.f16", "matmul_gemv.qkv_texel_f16", false, X_AND_WEIGHTS },
+};
+
+enum { DIM_M, DIM_N, DIM_NKV, DIM_K };
+
+const char *vkl_attn_qkv_variant(const vkl_device_info *info, uint32_t M, uint32_t N, uint32_t n_kv, uint32_t K,
+                                 bool f16_weights)
+{
+    bool whole_blocks = N % MATMUL_GEMV_TEXEL_ROWS == 0 && n_kv % MATMUL_GEMV_TEXEL_ROWS == 0;
+    if (M != 1 || !whole_blocks || K % (f16_weights ? 8u : 4u) != 0 || !vkl_device_prefers_texel_reads(info))
+        return NULL;
+    return f16_weights ? "texel.f16" : "texel.f32";
+}
+
+// (M, N, N_kv, K): N and N_kv multiples of 8 (rows per workgroup), K of 8: stories260K (64, 32
+// over 64), MHA, Llama-3-8B's GQA (4096, 1024 over 4096), several x rows.
+static const uint32_t full[][4] = {
+    { 1, 8, 8, 8 }, { 1, 64, 32, 64 }, { 1, 16, 8, 40 }, { 1, 256, 256, 128 }, { 1, 4096, 1024, 4096 }, { 2, 32, 16, 24 },
+    { 3, 96, 32, 136 },
+};
+static const uint32_t quick[][4] = { { 1, 8, 8, 8 }, { 1, 64, 32, 64 }, { 3, 96, 32, 136 } };
+
+static void qkv_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
+{
+    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+}
+
+static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
+{
+    uint64_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
+    vkl_dtype wtype = c->variant == TEXEL_F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
+    out[1] = (vkl_tensor_desc){ "W_q", wtype, N * K, VKL_IN, -1.0f, 1.0f };
+    out[2] = (vkl_tensor_desc){ "q", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
+    out[3] = (vkl_tensor_desc){ "W_k", wtype, NKV * K, VKL_IN, -1.0f, 1.0f };
+    out[4] = (vkl_tensor_desc){ "k", VKL_DTYPE_F32, M * NKV, VKL_OUT, 0.0f, 0.0f };
+    out[5] = (vkl_tensor_desc){ "W_v", wtype, NKV * K, VKL_IN, -1.0f, 1.0f };
+    out[6] = (vkl_tensor_desc){ "v", VKL_DTYPE_F32, M * NKV, VKL_OUT, 0.0f, 0.0f };
+}
+
+static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
+{
+    struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV] };
+    uint32_t blocks = (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS;
+    vkl_split_groups(blocks, &out->groups[0], &out->groups[1]);
+    out->groups[2] = push.M;
+    out->spec0_subgroup_min = true;
+    push.groups_x = out->groups[0];
+    vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
+}
+
+// Each output is matmul's: the dot-product bound f(K) sum_k |x_k w_k|, plus u|y| for the
+// reference's rounding, plus the smallest normal (see host/kernels/matmul.c).
+static void expect_one(const float *x, const float *w, float *y, double *bound, uint32_t M, uint32_t N, uint32_t K)
+{
+    ref_matmul(y, x, w, M, N, K);
+    double factor = vkl_sum_error_factor(K);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < N; n++) {
+            double abs_sum = 0.0;
+            for (uint32_t k = 0; k < K; k++) abs_sum += fabs((double)x[(size_t)m * K + k] * w[(size_t)n * K + k]);
+            bound[(size_t)m * N + n] = factor * abs_sum + VKL_F32_UNIT_ROUNDOFF * fabs(y[(size_t)m * N + n]) + VKL_F32_TINY;
+        }
+}
+
+static void qkv_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    uint32_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
+    expect_one(values[0], values[1], values[2], bounds[2], M, N, K);
+    expect_one(values[0], values[3], values[4], bounds[4], M, NKV, K);
+    expect_one(values[0], values[5], values[6], bounds[6], M, NKV, K);
+}
+
+static double qkv_flops(const vkl_case *c)
+{
+    return 2.0 * c->dims[DIM_M] * (c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV]) * c->dims[DIM_K];
+}
+
+static double qkv_bytes(const vkl_case *c)
+{
+    double M = c->dims[DIM_M], rows = c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV], K = c->dims[DIM_K];
+    return 4.0 * M * K + (c->variant == TEXEL_F16 ? 2.0 : 4.0) * rows * K + 4.0 * M * rows;
+}
+
+// A model's Q, K and V projections at decode.
+static void qkv_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t dims[4] = { 1, b->dim, b->kv_heads * b->head_dim, b->dim };
+    if (b->M == 1 && dims[1] % 8 == 0 && dims[2] % 8 == 0 && b->dim % 8 == 0) vkl_case_add(cases, self, variant, dims);
+}
+
+const vkl_kernel vkl_kernel_attn_qkv = {
+    .name = "attn_qkv",
+    .dim_names = { "M", "N", "N_kv", "K" },
+    .dim_count = 4,
+    .variants = variants,
+    .variant_count = sizeof variants / sizeof variants[0],
+    .tensor_count = 7,
+    .shapes = qkv_shapes,
+    .tensors = qkv_tensors,
+    .launch = qkv_launch,
+    .expect = qkv_expect,
+    .flops = qkv_flops,
+    .bytes = qkv_bytes,
+    .bench_shapes = qkv_bench,
+};

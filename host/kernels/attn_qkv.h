@@ -1,0 +1,16 @@
+// attn_qkv's variant choice for callers that run it (the scheduler).
+#ifndef VKLLM_KERNELS_ATTN_QKV_H
+#define VKLLM_KERNELS_ATTN_QKV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/context.h"
+
+// The variant for one row of x (K wide) projected to N query and n_kv key and value rows, or
+// NULL where the fused kernel does not apply (a batch, row counts not multiples of 8, rows not
+// on texels, a device that reads through storage buffers): then run three matmuls.
+const char *vkl_attn_qkv_variant(const vkl_device_info *info, uint32_t M, uint32_t N, uint32_t n_kv, uint32_t K,
+                                 bool f16_weights);
+
+#endif
