@@ -149,7 +149,7 @@ vkl_status vkl_gguf_parse(const char *path, const uint8_t *data, uint64_t size, 
         vkl_gguf_tensor t;
         if ((ok = read_tensor_info(&c, &t))) arrput(g->tensors, t);
     }
-    g->data_offset = (c.at + alignment - 1) / alignment * alignment;
+    if (ok) g->data_offset = (c.at + alignment - 1) / alignment * alignment;  // alignment is valid only then
     if (ok && g->data_offset > size && n_tensors) ok = fail(&c, "data section starts past the end of the file", g->data_offset);
     if (ok) return VKL_OK;
     vkl_gguf_free(g);

@@ -75,6 +75,9 @@ cases = [
      "only llama is supported"),
     ("missing block_count", rename("llama.block_count", "llama.block_coun_"), "llama.block_count is missing"),
     ("zero embedding length", patch(kvs["llama.embedding_length"][1], "<I", 0), "inconsistent hyperparameters"),
+    # general.alignment = 0 (a u32 key renamed, same length): once a division by zero, found by libFuzzer
+    ("zero alignment", patch(kvs["llama.block_count"][1], "<I", 0).replace(b"llama.block_count", b"general.alignment", 1),
+     "general.alignment is not a power of two"),
     ("n_dims 7", patch(first["n_dims_at"], "<I", 7), "n_dims out of range"),
     ("huge dimension", patch(first["dims_at"], "<Q", 1 << 40), "run past the end of the file"),
     ("zero dimension", patch(first["dims_at"], "<Q", 0), "bad dimension"),
