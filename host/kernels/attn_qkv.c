@@ -1,13 +1,10 @@
 // attn_qkv: q = x · W_qᵀ, k = x · W_kᵀ, v = x · W_vᵀ in one dispatch (for decode on CPU devices,
 // where each dispatch costs 17-24 µs) — CPU reference, check shapes, launch.
 // Shader: shaders/matmul_gemv.comp with QKV (texel path only).
-#include <math.h>
-#include <stdlib.h>
 
-#include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/kernels/attn_qkv.h"
-#include "host/ref.h"
+#include "host/kernels/matmul.h"
 #include "shaders/matmul.h"
 
 enum { TEXEL_F32, TEXEL_F16 };
@@ -66,26 +63,13 @@ static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
     return 1;
 }
 
-// Each output is matmul's: the dot-product bound f(K) sum_k |x_k w_k|, plus u|y| for the
-// reference's rounding, plus the smallest normal (see host/kernels/matmul.c).
-static void expect_one(const float *x, const float *w, float *y, double *bound, uint32_t M, uint32_t N, uint32_t K)
-{
-    ref_matmul(y, x, w, M, N, K);
-    double factor = vkl_sum_error_factor(K);
-    for (uint32_t m = 0; m < M; m++)
-        for (uint32_t n = 0; n < N; n++) {
-            double abs_sum = 0.0;
-            for (uint32_t k = 0; k < K; k++) abs_sum += fabs((double)x[(size_t)m * K + k] * w[(size_t)n * K + k]);
-            bound[(size_t)m * N + n] = factor * abs_sum + VKL_F32_UNIT_ROUNDOFF * fabs(y[(size_t)m * N + n]) + VKL_F32_TINY;
-        }
-}
-
+// Each output is a matmul, with matmul's bound.
 static void qkv_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
     uint32_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
-    expect_one(values[0], values[1], values[2], bounds[2], M, N, K);
-    expect_one(values[0], values[3], values[4], bounds[4], M, NKV, K);
-    expect_one(values[0], values[5], values[6], bounds[6], M, NKV, K);
+    vkl_matmul_expect(values[0], values[1], NULL, values[2], bounds[2], M, N, K);
+    vkl_matmul_expect(values[0], values[3], NULL, values[4], bounds[4], M, NKV, K);
+    vkl_matmul_expect(values[0], values[5], NULL, values[6], bounds[6], M, NKV, K);
 }
 
 static double qkv_flops(const vkl_case *c)

@@ -162,13 +162,9 @@ static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 // for rounding the double reference to f32, plus the smallest normal for flushed subnormals.
 // The residual variants (y += x W^T) round once more, adding the residual: u|y| more, with
 // u|x W^T| for the f32 product their reference starts from (it may exceed |y| by cancellation).
-static void matmul_expect(const vkl_case *c, float *const *values, double *const *bounds)
+void vkl_matmul_expect(const float *x, const float *w, const float *residual, float *y, double *bounds, uint32_t M,
+                       uint32_t N, uint32_t K)
 {
-    uint32_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
-    const float *x = values[0], *w = values[1];
-    float *y = values[2];
-    float *residual = is_residual(c->variant) ? malloc((size_t)M * N * sizeof *residual) : NULL;
-    if (residual) memcpy(residual, y, (size_t)M * N * sizeof *residual);
     ref_matmul(y, x, w, M, N, K);
     float *abs_x = malloc((size_t)M * K * sizeof *abs_x), *abs_w = malloc((size_t)N * K * sizeof *abs_w);
     float *abs_sum = malloc((size_t)M * N * sizeof *abs_sum);
@@ -181,12 +177,24 @@ static void matmul_expect(const vkl_case *c, float *const *values, double *const
         double product = y[i], sum = product + (residual ? residual[i] : 0.0);
         if (residual) y[i] = (float)sum;
         double rounding = fabs(product) + (residual ? fabs(sum) : 0.0);
-        bounds[2][i] = factor * abs_sum[i] + VKL_F32_UNIT_ROUNDOFF * rounding + VKL_F32_TINY;
+        bounds[i] = factor * abs_sum[i] + VKL_F32_UNIT_ROUNDOFF * rounding + VKL_F32_TINY;
     }
-    free(residual);
     free(abs_x);
     free(abs_w);
     free(abs_sum);
+}
+
+static void matmul_expect(const vkl_case *c, float *const *values, double *const *bounds)
+{
+    uint32_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
+    float *residual = NULL;  // the residual variants' y comes in holding it
+    if (is_residual(c->variant)) {
+        residual = malloc((size_t)M * N * sizeof *residual);
+        if (!residual) abort();  // sizes were checked by the driver before allocating
+        memcpy(residual, values[2], (size_t)M * N * sizeof *residual);
+    }
+    vkl_matmul_expect(values[0], values[1], residual, values[2], bounds[2], M, N, K);
+    free(residual);
 }
 
 static double matmul_flops(const vkl_case *c) { return 2.0 * c->dims[0] * c->dims[1] * c->dims[2]; }

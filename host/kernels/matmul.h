@@ -13,4 +13,9 @@
 // variant for one row, NULL for a batch (then add separately).
 const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights, bool residual);
 
+// matmul's expected output and bound (see host/kernels/matmul.c), for kernels built from
+// matmuls: y (M, N) = residual + x (M, K) . W (N, K)T, residual NULL for none.
+void vkl_matmul_expect(const float *x, const float *w, const float *residual, float *y, double *bounds, uint32_t M,
+                       uint32_t N, uint32_t K);
+
 #endif
