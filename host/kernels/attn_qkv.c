@@ -54,13 +54,7 @@ static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
 static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV] };
-    uint32_t blocks = (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS;
-    vkl_split_groups(blocks, &out->groups[0], &out->groups[1]);
-    out->groups[2] = push.M;
-    out->spec0_subgroup_min = true;
-    push.groups_x = out->groups[0];
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
+    return vkl_matmul_texel_gemv_launch(push, (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS, out);
 }
 
 // Each output is a matmul, with matmul's bound.

@@ -7,6 +7,7 @@
 #include "host/bounds.h"
 #include "host/kernel.h"
 #include "host/kernels/ffn_gate_up.h"
+#include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "shaders/matmul.h"
 
@@ -63,12 +64,7 @@ static void gate_up_tensors(const vkl_case *c, vkl_tensor_desc *out)
 static uint32_t gate_up_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    vkl_split_groups((push.N + MATMUL_GATE_UP_ROWS - 1) / MATMUL_GATE_UP_ROWS, &out->groups[0], &out->groups[1]);
-    out->groups[2] = push.M;
-    out->spec0_subgroup_min = true;
-    push.groups_x = out->groups[0];
-    vkl_launch_set_push(out, &push, sizeof push);
-    return 1;
+    return vkl_matmul_texel_gemv_launch(push, (push.N + MATMUL_GATE_UP_ROWS - 1) / MATMUL_GATE_UP_ROWS, out);
 }
 
 // The device's g and u are K-term dot products: |error| <= B = f(K) sum_k |x_k w_k| each

@@ -133,17 +133,26 @@ static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
                                      : (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
 }
 
+uint32_t vkl_matmul_texel_gemv_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out)
+{
+    vkl_split_groups(row_blocks, &out->groups[0], &out->groups[1]);
+    out->groups[2] = push.M;
+    out->spec0_subgroup_min = true;  // the shader drops its cross-subgroup step when it cannot happen
+    push.groups_x = out->groups[0];
+    vkl_launch_set_push(out, &push, sizeof push);
+    return 1;
+}
+
 static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    out->spec0_subgroup_min = is_texel(c->variant);  // the shader drops its cross-subgroup step when it cannot happen
+    if (is_texel(c->variant) && !is_gemm_texel(c->variant))
+        return vkl_matmul_texel_gemv_launch(push, (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, out);
+    out->spec0_subgroup_min = is_gemm_texel(c->variant);
     if (is_gemm_texel(c->variant)) {
         out->groups[0] = (push.M + MATMUL_GEMM_TEXEL_MT - 1) / MATMUL_GEMM_TEXEL_MT;
         out->groups[1] = (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS;
         out->groups[2] = 1;
-    } else if (is_texel(c->variant)) {
-        vkl_split_groups((push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, &out->groups[0], &out->groups[1]);
-        out->groups[2] = push.M;
     } else if (is_gemv(c->variant)) {
         vkl_split_groups(push.N, &out->groups[0], &out->groups[1]);
         out->groups[2] = push.M;

@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "host/kernel.h"
 #include "runtime/context.h"
+#include "shaders/matmul.h"
 
 // The variant name for y (M, N) = x (M, K) . W (N, K)T on this device: a tiled GEMM for a
 // batch; for one row, the texel GEMV where the device prefers texel reads and rows start on a
@@ -17,5 +19,9 @@ const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t
 // matmuls: y (M, N) = residual + x (M, K) . W (N, K)T, residual NULL for none.
 void vkl_matmul_expect(const float *x, const float *w, const float *residual, float *y, double *bounds, uint32_t M,
                        uint32_t N, uint32_t K);
+
+// Launch of a texel-path GEMV shader (matmul_gemv.comp with TEXEL: matmul, ffn_gate_up,
+// attn_qkv): `row_blocks` workgroups per row of x, one z-slice per row; sets groups_x.
+uint32_t vkl_matmul_texel_gemv_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out);
 
 #endif
