@@ -711,3 +711,81 @@ vkl_status vkl_scheduler_validate(vkl_scheduler *s, const uint32_t *tokens, uint
     if (status == VKL_OK) memcpy(logits, s->logits.mapped, (size_t)s->cfg.vocab_size * 4);
     return status;
 }
+
+// ---------------------------------------------------------------- profile
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Records the decode plan into one command buffer, a timestamp before the first step and
+// after each one.
+static vkl_status record_profile(vkl_scheduler *s, const plan *p, vkl_cmd **out)
+{
+    uint32_t steps = (uint32_t)arrlen(p->steps);
+    vkl_cmd_desc desc = { .max_dispatches = 2 * steps, .max_timestamps = steps + 1, .reusable = true };
+    VKL_TRY(vkl_cmd_create(s->device, &desc, out));
+    vkl_cmd *cmd = *out;
+    VKL_TRY(vkl_cmd_begin(cmd));
+    if (!cmd->query_pool) return VKL_ERR_UNSUPPORTED;
+    uint32_t query;
+    VKL_TRY(vkl_cmd_timestamp(cmd, &query));
+    for (uint32_t i = 0; i < steps; i++) {
+        const plan_step *step = &p->steps[i];
+        if (step->c.kernel) {
+            vkl_cmd_barrier(cmd);
+            VKL_TRY(vkl_record_kernel(cmd, s->pipelines, &step->c, step->tensors));
+        } else {
+            vkl_cmd_copy(cmd, step->copy_src, step->copy_offset, step->copy_dst, 0, step->copy_bytes);
+        }
+        VKL_TRY(vkl_cmd_timestamp(cmd, &query));
+    }
+    return vkl_cmd_end(cmd);
+}
+
+// Runs the recording `runs` times; times[i * runs + r] is step i's time in run r.
+static vkl_status time_profile(vkl_scheduler *s, vkl_cmd *cmd, uint32_t steps, uint32_t token, uint32_t pos,
+                               uint32_t runs, double *times)
+{
+    for (uint32_t r = 0; r < runs; r++) {
+        set_inputs(s, &token, 1, pos);
+        VKL_TRY(vkl_submit_wait(s->device, &cmd, 1, s->fence));
+        VKL_TRY(after_pass(s, &token, 1));
+        for (uint32_t i = 0; i < steps; i++) {
+            double ns;
+            VKL_TRY(vkl_cmd_elapsed_ns(cmd, i, i + 1, &ns));
+            times[(size_t)i * runs + r] = ns / 1000.0;
+        }
+    }
+    return VKL_OK;
+}
+
+vkl_status vkl_scheduler_profile(vkl_scheduler *s, uint32_t token, uint32_t pos, uint32_t runs, vkl_profile_row **rows)
+{
+    if (runs == 0 || !vkl_kv_append_fits(pos, 1, s->context)) return VKL_ERR_INVALID_ARG;
+    plan p;
+    if (!plan_pass(s, 1, -1, &p)) return VKL_ERR_INVALID_ARG;
+    uint32_t steps = (uint32_t)arrlen(p.steps);
+    vkl_cmd *cmd = NULL;
+    double *times = malloc((size_t)steps * runs * sizeof *times);
+    vkl_status status = times ? record_profile(s, &p, &cmd) : VKL_ERR_OUT_OF_MEMORY;
+    if (status == VKL_OK) status = time_profile(s, cmd, steps, token, pos, runs, times);
+    for (uint32_t i = 0; i < steps && status == VKL_OK; i++) {
+        const plan_step *step = &p.steps[i];
+        vkl_profile_row row = { .layer = step_layer(step) };
+        if (step->c.kernel)
+            snprintf(row.step, sizeof row.step, "%s %s/%s", step->label, step->c.kernel->name,
+                     step->c.kernel->variants[step->c.variant].name);
+        else
+            snprintf(row.step, sizeof row.step, "%s copy", step->label);
+        qsort(times + (size_t)i * runs, runs, sizeof *times, compare_double);
+        row.us_median = times[(size_t)i * runs + runs / 2];
+        arrput(*rows, row);
+    }
+    vkl_cmd_destroy(cmd);
+    free(times);
+    arrfree(p.steps);
+    return status;
+}

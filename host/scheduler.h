@@ -60,4 +60,16 @@ void vkl_validation_free(vkl_validation *v);
 vkl_status vkl_scheduler_validate(vkl_scheduler *s, const uint32_t *tokens, uint32_t count, uint32_t pos, float *logits,
                                   vkl_validation *v);
 
+// --profile: the GPU time of each dispatch of a decode step, timed on its own.
+typedef struct vkl_profile_row {
+    int layer;           // -1: embedding, n_layers: head
+    char step[96];       // e.g. "attn_qkv attn_qkv/texel.f32"
+    double us_median;    // over the runs
+} vkl_profile_row;
+
+// Decodes `token` at position `pos` `runs` times through a recording with a timestamp after
+// every dispatch; *rows (stb_ds array, the caller frees it) gets each step's median time in
+// plan order. The timestamps add a little time of their own, so the sum exceeds a plain step.
+vkl_status vkl_scheduler_profile(vkl_scheduler *s, uint32_t token, uint32_t pos, uint32_t runs, vkl_profile_row **rows);
+
 #endif

@@ -29,6 +29,7 @@ layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
 shared float weights[ATTN_CHUNK];  // scores, then exp(score - max)
 shared float subgroup_part[WG];
+shared vec4 slot_part[WG][2];  // V sums of invocations that share a slot
 
 // Values 8s..8s+7 of the row of the K (which 0) or V (which 1) cache starting at element `base`.
 void load_slot(uint which, uint base, uint s, out vec4 lo, out vec4 hi)
@@ -53,6 +54,27 @@ void sync_weights()
     } else {
         subgroupMemoryBarrierShared();
         subgroupBarrier();
+    }
+}
+
+// acc += sum of p_k V[k] over slot s of keys first, first + step, .. < end (weights[] holds p).
+void v_sum(uint s, uint first, uint step, uint start, uint end, uint kv_base, uint row_stride, inout vec4 acc_lo,
+           inout vec4 acc_hi)
+{
+    for (uint k = first; k < end; k += step) {
+        vec4 lo, hi;
+        load_slot(1u, k * row_stride + kv_base, s, lo, hi);
+        float p = weights[k - start];
+        acc_lo = fma(vec4(p), lo, acc_lo);
+        acc_hi = fma(vec4(p), hi, acc_hi);
+    }
+}
+
+void store_slot(uint out_base, uint s, vec4 lo, vec4 hi)
+{
+    for (uint j = 0u; j < 4u; j++) {
+        partials[out_base + 8u * s + j] = lo[j];
+        partials[out_base + 8u * s + 4u + j] = hi[j];
     }
 }
 
@@ -100,19 +122,29 @@ void main()
     }
     float sum = workgroup_combine(local_sum, false);
     sync_weights();
-    // Weighted sum of V, 8 head values per invocation at a time, over every key of the chunk.
-    for (uint s = tid; s < slots; s += WG) {
+    // Weighted sum of V, 8 head values (a slot) per invocation at a time. With fewer slots than
+    // invocations (small heads), `spread` invocations share a slot, each over every spread-th
+    // key, and add up through shared memory: one invocation alone would walk all the chunk's
+    // keys while the rest idle.
+    if (slots < WG) {
+        uint spread = WG / slots, s = tid / spread, group = tid % spread;
         vec4 acc_lo = vec4(0.0), acc_hi = vec4(0.0);
-        for (uint k = start; k < end; k++) {
-            vec4 lo, hi;
-            load_slot(1u, k * row_stride + kv_base, s, lo, hi);
-            float p = weights[k - start];
-            acc_lo = fma(vec4(p), lo, acc_lo);
-            acc_hi = fma(vec4(p), hi, acc_hi);
+        if (s < slots) v_sum(s, start + group, spread, start, end, kv_base, row_stride, acc_lo, acc_hi);
+        slot_part[tid][0] = acc_lo;
+        slot_part[tid][1] = acc_hi;
+        sync_weights();
+        if (s < slots && group == 0u) {
+            for (uint g = 1u; g < spread; g++) {
+                acc_lo += slot_part[tid + g][0];
+                acc_hi += slot_part[tid + g][1];
+            }
+            store_slot(out_base, s, acc_lo, acc_hi);
         }
-        for (uint j = 0u; j < 4u; j++) {
-            partials[out_base + 8u * s + j] = acc_lo[j];
-            partials[out_base + 8u * s + 4u + j] = acc_hi[j];
+    } else {
+        for (uint s = tid; s < slots; s += WG) {
+            vec4 acc_lo = vec4(0.0), acc_hi = vec4(0.0);
+            v_sum(s, start, 1u, start, end, kv_base, row_stride, acc_lo, acc_hi);
+            store_slot(out_base, s, acc_lo, acc_hi);
         }
     }
     if (tid == 0u) {

@@ -55,9 +55,21 @@ else:
 models = sys.argv[2] if len(sys.argv) > 2 else ""
 model = os.path.join(models, "stories260K.gguf")
 if os.path.exists(model):
-    r = subprocess.run([vkllm, "bench", "-m", model, "-p", "32", "-n", "16", "-r", "2"], capture_output=True, text=True)
+    r = subprocess.run([vkllm, "bench", "-m", model, "-p", "32", "-n", "16", "-r", "2", "--profile"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "| pp32 |" in r.stdout and "| tg16 |" in r.stdout and "host" in r.stdout, r.stdout
     print("bench -m stories260K.gguf: pp32 and tg16 reported")
+    # --profile: a row per step, 5 layers' worth of each layer step, times that add up.
+    table = r.stdout[r.stdout.index("profile of one decode step"):].splitlines()[3:]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table if line.startswith("|")]
+    total = rows.pop()
+    assert total[0] == "total", total
+    steps = {row[0]: (int(row[2]), float(row[3])) for row in rows}
+    assert steps["token_embd"][0] == 1 and steps["attention"][0] == 5 and steps["output.weight"][0] == 1, steps
+    assert all(us > 0 for _, us in steps.values()), steps
+    assert sum(n for n, _ in steps.values()) == int(total[2]), (steps, total)
+    assert abs(sum(us for _, us in steps.values()) - float(total[3])) < 0.1 * len(steps), (steps, total)
+    print(f"bench -m --profile: {len(steps)} steps, {total[2]} kernel runs, {total[3]} us per token")
 else:
     print(f"bench -m: skipped, {model} absent")

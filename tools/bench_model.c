@@ -97,6 +97,45 @@ static int report(const bench_model_options *o, const vkl_model *m, const model_
     return CLI_EXIT_OK;
 }
 
+#define PROFILE_RUNS 21
+
+// Each step's median summed over the layers, in the order steps first appear.
+static void print_profile(const vkl_profile_row *rows)
+{
+    typedef struct { const char *step; uint32_t count; double us; } total;
+    total *totals = NULL;
+    double sum = 0.0;
+    for (ptrdiff_t i = 0; i < arrlen(rows); i++) {
+        ptrdiff_t t = 0;
+        while (t < arrlen(totals) && strcmp(totals[t].step, rows[i].step) != 0) t++;
+        if (t == arrlen(totals)) arrput(totals, ((total){ rows[i].step, 0, 0.0 }));
+        totals[t].count++;
+        totals[t].us += rows[i].us_median;
+        sum += rows[i].us_median;
+    }
+    printf("\nprofile of one decode step, each dispatch timed on its own (median of %d runs), summed over layers:\n",
+           PROFILE_RUNS);
+    printf("| step | kernel/variant | times per token | µs per token | share |\n| --- | --- | ---: | ---: | ---: |\n");
+    for (ptrdiff_t t = 0; t < arrlen(totals); t++) {
+        const char *space = strchr(totals[t].step, ' ');
+        int label = space ? (int)(space - totals[t].step) : (int)strlen(totals[t].step);
+        printf("| %.*s | %s | %u | %.1f | %.1f %% |\n", label, totals[t].step, space ? space + 1 : "", totals[t].count,
+               totals[t].us, 100.0 * totals[t].us / sum);
+    }
+    printf("| total | | %td | %.1f | |\n", arrlen(rows), sum);
+    arrfree(totals);
+}
+
+static vkl_status profile(vkl_scheduler *s, const uint32_t *tokens, uint32_t positions)
+{
+    vkl_profile_row *rows = NULL;
+    vkl_status status = vkl_scheduler_profile(s, tokens[positions - 1], positions - 1, PROFILE_RUNS, &rows);
+    if (status == VKL_OK) print_profile(rows);
+    else if (status == VKL_ERR_UNSUPPORTED) fprintf(stderr, "vkllm: note: --profile: the device has no timestamps\n");
+    arrfree(rows);
+    return status == VKL_ERR_UNSUPPORTED ? VKL_OK : status;
+}
+
 int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peaks *peaks)
 {
     vkl_model model;
@@ -122,6 +161,7 @@ int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peak
     for (uint32_t i = 0; code == CLI_EXIT_OK && i < o->repeats; i++)
         if (repetition(o, s, tokens, logits, &r) != VKL_OK) code = CLI_EXIT_FAIL;
     if (code == CLI_EXIT_OK) code = report(o, &model, &r, peaks);
+    if (code == CLI_EXIT_OK && o->profile && profile(s, tokens, positions) != VKL_OK) code = CLI_EXIT_FAIL;
     vkl_scheduler_destroy(s);
     free(tokens);
     free(logits);

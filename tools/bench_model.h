@@ -3,6 +3,7 @@
 #ifndef VKLLM_BENCH_MODEL_H
 #define VKLLM_BENCH_MODEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "host/peaks.h"
@@ -10,6 +11,7 @@
 typedef struct bench_model_options {
     const char *path;
     uint32_t prompt, generate, repeats;
+    bool profile;  // also time each dispatch of a decode step
 } bench_model_options;
 
 int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peaks *peaks);

@@ -28,7 +28,7 @@ typedef struct bench_cli {
 static const char USAGE[] =
     "usage: vkllm bench [--quick] [--filter PATTERN]... [--format md|csv|json] [--plot FILE.png]\n"
     "                   [--max-seconds S] [--seed S] [--peaks] [--device N]\n"
-    "       vkllm bench -m MODEL [-p 512] [-n 128] [-r 5] [--device N]\n"
+    "       vkllm bench -m MODEL [-p 512] [-n 128] [-r 5] [--profile] [--device N]\n"
     "Times every kernel over shape suites of real models (stories260K, TinyLlama-1.1B, Llama-2-7B,\n"
     "Llama-3-8B, Mixtral-8x7B; decode M=1 and prefill M=512; contexts 512, 4096, 8192) with GPU\n"
     "timestamps: a warm-up, then repeated runs (median, min, max) rotating input sets when one\n"
@@ -42,7 +42,9 @@ static const char USAGE[] =
     "  --peaks           only measure and print the device's peaks (cached per device and driver;\n"
     "                    --no-pipeline-cache measures afresh)\n"
     "  -m MODEL          end to end: prefill of -p tokens (pp) and decode of -n tokens (tg), -r times,\n"
-    "                    tokens/s mean and spread, GPU and host time per decoded token\n";
+    "                    tokens/s mean and spread, GPU and host time per decoded token\n"
+    "  --profile         with -m: also time each dispatch of a decode step on its own (at the last\n"
+    "                    position), summed over the layers, to show where a token's time goes\n";
 
 static int parse_format(const char *v, bench_format *f)
 {
@@ -90,6 +92,7 @@ static int parse_args(int argc, char **argv, bench_cli *o)
         if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return -1; }
         if (!strcmp(a, "--quick")) { o->filter.quick = true; o->options.target_seconds = 0.05; continue; }
         if (!strcmp(a, "--peaks")) { o->peaks_only = true; continue; }
+        if (!strcmp(a, "--profile")) { o->model.profile = true; continue; }
         if (!(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
         int code = parse_value(o, a, v);
         if (code) return code;

@@ -86,10 +86,12 @@ static const uint32_t decode_full[][6] = {
     { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 },
 };
 static const uint32_t decode_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 } };
-// The texel path needs D % 8 == 0: D of one slot (8) and of 32 slots (256), chunks cut short.
+// The texel path needs D % 8 == 0: D of one slot (8) and of 32 slots (256), chunks cut short;
+// heads of 2, 3 and 5 slots, which 4, 2 and 1 invocations of the V sum share.
 static const uint32_t texel_full[][6] = {
     { 1, 1, 1, 64, 0, 16 },       { 1, 8, 4, 8, 37, 512 },     { 1, 4, 1, 96, 1000, 1024 },  { 1, 8, 2, 256, 300, 512 },
     { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 }, { 1, 6, 3, 8, 255, 300 },
+    { 1, 2, 1, 16, 260, 512 },    { 1, 4, 2, 24, 700, 1024 },   { 1, 3, 3, 40, 99, 128 },
 };
 static const uint32_t texel_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 } };
 
@@ -147,7 +149,7 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
     out[0] = (vkl_launch){ .binding_count = 5, .bindings = { 0, 1, 2, 3, 5 }, .groups = { push.chunks, push.H, 1 },
                            .spec0_subgroup_min = is_texel(c->variant) };
     out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
-                           .groups = { push.H, 1, 1 } };
+                           .groups = { (push.H * push.D + ATTN_MERGE_WG - 1) / ATTN_MERGE_WG, 1, 1 } };
     vkl_launch_set_push(&out[0], &push, sizeof push);
     vkl_launch_set_push(&out[1], &push, sizeof push);
     return 2;
