@@ -33,9 +33,12 @@ vkl_status vkl_scheduler_forward(vkl_scheduler *s, uint32_t token, uint32_t pos,
 // Runs `count` prompt tokens at positions pos.. as batches (GEMM, flash-attention prefill) of up
 // to 128 tokens, and copies out the logits of the last one.
 vkl_status vkl_scheduler_prefill(vkl_scheduler *s, const uint32_t *tokens, uint32_t count, uint32_t pos, float *logits);
-// GPU time of the last decode (or prefill batch) submission: the sum over its command buffers
-// of the time between their first and last timestamps; NaN without timestamps.
+// GPU time of the last decode (or prefill batch) submission: from the start of its first
+// command buffer to the end of its last; NaN without timing or timestamps.
 double vkl_scheduler_gpu_us(vkl_scheduler *s, bool prefill);
+// Brackets every pass with timestamps for vkl_scheduler_gpu_us (off by default: they cost
+// lavapipe a queue drain each).
+vkl_status vkl_scheduler_set_timing(vkl_scheduler *s, bool on);
 // Expert load so far (MoE models), or NULL for dense ones.
 const vkl_moe_stats *vkl_scheduler_moe_stats(const vkl_scheduler *s);
 

@@ -259,18 +259,28 @@ vkl_status vkl_submit_wait(vkl_device *device, vkl_cmd *const *cmds, uint32_t co
     return VKL_OK;
 }
 
+static vkl_status read_ticks(vkl_cmd *cmd, uint32_t query, uint64_t *ticks)
+{
+    if (!cmd->query_pool || query >= cmd->timestamps) return VKL_ERR_INVALID_ARG;
+    VK_CHECK(vkGetQueryPoolResults(cmd->device->device, cmd->query_pool, query, 1, sizeof *ticks, ticks, sizeof *ticks,
+                                   VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+    return VKL_OK;
+}
+
+vkl_status vkl_cmds_elapsed_ns(vkl_cmd *first_cmd, uint32_t first, vkl_cmd *last_cmd, uint32_t last, double *ns)
+{
+    uint64_t ticks[2];
+    VKL_TRY(read_ticks(first_cmd, first, &ticks[0]));
+    VKL_TRY(read_ticks(last_cmd, last, &ticks[1]));
+    uint32_t bits = first_cmd->device->timestamp_valid_bits;
+    uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+    *ns = (double)((ticks[1] - ticks[0]) & mask) * first_cmd->device->info->timestamp_period_ns;
+    return VKL_OK;
+}
+
 vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, double *ns)
 {
-    if (!cmd->query_pool || first >= cmd->timestamps || last >= cmd->timestamps) return VKL_ERR_INVALID_ARG;
-    uint64_t ticks[2];
-    VK_CHECK(vkGetQueryPoolResults(cmd->device->device, cmd->query_pool, first, 1, sizeof ticks[0], &ticks[0],
-                                   sizeof ticks[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
-    VK_CHECK(vkGetQueryPoolResults(cmd->device->device, cmd->query_pool, last, 1, sizeof ticks[1], &ticks[1],
-                                   sizeof ticks[1], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
-    uint32_t bits = cmd->device->timestamp_valid_bits;
-    uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
-    *ns = (double)((ticks[1] - ticks[0]) & mask) * cmd->device->info->timestamp_period_ns;
-    return VKL_OK;
+    return vkl_cmds_elapsed_ns(cmd, first, cmd, last, ns);
 }
 
 // A copy from src, or a fill of dst with zeros when src is NULL.

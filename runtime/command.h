@@ -54,6 +54,8 @@ vkl_status vkl_cmd_submit_wait(vkl_cmd *cmd);
 vkl_status vkl_submit_wait(vkl_device *device, vkl_cmd *const *cmds, uint32_t count, VkFence fence);
 // Nanoseconds between two timestamps of the last completed recording.
 vkl_status vkl_cmd_elapsed_ns(vkl_cmd *cmd, uint32_t first, uint32_t last, double *ns);
+// The same between timestamps of two recordings completed on the same queue.
+vkl_status vkl_cmds_elapsed_ns(vkl_cmd *first_cmd, uint32_t first, vkl_cmd *last_cmd, uint32_t last, double *ns);
 
 // Records, submits and waits for one buffer copy (used for staging).
 vkl_status vkl_copy_buffer_now(vkl_device *device, const vkl_buffer *src, VkDeviceSize src_offset,

@@ -150,7 +150,8 @@ int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peak
     uint32_t *tokens = malloc(positions * sizeof *tokens);
     float *logits = malloc((size_t)model.config.vocab_size * sizeof *logits);
     vkl_scheduler *s = NULL;
-    if (code == CLI_EXIT_OK && (!tokens || !logits || vkl_scheduler_create(device, &model, positions, &s) != VKL_OK))
+    if (code == CLI_EXIT_OK && (!tokens || !logits || vkl_scheduler_create(device, &model, positions, &s) != VKL_OK ||
+                                 vkl_scheduler_set_timing(s, true) != VKL_OK))
         code = CLI_EXIT_FAIL;
     vkl_rng rng;
     vkl_rng_seed(&rng, 42);  // random tokens, as llama-bench uses
