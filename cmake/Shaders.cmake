@@ -18,6 +18,8 @@ function(vkllm_embed_shaders target shader_dir)
   set(table_entries "")
   foreach(src IN LISTS shader_sources)
     get_filename_component(shader "${src}" NAME_WE)
+    # The variant list is read here, at configure time: editing a shader re-runs configure.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${src}")
     file(STRINGS "${src}" variant_lines REGEX "^//! variant ")
     if(NOT variant_lines)
       set(variant_lines "//! variant default")

@@ -17,8 +17,6 @@ void ref_add(float *y, const float *a, const float *b, uint64_t n);
 
 // y = silu(gate) * up = gate / (1 + exp(-gate)) * up.  y (n) · gate (n) · up (n).
 void ref_swiglu(float *y, const float *gate, const float *up, uint64_t n);
-void ref_ffn_gate_up(float *h, const float *x, const float *w_gate, const float *w_up, uint32_t M, uint32_t N,
-                     uint32_t K);
 
 // y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  y (n) · x (n).
 void ref_gelu(float *y, const float *x, uint64_t n);

@@ -275,24 +275,27 @@ static void add_projection_residual(plan *p, const char *add_label, uint32_t M, 
     add_kernel(p, name, "matmul", fused, dims, t, 3, 0.0f);
 }
 
-// Q, K and V projections: one dispatch where attn_qkv applies (decode on CPU devices), else three.
-static void add_qkv(plan *p, uint32_t l, uint32_t M, uint32_t d, uint32_t kv)
+// The attention norm and the Q, K and V projections: one dispatch where attn_qkv applies (decode
+// on CPU devices), else four.
+static void add_norm_qkv(plan *p, uint32_t l, uint32_t M, uint32_t d, uint32_t kv)
 {
     vkl_buffer *a = p->s->act;
     vkl_dtype type = VKL_DTYPE_F32;
     const vkl_buffer *wq = weight(p->s, (int)l, "attn_q.weight", &type);
     const char *fused = vkl_attn_qkv_variant(p->s->device->info, M, d, kv, d, type == VKL_DTYPE_F16);
     if (!fused) {
+        add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
         add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
         add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
         add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
         return;
     }
     uint32_t dims[4] = { M, d, kv, d };
-    vkl_binding t[7] = { whole(&a[ACT_XB]), whole(wq), whole(&a[ACT_Q]),
+    vkl_binding t[8] = { whole(&a[ACT_X]), whole(wq), whole(&a[ACT_Q]),
                          whole(weight(p->s, (int)l, "attn_k.weight", NULL)), whole(&a[ACT_K]),
-                         whole(weight(p->s, (int)l, "attn_v.weight", NULL)), whole(&a[ACT_V]) };
-    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 7, 0.0f);
+                         whole(weight(p->s, (int)l, "attn_v.weight", NULL)), whole(&a[ACT_V]),
+                         whole(weight(p->s, (int)l, "attn_norm.weight", NULL)) };
+    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 8, p->s->cfg.rms_eps);
 }
 
 static void plan_attention(plan *p, uint32_t l)
@@ -304,8 +307,7 @@ static void plan_attention(plan *p, uint32_t l)
     // While recording, the positions come from s->pos; P then only sizes the rope table (at
     // `context` rows). Validation passes the real position, which the references read.
     uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos, rope_p = p->pos < 0 ? s->context - M : p0;
-    add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
-    add_qkv(p, l, M, d, kv);
+    add_norm_qkv(p, l, M, d, kv);
     uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
     vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
     add_kernel(p, "rope", "rope", c->rope_neox ? "neox" : "adjacent", rope, rt, 4, 0.0f);
@@ -329,12 +331,14 @@ static void plan_dense_ffn(plan *p, uint32_t l)
     vkl_dtype type = VKL_DTYPE_F32;
     const vkl_buffer *gate = weight(p->s, (int)l, "ffn_gate.weight", &type);
     const char *fused = vkl_ffn_gate_up_variant(p->s->device->info, M, d, type == VKL_DTYPE_F16);
-    if (fused) {  // one dispatch instead of three
+    if (fused) {  // one dispatch instead of four
         uint32_t dims[3] = { M, h, d };
-        vkl_binding t[4] = { whole(&a[ACT_XB]), whole(gate), whole(&a[ACT_HB]),
-                             whole(weight(p->s, (int)l, "ffn_up.weight", NULL)) };
-        add_kernel(p, "ffn_gate_up", "ffn_gate_up", fused, dims, t, 4, 0.0f);
+        vkl_binding t[5] = { whole(&a[ACT_X]), whole(gate), whole(&a[ACT_HB]),
+                             whole(weight(p->s, (int)l, "ffn_up.weight", NULL)),
+                             whole(weight(p->s, (int)l, "ffn_norm.weight", NULL)) };
+        add_kernel(p, "ffn_gate_up", "ffn_gate_up", fused, dims, t, 5, p->s->cfg.rms_eps);
     } else {
+        add_rms_norm(p, "ffn_norm", M, &a[ACT_X], (int)l, "ffn_norm.weight", &a[ACT_XB]);
         add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", &a[ACT_HB], h, d);
         add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
         vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
@@ -368,8 +372,8 @@ static void plan_layer(plan *p, uint32_t l)
     vkl_buffer *a = p->s->act;
     p->cmd = l + 1;
     plan_attention(p, l);
-    add_rms_norm(p, "ffn_norm", p->M, &a[ACT_X], (int)l, "ffn_norm.weight", &a[ACT_XB]);
     if (p->s->cfg.n_experts) {
+        add_rms_norm(p, "ffn_norm", p->M, &a[ACT_X], (int)l, "ffn_norm.weight", &a[ACT_XB]);
         plan_moe_ffn(p, l);
         add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB2]);
     } else {

@@ -38,6 +38,7 @@ PUSH_CONSTANTS(matmul_push)
     uint32_t groups_x;  // GEMV: workgroups along x; row n = group.y * groups_x + group.x
     uint32_t topk;      // grouped (MoE) GEMM: x row of permuted row r is perm[r] / topk; 0: r
     uint32_t n_kv;      // attn_qkv: rows of W_k and W_v (N: rows of W_q)
+    float eps;          // attn_qkv, ffn_gate_up: the RMSNorm folded into them (see matmul_gemv.comp)
 } PUSH_INSTANCE;
 
 #endif

@@ -17,10 +17,10 @@
 //! variant add_f16 -DRESIDUAL -DWEIGHT_F16
 //! variant texel_add_f32 -DTEXEL -DRESIDUAL
 //! variant texel_add_f16 -DTEXEL -DRESIDUAL -DWEIGHT_F16
-//! variant gate_up_texel_f32 -DTEXEL -DGATE_UP
-//! variant gate_up_texel_f16 -DTEXEL -DGATE_UP -DWEIGHT_F16
-//! variant qkv_texel_f32 -DTEXEL -DQKV
-//! variant qkv_texel_f16 -DTEXEL -DQKV -DWEIGHT_F16
+//! variant gate_up_texel_f32 -DTEXEL -DGATE_UP -DNORM
+//! variant gate_up_texel_f16 -DTEXEL -DGATE_UP -DNORM -DWEIGHT_F16
+//! variant qkv_texel_f32 -DTEXEL -DQKV -DNORM
+//! variant qkv_texel_f16 -DTEXEL -DQKV -DNORM -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 // GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
@@ -28,6 +28,10 @@
 // QKV (kernel attn_qkv, texel path): q, k and v = x . W^T for W_q (binding 1, N rows, out 2),
 // W_k (3, n_kv rows, out 4) and W_v (5, n_kv rows, out 6), workgroups over the three in turn;
 // N and n_kv are multiples of the rows per workgroup.
+// NORM (both of those): x is RMS-normalised on the way in, y = (x g / rms(x)) . W^T with the
+// norm's weight g (the binding after the kernel's others) and eps: the loop over x multiplies
+// each x texel by g's and adds up x^2 alongside the dot products, and the sums are scaled by
+// 1 / rms(x) at the end. The norm's own dispatch (and a pass over x) goes away.
 #include "matmul.h"
 #ifdef RESIDUAL
 #define Y_ACCESS
@@ -62,12 +66,22 @@ layout(binding = 3, rgba32ui) uniform readonly uimageBuffer u_texels;
 #else
 #define NW 1u
 #endif
+#ifdef NORM
+#ifdef QKV
+layout(binding = 7, rgba32ui) uniform readonly uimageBuffer g_texels;
+#else
+layout(binding = 4, rgba32ui) uniform readonly uimageBuffer g_texels;
+#endif
+#define SUMS (NW * ROWS + 1u)  // the dot products, then x's sum of squares
+#else
+#define SUMS (NW * ROWS)
+#endif
 #ifdef GEMM_TEXEL
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
 #else
 #define MT 1u
 #endif
-shared float partials[MT][NW * ROWS][WG];  // one per subgroup, when the workgroup spans several
+shared float partials[MT][SUMS][WG];  // one per subgroup, when the workgroup spans several
 // The device's smallest subgroup size (set by the host): where it is at least WG, the step
 // that adds subgroups' sums through shared memory is compiled away with its barrier, which
 // costs llvmpipe about 10 % of this kernel's time even when not taken.
@@ -105,14 +119,20 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 }
 #endif
 
-// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over this invocation's texels.
-void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][NW * ROWS])
+// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over this invocation's
+// texels; with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
+void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
 {
     for (uint i = tid; i < texels; i += WG) {
         vec4 xa[MT], xb[MT];
         [[unroll]] for (uint m = 0; m < MT; m++) {
             xa[m] = x_at(x_texel[m] + i * (WEIGHT_VEC / 4u));
             xb[m] = WEIGHT_VEC == 8u ? x_at(x_texel[m] + 2u * i + 1u) : vec4(0.0);
+#ifdef NORM
+            acc[m][SUMS - 1u] += dot(xa[m], xa[m]) + dot(xb[m], xb[m]);
+            xa[m] *= uintBitsToFloat(imageLoad(g_texels, int(i * (WEIGHT_VEC / 4u))));
+            if (WEIGHT_VEC == 8u) xb[m] *= uintBitsToFloat(imageLoad(g_texels, int(2u * i + 1u)));
+#endif
         }
         [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
             vec4 wa, wb;
@@ -142,8 +162,8 @@ void main()
     uint row_texel[ROWS], x_texel[MT];  // rows past N or M repeat the last one; not stored
     [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, rows_n - 1u) * texels;
     [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = min(m0 + m, pc.M - 1u) * (pc.K / 4u);
-    float acc[MT][NW * ROWS];  // [m][w * ROWS + r]
-    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) acc[m][r] = 0.0;
+    float acc[MT][SUMS];  // [m][w * ROWS + r], then x's sum of squares with NORM
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < SUMS; r++) acc[m][r] = 0.0;
 #ifdef QKV  // a literal matrix per call, so each inlined loop reads one texel buffer
     if (mat == 0u) accumulate(0u, tid, texels, row_texel, x_texel, acc);
     else if (mat == 1u) accumulate(1u, tid, texels, row_texel, x_texel, acc);
@@ -151,18 +171,24 @@ void main()
 #else
     accumulate(0u, tid, texels, row_texel, x_texel, acc);
 #endif
-    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++)
+    [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < SUMS; r++)
         acc[m][r] = subgroupAdd(acc[m][r]);
     if (SUBGROUP_MIN < WG) {  // several subgroups may share the workgroup
         if (subgroupElect())
-            [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++)
+            [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < SUMS; r++)
                 partials[m][r][gl_SubgroupID] = acc[m][r];
         barrier();
-        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) {
+        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < SUMS; r++) {
             acc[m][r] = 0.0;
             for (uint s = 0; s < gl_NumSubgroups; s++) acc[m][r] += partials[m][r][s];
         }
     }
+#ifdef NORM  // as rms_norm.comp: 1 / sqrt(mean(x^2) + eps)
+    [[unroll]] for (uint m = 0; m < MT; m++) {
+        float scale = inversesqrt(acc[m][SUMS - 1u] / float(pc.K) + pc.eps);
+        [[unroll]] for (uint r = 0; r < NW * ROWS; r++) acc[m][r] *= scale;
+    }
+#endif
     if (tid == 0u)
         [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
             if (m0 + m >= pc.M || n0 + r >= rows_n) continue;

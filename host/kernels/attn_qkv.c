@@ -1,6 +1,11 @@
-// attn_qkv: q = x · W_qᵀ, k = x · W_kᵀ, v = x · W_vᵀ in one dispatch (for decode on CPU devices,
-// where each dispatch costs 17-24 µs) — CPU reference, check shapes, launch.
-// Shader: shaders/matmul_gemv.comp with QKV (texel path only).
+// attn_qkv: q = n(x) · W_qᵀ, k = n(x) · W_kᵀ, v = n(x) · W_vᵀ with the attention block's
+// RMSNorm n(x) = x g / sqrt(mean(x²) + eps) folded in, in one dispatch (for decode on CPU
+// devices, where each dispatch costs 17-24 µs) — CPU reference, check shapes, launch.
+// Shader: shaders/matmul_gemv.comp with QKV and NORM (texel path only).
+#include <math.h>
+#include <stdlib.h>
+
+#include "host/bounds.h"
 
 #include "host/kernel.h"
 #include "host/kernels/attn_qkv.h"
@@ -8,7 +13,7 @@
 #include "shaders/matmul.h"
 
 enum { TEXEL_F32, TEXEL_F16 };
-#define X_AND_WEIGHTS 0x2bu  // texel bindings: x, W_q, W_k, W_v (outputs are storage buffers)
+#define X_AND_WEIGHTS 0xabu  // texel bindings: x, W_q, W_k, W_v, g (outputs are storage buffers)
 static const vkl_variant variants[] = {
     [TEXEL_F32] = { "texel.f32", "matmul_gemv.qkv_texel_f32", false, X_AND_WEIGHTS },
     [TEXEL_F16] = { "texel.f16", "matmul_gemv.qkv_texel_f16", false, X_AND_WEIGHTS },
@@ -49,32 +54,49 @@ static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[4] = (vkl_tensor_desc){ "k", VKL_DTYPE_F32, M * NKV, VKL_OUT, 0.0f, 0.0f };
     out[5] = (vkl_tensor_desc){ "W_v", wtype, NKV * K, VKL_IN, -1.0f, 1.0f };
     out[6] = (vkl_tensor_desc){ "v", VKL_DTYPE_F32, M * NKV, VKL_OUT, 0.0f, 0.0f };
+    out[7] = (vkl_tensor_desc){ "g", VKL_DTYPE_F32, K, VKL_IN, -2.0f, 2.0f };
 }
+
+#define NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
 
 static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV] };
+    struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV],
+                                .eps = vkl_case_scalar(c, NORM_EPS_DEFAULT) };
     return vkl_matmul_texel_gemv_launch(push, (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS, out);
 }
 
-// Each output is a matmul, with matmul's bound.
+// y = n(x) W^T with its bound (vkl_norm_matmul_exact), plus u|y| for rounding it to f32.
+static void norm_matmul_expect(const vkl_case *c, float *const *values, uint32_t w, uint32_t y, double *bounds,
+                               uint32_t N)
+{
+    uint32_t M = c->dims[DIM_M], K = c->dims[DIM_K];
+    double *exact = malloc((size_t)M * N * sizeof *exact);
+    if (!exact) abort();  // sizes were checked by the driver before allocating
+    vkl_norm_matmul_exact(values[0], values[7], vkl_case_scalar(c, NORM_EPS_DEFAULT), values[w], exact, bounds, M, N, K);
+    for (size_t i = 0; i < (size_t)M * N; i++) {
+        values[y][i] = (float)exact[i];
+        bounds[i] += VKL_F32_UNIT_ROUNDOFF * fabs(exact[i]);
+    }
+    free(exact);
+}
+
 static void qkv_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
-    uint32_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
-    vkl_matmul_expect(values[0], values[1], NULL, values[2], bounds[2], M, N, K);
-    vkl_matmul_expect(values[0], values[3], NULL, values[4], bounds[4], M, NKV, K);
-    vkl_matmul_expect(values[0], values[5], NULL, values[6], bounds[6], M, NKV, K);
+    norm_matmul_expect(c, values, 1, 2, bounds[2], c->dims[DIM_N]);
+    norm_matmul_expect(c, values, 3, 4, bounds[4], c->dims[DIM_NKV]);
+    norm_matmul_expect(c, values, 5, 6, bounds[6], c->dims[DIM_NKV]);
 }
 
 static double qkv_flops(const vkl_case *c)
 {
-    return 2.0 * c->dims[DIM_M] * (c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV]) * c->dims[DIM_K];
+    return 2.0 * c->dims[DIM_M] * (c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV] + 2.0) * c->dims[DIM_K];
 }
 
 static double qkv_bytes(const vkl_case *c)
 {
     double M = c->dims[DIM_M], rows = c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV], K = c->dims[DIM_K];
-    return 4.0 * M * K + (c->variant == TEXEL_F16 ? 2.0 : 4.0) * rows * K + 4.0 * M * rows;
+    return 4.0 * (M + 1.0) * K + (c->variant == TEXEL_F16 ? 2.0 : 4.0) * rows * K + 4.0 * M * rows;
 }
 
 // A model's Q, K and V projections at decode.
@@ -90,7 +112,7 @@ const vkl_kernel vkl_kernel_attn_qkv = {
     .dim_count = 4,
     .variants = variants,
     .variant_count = sizeof variants / sizeof variants[0],
-    .tensor_count = 7,
+    .tensor_count = 8,
     .shapes = qkv_shapes,
     .tensors = qkv_tensors,
     .launch = qkv_launch,

@@ -193,6 +193,34 @@ void vkl_matmul_expect(const float *x, const float *w, const float *residual, fl
     free(abs_sum);
 }
 
+// The device computes y = (sum_k w_k fl(x_k g_k)) rho with rho = inversesqrt(fl(sum_k x_k^2) / K
+// + eps). The dot product over A = sum_k |w_k x_k g_k| errs by f(K) A (host/bounds.h) and the
+// products x_k g_k by u A; rho's sum of squares (positive terms) by f(K) relative, which the
+// square root halves, the division and eps 2u, inversesqrt's 2 ulp 4u; the scaling one more u.
+// So |error| <= (f(K) + u) A rho + (f(K) / 2 + 7u) |y| + the smallest normal.
+void vkl_norm_matmul_exact(const float *x, const float *g, float eps, const float *w, double *y, double *bounds,
+                           uint32_t M, uint32_t N, uint32_t K)
+{
+    const double u = VKL_F32_UNIT_ROUNDOFF, factor = vkl_sum_error_factor(K);
+    for (uint32_t m = 0; m < M; m++) {
+        const float *row = x + (size_t)m * K;
+        double sum_sq = 0.0;
+        for (uint32_t k = 0; k < K; k++) sum_sq += (double)row[k] * row[k];
+        double rho = 1.0 / sqrt(sum_sq / K + eps);
+        for (uint32_t n = 0; n < N; n++) {
+            double dot = 0.0, abs_dot = 0.0;
+            for (uint32_t k = 0; k < K; k++) {
+                double t = (double)w[(size_t)n * K + k] * row[k] * g[k];
+                dot += t;
+                abs_dot += fabs(t);
+            }
+            size_t i = (size_t)m * N + n;
+            y[i] = dot * rho;
+            bounds[i] = (factor + u) * abs_dot * rho + (0.5 * factor + 7.0 * u) * fabs(y[i]) + VKL_F32_TINY;
+        }
+    }
+}
+
 static void matmul_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
     uint32_t M = c->dims[0], N = c->dims[1], K = c->dims[2];

@@ -20,6 +20,12 @@ const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t
 void vkl_matmul_expect(const float *x, const float *w, const float *residual, float *y, double *bounds, uint32_t M,
                        uint32_t N, uint32_t K);
 
+// The GEMV with an RMSNorm folded in (attn_qkv, ffn_gate_up): y (M, N) = n(x) (M, K) . W (N, K)T,
+// n(x) = x g / sqrt(mean(x^2) + eps), as exact values in double (y) with each one's bound on
+// what the device computes (see host/kernels/matmul.c).
+void vkl_norm_matmul_exact(const float *x, const float *g, float eps, const float *w, double *y, double *bounds,
+                           uint32_t M, uint32_t N, uint32_t K);
+
 // Launch of a texel-path GEMV shader (matmul_gemv.comp with TEXEL: matmul, ffn_gate_up,
 // attn_qkv): `row_blocks` workgroups per row of x, one z-slice per row; sets groups_x.
 uint32_t vkl_matmul_texel_gemv_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out);
