@@ -275,30 +275,30 @@ static void add_projection_residual(plan *p, const char *add_label, uint32_t M, 
     add_kernel(p, name, "matmul", fused, dims, t, 3, 0.0f);
 }
 
-// The attention norm and the Q, K and V projections: one dispatch where attn_qkv applies (decode
-// on CPU devices), else four.
-static void add_norm_qkv(plan *p, uint32_t l, uint32_t M, uint32_t d, uint32_t kv)
+// The attention block's input as attn_qkv fuses it (decode on CPU devices): the norm, the Q, K
+// and V projections, rope and the cache append in one dispatch. False where it does not apply.
+static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
 {
-    vkl_buffer *a = p->s->act;
+    vkl_scheduler *s = p->s;
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
     vkl_dtype type = VKL_DTYPE_F32;
-    const vkl_buffer *wq = weight(p->s, (int)l, "attn_q.weight", &type);
-    const char *fused = vkl_attn_qkv_variant(p->s->device->info, M, d, kv, d, type == VKL_DTYPE_F16);
-    if (!fused) {
-        add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
-        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
-        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
-        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
-        return;
-    }
-    uint32_t dims[4] = { M, d, kv, d };
-    vkl_binding t[8] = { whole(&a[ACT_X]), whole(wq), whole(&a[ACT_Q]),
-                         whole(weight(p->s, (int)l, "attn_k.weight", NULL)), whole(&a[ACT_K]),
-                         whole(weight(p->s, (int)l, "attn_v.weight", NULL)), whole(&a[ACT_V]),
-                         whole(weight(p->s, (int)l, "attn_norm.weight", NULL)) };
-    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 8, p->s->cfg.rms_eps);
+    const vkl_buffer *wq = weight(s, (int)l, "attn_q.weight", &type);
+    const char *fused =
+        vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->rope_neox, type == VKL_DTYPE_F16);
+    if (!fused) return false;
+    uint32_t dims[8] = { p->M, d, kv, d, c->head_dim, c->rope_dim, p0, s->context };
+    vkl_binding t[10] = { whole(&a[ACT_X]), whole(wq), whole(&a[ACT_Q]),
+                          whole(weight(s, (int)l, "attn_k.weight", NULL)), whole(&s->k_cache[l]),
+                          whole(weight(s, (int)l, "attn_v.weight", NULL)), whole(&s->v_cache[l]),
+                          whole(weight(s, (int)l, "attn_norm.weight", NULL)), whole(&s->pos), whole(&a[ACT_TABLE]) };
+    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 10, c->rms_eps);
+    return true;
 }
 
-static void plan_attention(plan *p, uint32_t l)
+// The attention block's input step by step: norm, Q, K and V projections, rope, cache append.
+static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
 {
     vkl_scheduler *s = p->s;
     const vkl_model_config *c = &s->cfg;
@@ -306,8 +306,11 @@ static void plan_attention(plan *p, uint32_t l)
     uint32_t M = p->M, d = c->dim, kv = c->n_kv_heads * c->head_dim;
     // While recording, the positions come from s->pos; P then only sizes the rope table (at
     // `context` rows). Validation passes the real position, which the references read.
-    uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos, rope_p = p->pos < 0 ? s->context - M : p0;
-    add_norm_qkv(p, l, M, d, kv);
+    uint32_t rope_p = p->pos < 0 ? s->context - M : p0;
+    add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
     uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
     vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
     add_kernel(p, "rope", "rope", c->rope_neox ? "neox" : "adjacent", rope, rt, 4, 0.0f);
@@ -315,6 +318,16 @@ static void plan_attention(plan *p, uint32_t l)
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
     add_kernel(p, "kv_append", "kv_append", "f32", append, at, 5, 0.0f);
+}
+
+static void plan_attention(plan *p, uint32_t l)
+{
+    vkl_scheduler *s = p->s;
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    uint32_t M = p->M, d = c->dim;
+    uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos;
+    if (!add_fused_qkv(p, l, p0)) add_qkv_steps(p, l, p0);
     uint32_t attn[6] = { M, c->n_heads, c->n_kv_heads, c->head_dim, p0, s->context };
     vkl_binding tt[6] = { whole(&a[ACT_Q]), whole(&s->k_cache[l]), whole(&s->v_cache[l]), whole(&s->pos),
                           whole(&a[ACT_XB]), whole(&a[ACT_PARTIALS]) };

@@ -6,7 +6,7 @@
 
 #include "runtime/context.h"
 
-#define VKL_MAX_BINDINGS 8
+#define VKL_MAX_BINDINGS 12  // attn_qkv binds 10
 #define VKL_MAX_SPEC_CONSTANTS 8
 
 typedef struct vkl_pipeline_desc {

@@ -39,6 +39,9 @@ PUSH_CONSTANTS(matmul_push)
     uint32_t topk;      // grouped (MoE) GEMM: x row of permuted row r is perm[r] / topk; 0: r
     uint32_t n_kv;      // attn_qkv: rows of W_k and W_v (N: rows of W_q)
     float eps;          // attn_qkv, ffn_gate_up: the RMSNorm folded into them (see matmul_gemv.comp)
+    uint32_t head_dim;  // attn_qkv: heads of q and k, whose first rope_dim values rotate in
+    uint32_t rope_dim;  //   adjacent pairs by the angle table's row for their position
+    uint32_t table_rows;// attn_qkv: rows of the angle table = rows of the KV caches
 } PUSH_INSTANCE;
 
 #endif

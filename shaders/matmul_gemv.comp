@@ -26,8 +26,10 @@
 // GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
 // the SwiGLU FFN's first half in one dispatch instead of three.
 // QKV (kernel attn_qkv, texel path): q, k and v = x . W^T for W_q (binding 1, N rows, out 2),
-// W_k (3, n_kv rows, out 4) and W_v (5, n_kv rows, out 6), workgroups over the three in turn;
-// N and n_kv are multiples of the rows per workgroup.
+// W_k (3, n_kv rows) and W_v (5, n_kv rows), workgroups over the three in turn; N and n_kv are
+// multiples of the rows per workgroup. Then RoPE (adjacent pairs, both in one workgroup) on q
+// and k, and k and v go straight into their caches (4, 6) at the row of their position
+// (pos[0] + m, binding 8), with the angles of rope.comp's table (9): three dispatches fewer.
 // NORM (both of those): x is RMS-normalised on the way in, y = (x g / rms(x)) . W^T with the
 // norm's weight g (the binding after the kernel's others) and eps: the loop over x multiplies
 // each x texel by g's and adds up x^2 alongside the dot products, and the sums are scaled by
@@ -56,9 +58,11 @@ layout(binding = 1, rgba32ui) uniform readonly uimageBuffer w_texels;
 layout(binding = 2) Y_ACCESS buffer Y { float y[]; };
 #ifdef QKV
 layout(binding = 3, rgba32ui) uniform readonly uimageBuffer k_texels;
-layout(binding = 4) writeonly buffer K_OUT { float k_out[]; };
+layout(binding = 4) writeonly buffer K_CACHE { float k_cache[]; };
 layout(binding = 5, rgba32ui) uniform readonly uimageBuffer v_texels;
-layout(binding = 6) writeonly buffer V_OUT { float v_out[]; };
+layout(binding = 6) writeonly buffer V_CACHE { float v_cache[]; };
+layout(binding = 8) readonly buffer Pos { uint pos[]; };
+layout(binding = 9) readonly buffer Table { vec2 table[]; };
 #endif
 #ifdef GATE_UP
 layout(binding = 3, rgba32ui) uniform readonly uimageBuffer u_texels;
@@ -193,10 +197,17 @@ void main()
         [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
             if (m0 + m >= pc.M || n0 + r >= rows_n) continue;
 #if defined(QKV)
-            uint at = (m0 + m) * rows_n + n0 + r;
-            if (mat == 0u) y[at] = acc[m][r];
-            else if (mat == 1u) k_out[at] = acc[m][r];
-            else v_out[at] = acc[m][r];
+            uint p = pos[0] + m0 + m, j = (n0 + r) % pc.head_dim;
+            if (p >= pc.table_rows) continue;  // the host refuses such dispatches; stay in bounds
+            float value = acc[m][r];
+            if (mat < 2u && j < pc.rope_dim) {  // pair (r & ~1, r | 1): head_dim and n0 are even
+                vec2 cs = table[p * (pc.rope_dim / 2u) + j / 2u];
+                float a = acc[m][r & ~1u], b = acc[m][r | 1u];
+                value = (r & 1u) == 0u ? a * cs.x - b * cs.y : a * cs.y + b * cs.x;
+            }
+            if (mat == 0u) y[(m0 + m) * rows_n + n0 + r] = value;
+            else if (mat == 1u) k_cache[p * rows_n + n0 + r] = value;
+            else v_cache[p * rows_n + n0 + r] = value;
 #elif defined(GATE_UP)  // as swiglu.comp: exp overflow to +inf gives g / inf = 0, the limit
             float g = acc[m][r];
             STORE_Y((m0 + m) * pc.N + n0 + r, g / (1.0 + exp(-g)) * acc[m][ROWS + r]);

@@ -1,6 +1,9 @@
-// attn_qkv: q = n(x) · W_qᵀ, k = n(x) · W_kᵀ, v = n(x) · W_vᵀ with the attention block's
-// RMSNorm n(x) = x g / sqrt(mean(x²) + eps) folded in, in one dispatch (for decode on CPU
-// devices, where each dispatch costs 17-24 µs) — CPU reference, check shapes, launch.
+// attn_qkv: the attention block's input in one dispatch (for decode on CPU devices, where each
+// dispatch costs 17-24 µs): q = rope(n(x) · W_qᵀ), and rope(n(x) · W_kᵀ) and n(x) · W_vᵀ
+// written into the K and V caches at the rows of their positions, where n(x) = x g /
+// sqrt(mean(x²) + eps) is the block's RMSNorm and rope rotates adjacent pairs of each head's
+// first R values by the angle table of host/kernels/rope.c. It replaces rms_norm, three
+// matmuls, rope and kv_append. CPU reference, check shapes, launch.
 // Shader: shaders/matmul_gemv.comp with QKV and NORM (texel path only).
 #include <math.h>
 #include <stdlib.h>
@@ -10,33 +13,38 @@
 #include "host/kernel.h"
 #include "host/kernels/attn_qkv.h"
 #include "host/kernels/matmul.h"
+#include "host/ref.h"
 #include "shaders/matmul.h"
 
 enum { TEXEL_F32, TEXEL_F16 };
-#define X_AND_WEIGHTS 0xabu  // texel bindings: x, W_q, W_k, W_v, g (outputs are storage buffers)
+#define X_AND_WEIGHTS 0xabu  // texel bindings: x, W_q, W_k, W_v, g (the rest are storage buffers)
 static const vkl_variant variants[] = {
     [TEXEL_F32] = { "texel.f32", "matmul_gemv.qkv_texel_f32", false, X_AND_WEIGHTS },
     [TEXEL_F16] = { "texel.f16", "matmul_gemv.qkv_texel_f16", false, X_AND_WEIGHTS },
 };
 
-enum { DIM_M, DIM_N, DIM_NKV, DIM_K };
+enum { DIM_M, DIM_N, DIM_NKV, DIM_K, DIM_D, DIM_R, DIM_P, DIM_C };
 
 const char *vkl_attn_qkv_variant(const vkl_device_info *info, uint32_t M, uint32_t N, uint32_t n_kv, uint32_t K,
-                                 bool f16_weights)
+                                 uint32_t head_dim, bool neox, bool f16_weights)
 {
     bool whole_blocks = N % MATMUL_GEMV_TEXEL_ROWS == 0 && n_kv % MATMUL_GEMV_TEXEL_ROWS == 0;
-    if (M != 1 || !whole_blocks || K % (f16_weights ? 8u : 4u) != 0 || !vkl_device_prefers_texel_reads(info))
+    if (M != 1 || !whole_blocks || head_dim % 2 || neox || K % (f16_weights ? 8u : 4u) != 0 ||
+        !vkl_device_prefers_texel_reads(info))
         return NULL;
     return f16_weights ? "texel.f16" : "texel.f32";
 }
 
-// (M, N, N_kv, K): N and N_kv multiples of 8 (rows per workgroup), K of 8: stories260K (64, 32
-// over 64), MHA, Llama-3-8B's GQA (4096, 1024 over 4096), several x rows.
-static const uint32_t full[][4] = {
-    { 1, 8, 8, 8 }, { 1, 64, 32, 64 }, { 1, 16, 8, 40 }, { 1, 256, 256, 128 }, { 1, 4096, 1024, 4096 }, { 2, 32, 16, 24 },
-    { 3, 96, 32, 136 },
+// (M, N, N_kv, K, D, R, P, C): N and N_kv multiples of 8 (rows per workgroup), K of 8, D even:
+// heads of 2, stories260K (64 over 32 heads' values, D 8, at position 37), partial rotary
+// (R < D), MHA, Llama-3-8B's GQA (4096, 1024 over 4096) at the last cache row, several x rows.
+static const uint32_t full[][8] = {
+    { 1, 8, 8, 8, 2, 2, 0, 1 },       { 1, 64, 32, 64, 8, 8, 37, 512 },   { 1, 16, 8, 40, 8, 4, 5, 9 },
+    { 1, 256, 256, 128, 64, 64, 100, 128 }, { 1, 4096, 1024, 4096, 128, 128, 4095, 4096 },
+    { 2, 32, 16, 24, 16, 16, 3, 7 },  { 3, 96, 32, 136, 32, 32, 0, 3 },
 };
-static const uint32_t quick[][4] = { { 1, 8, 8, 8 }, { 1, 64, 32, 64 }, { 3, 96, 32, 136 } };
+static const uint32_t quick[][8] = { { 1, 8, 8, 8, 2, 2, 0, 1 }, { 1, 64, 32, 64, 8, 8, 37, 512 },
+                                     { 3, 96, 32, 136, 32, 32, 0, 3 } };
 
 static void qkv_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
@@ -46,15 +54,29 @@ static void qkv_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, 
 static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
+    uint64_t C = c->dims[DIM_C];
     vkl_dtype wtype = c->variant == TEXEL_F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
     out[1] = (vkl_tensor_desc){ "W_q", wtype, N * K, VKL_IN, -1.0f, 1.0f };
     out[2] = (vkl_tensor_desc){ "q", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
     out[3] = (vkl_tensor_desc){ "W_k", wtype, NKV * K, VKL_IN, -1.0f, 1.0f };
-    out[4] = (vkl_tensor_desc){ "k", VKL_DTYPE_F32, M * NKV, VKL_OUT, 0.0f, 0.0f };
+    out[4] = (vkl_tensor_desc){ "k_cache", VKL_DTYPE_F32, C * NKV, VKL_INOUT, -1.0f, 1.0f };
     out[5] = (vkl_tensor_desc){ "W_v", wtype, NKV * K, VKL_IN, -1.0f, 1.0f };
-    out[6] = (vkl_tensor_desc){ "v", VKL_DTYPE_F32, M * NKV, VKL_OUT, 0.0f, 0.0f };
+    out[6] = (vkl_tensor_desc){ "v_cache", VKL_DTYPE_F32, C * NKV, VKL_INOUT, -1.0f, 1.0f };
     out[7] = (vkl_tensor_desc){ "g", VKL_DTYPE_F32, K, VKL_IN, -2.0f, 2.0f };
+    out[8] = (vkl_tensor_desc){ "pos", VKL_DTYPE_U32, 1, VKL_IN, 0.0f, 0.0f };
+    out[9] = (vkl_tensor_desc){ "table", VKL_DTYPE_F32, C * c->dims[DIM_R], VKL_IN, 0.0f, 0.0f };
+}
+
+// The position, and the angle table for every cache row (base 10000); the rest uniform.
+static void qkv_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *values)
+{
+    vkl_tensor_desc d[10];
+    qkv_tensors(c, d);
+    if (index == 8) values[0] = (float)c->dims[DIM_P];
+    else if (index == 9) vkl_rope_table(values, c->dims[DIM_C], c->dims[DIM_R], 10000.0f);
+    else
+        for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
 }
 
 #define NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
@@ -62,59 +84,83 @@ static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
 static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV],
-                                .eps = vkl_case_scalar(c, NORM_EPS_DEFAULT) };
+                                .eps = vkl_case_scalar(c, NORM_EPS_DEFAULT), .head_dim = c->dims[DIM_D],
+                                .rope_dim = c->dims[DIM_R], .table_rows = c->dims[DIM_C] };
     return vkl_matmul_texel_gemv_launch(push, (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS, out);
 }
 
-// y = n(x) W^T with its bound (vkl_norm_matmul_exact), plus u|y| for rounding it to f32.
-static void norm_matmul_expect(const vkl_case *c, float *const *values, uint32_t w, uint32_t y, double *bounds,
-                               uint32_t N)
+// y = n(x) W^T exactly, with each value's bound (vkl_norm_matmul_exact). With `table`, then
+// rotated as the shader does, by the table's f32 cos and sin for the row's position: with
+// |c|, |s| <= 1 the pair's errors add, Ba + Bb, and the rotation's rounding as rope bounds it,
+// 4u (|ya| + |yb| + Ba + Bb). Unrotated values round once: u |y|. Row m goes to row `row0` + m
+// of out (the cache's row for its position, or 0 for q).
+static void expect_rows(const vkl_case *c, float *const *values, uint32_t w, const float *table, uint32_t row0,
+                        float *out, double *bounds, uint32_t N)
 {
-    uint32_t M = c->dims[DIM_M], K = c->dims[DIM_K];
-    double *exact = malloc((size_t)M * N * sizeof *exact);
-    if (!exact) abort();  // sizes were checked by the driver before allocating
-    vkl_norm_matmul_exact(values[0], values[7], vkl_case_scalar(c, NORM_EPS_DEFAULT), values[w], exact, bounds, M, N, K);
-    for (size_t i = 0; i < (size_t)M * N; i++) {
-        values[y][i] = (float)exact[i];
-        bounds[i] += VKL_F32_UNIT_ROUNDOFF * fabs(exact[i]);
-    }
-    free(exact);
+    uint32_t M = c->dims[DIM_M], K = c->dims[DIM_K], D = c->dims[DIM_D], R = c->dims[DIM_R];
+    const double u = VKL_F32_UNIT_ROUNDOFF;
+    double *y = malloc(2 * (size_t)M * N * sizeof *y), *b = y + (size_t)M * N;
+    if (!y) abort();  // sizes were checked by the driver before allocating
+    vkl_norm_matmul_exact(values[0], values[7], vkl_case_scalar(c, NORM_EPS_DEFAULT), values[w], y, b, M, N, K);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < N; n++) {
+            size_t i = (size_t)m * N + n, at = (size_t)(row0 + m) * N + n;
+            uint32_t j = n % D;
+            if (!table || j >= R) {
+                out[at] = (float)y[i];
+                bounds[at] = b[i] + u * fabs(y[i]);
+                continue;
+            }
+            size_t a = i - (j & 1u);  // the pair's first value
+            const float *cs = table + ((size_t)(c->dims[DIM_P] + m) * (R / 2) + j / 2) * 2;
+            double value = (j & 1u) == 0 ? y[a] * cs[0] - y[a + 1] * cs[1] : y[a] * cs[1] + y[a + 1] * cs[0];
+            out[at] = (float)value;
+            bounds[at] = b[a] + b[a + 1] + 4.0 * u * (fabs(y[a]) + fabs(y[a + 1]) + b[a] + b[a + 1]) + VKL_F32_TINY;
+        }
+    free(y);
 }
 
+// Cache rows other than the step's keep their values exactly: bound 0.
 static void qkv_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
-    norm_matmul_expect(c, values, 1, 2, bounds[2], c->dims[DIM_N]);
-    norm_matmul_expect(c, values, 3, 4, bounds[4], c->dims[DIM_NKV]);
-    norm_matmul_expect(c, values, 5, 6, bounds[6], c->dims[DIM_NKV]);
+    uint32_t NKV = c->dims[DIM_NKV], P = c->dims[DIM_P];
+    for (uint64_t i = 0; i < (uint64_t)c->dims[DIM_C] * NKV; i++) bounds[4][i] = bounds[6][i] = 0.0;
+    expect_rows(c, values, 1, values[9], 0, values[2], bounds[2], c->dims[DIM_N]);
+    expect_rows(c, values, 3, values[9], P, values[4], bounds[4], NKV);
+    expect_rows(c, values, 5, NULL, P, values[6], bounds[6], NKV);
 }
 
 static double qkv_flops(const vkl_case *c)
 {
-    return 2.0 * c->dims[DIM_M] * (c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV] + 2.0) * c->dims[DIM_K];
+    double M = c->dims[DIM_M], rotated = (c->dims[DIM_N] + c->dims[DIM_NKV]) / c->dims[DIM_D] * c->dims[DIM_R];
+    return 2.0 * M * (c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV] + 2.0) * c->dims[DIM_K] + 3.0 * M * rotated;
 }
 
 static double qkv_bytes(const vkl_case *c)
 {
     double M = c->dims[DIM_M], rows = c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV], K = c->dims[DIM_K];
-    return 4.0 * (M + 1.0) * K + (c->variant == TEXEL_F16 ? 2.0 : 4.0) * rows * K + 4.0 * M * rows;
+    return 4.0 * (M + 1.0) * K + (c->variant == TEXEL_F16 ? 2.0 : 4.0) * rows * K + 4.0 * M * (rows + c->dims[DIM_R]);
 }
 
-// A model's Q, K and V projections at decode.
+// A model's attention input at decode, at the last position of the context.
 static void qkv_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
-    uint32_t dims[4] = { 1, b->dim, b->kv_heads * b->head_dim, b->dim };
-    if (b->M == 1 && dims[1] % 8 == 0 && dims[2] % 8 == 0 && b->dim % 8 == 0) vkl_case_add(cases, self, variant, dims);
+    uint32_t dims[8] = { 1, b->dim, b->kv_heads * b->head_dim, b->dim, b->head_dim, b->head_dim, b->context - 1,
+                         b->context };
+    if (b->M == 1 && dims[1] % 8 == 0 && dims[2] % 8 == 0 && b->dim % 8 == 0 && b->head_dim % 2 == 0)
+        vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_attn_qkv = {
     .name = "attn_qkv",
-    .dim_names = { "M", "N", "N_kv", "K" },
-    .dim_count = 4,
+    .dim_names = { "M", "N", "N_kv", "K", "D", "R", "P", "C" },
+    .dim_count = 8,
     .variants = variants,
     .variant_count = sizeof variants / sizeof variants[0],
-    .tensor_count = 8,
+    .tensor_count = 10,
     .shapes = qkv_shapes,
     .tensors = qkv_tensors,
+    .fill = qkv_fill,
     .launch = qkv_launch,
     .expect = qkv_expect,
     .flops = qkv_flops,
