@@ -26,7 +26,8 @@
 #define ATTN_CHUNK 256u  // decode keys per workgroup
 #define ATTN_MASKED -3.0e38  // score of a masked key; finite, so max and exp need no inf rules
 #define ATTN_MERGE_WG 64u    // decode merge: one invocation per output value
-#define ATTN_TEXEL_WG 8u     // decode, texel path: invocations per workgroup
+#define ATTN_TEXEL_WG 8u
+#define ATTN_TEXEL_CHUNK 512u  // decode, texel path: keys per workgroup (stories260K's whole context)     // decode, texel path: invocations per workgroup
 
 PUSH_CONSTANTS(attention_push)
 {
@@ -34,7 +35,7 @@ PUSH_CONSTANTS(attention_push)
     uint32_t H;       // query heads
     uint32_t KVH;     // key/value heads, divides H
     uint32_t D;       // head dimension, <= ATTN_DMAX
-    uint32_t chunks;  // decode: ceil(capacity / ATTN_CHUNK)
+    uint32_t chunks;  // decode: ceil(capacity / ATTN_CHUNK) (texel path: ATTN_TEXEL_CHUNK)
     float scale;      // 1 / sqrt(D)
 } PUSH_INSTANCE;
 

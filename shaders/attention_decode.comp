@@ -6,7 +6,9 @@
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): q, K and V are read
 // as RGBA32UI texels by a workgroup of ATTN_TEXEL_WG invocations: scores one key per
 // invocation, then the weighted sum of V one slot of 8 head values per invocation; workgroup
-// barriers only where subgroups may be smaller than the workgroup. Needs D % 8 == 0.
+// barriers only where subgroups may be smaller than the workgroup. Needs D % 8 == 0. Chunks of
+// ATTN_TEXEL_CHUNK keys; where one chunk holds the whole cache, the output is written directly
+// (binding 5) and the merge pass is not run.
 //! variant f32
 //! variant f16 -DKV_F16
 //! variant texel_f32 -DTEXEL
@@ -23,11 +25,13 @@ layout(binding = 1, rgba32ui) uniform readonly uimageBuffer k_texels;
 layout(binding = 2, rgba32ui) uniform readonly uimageBuffer v_texels;
 layout(binding = 3) readonly buffer Pos { uint pos[]; };
 layout(binding = 4) writeonly buffer Partials { float partials[]; };
+layout(binding = 5) writeonly buffer O { float o[]; };
 // The device's smallest subgroup size (set by the host): where it is at least WG, the steps
 // that combine subgroups through shared memory compile away with their barriers.
 layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
-shared float weights[ATTN_CHUNK];  // scores, then exp(score - max)
+#define CHUNK ATTN_TEXEL_CHUNK
+shared float weights[CHUNK];  // scores, then exp(score - max)
 shared float subgroup_part[WG];
 shared vec4 slot_part[WG][2];  // V sums of invocations that share a slot
 
@@ -70,11 +74,18 @@ void v_sum(uint s, uint first, uint step, uint start, uint end, uint kv_base, ui
     }
 }
 
-void store_slot(uint out_base, uint s, vec4 lo, vec4 hi)
+// Slot s of the chunk's weighted sum of V: the head's output (divided by the sum of the
+// weights) where one chunk covers the cache, else the chunk's partial sum for the merge.
+void store_slot(uint out_base, uint h, uint s, vec4 lo, vec4 hi, float sum)
 {
     for (uint j = 0u; j < 4u; j++) {
-        partials[out_base + 8u * s + j] = lo[j];
-        partials[out_base + 8u * s + 4u + j] = hi[j];
+        if (pc.chunks == 1u) {
+            o[h * pc.D + 8u * s + j] = lo[j] / sum;
+            o[h * pc.D + 8u * s + 4u + j] = hi[j] / sum;
+        } else {
+            partials[out_base + 8u * s + j] = lo[j];
+            partials[out_base + 8u * s + 4u + j] = hi[j];
+        }
     }
 }
 
@@ -96,7 +107,7 @@ void main()
 {
     uint chunk = gl_WorkGroupID.x, h = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
     uint row_stride = pc.KVH * pc.D, kv_base = (h / (pc.H / pc.KVH)) * pc.D, slots = pc.D / 8u;
-    uint length = pos[0] + 1u, start = chunk * ATTN_CHUNK, end = min(start + ATTN_CHUNK, length);
+    uint length = pos[0] + 1u, start = chunk * CHUNK, end = min(start + CHUNK, length);
     uint out_base = (h * pc.chunks + chunk) * (pc.D + 2u), q_texel = h * pc.D / 4u;
     // Scores, one key per invocation at a time: q . K[k], q pre-scaled as the reference does.
     float local_max = ATTN_MASKED;
@@ -138,16 +149,16 @@ void main()
                 acc_lo += slot_part[tid + g][0];
                 acc_hi += slot_part[tid + g][1];
             }
-            store_slot(out_base, s, acc_lo, acc_hi);
+            store_slot(out_base, h, s, acc_lo, acc_hi, sum);
         }
     } else {
         for (uint s = tid; s < slots; s += WG) {
             vec4 acc_lo = vec4(0.0), acc_hi = vec4(0.0);
             v_sum(s, start, 1u, start, end, kv_base, row_stride, acc_lo, acc_hi);
-            store_slot(out_base, s, acc_lo, acc_hi);
+            store_slot(out_base, h, s, acc_lo, acc_hi, sum);
         }
     }
-    if (tid == 0u) {
+    if (tid == 0u && pc.chunks > 1u) {
         partials[out_base + pc.D] = m;
         partials[out_base + pc.D + 1u] = sum;
     }

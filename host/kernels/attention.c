@@ -104,7 +104,11 @@ static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quic
     else VKL_ADD_SHAPES(cases, self, variant, prefill_full);
 }
 
-static uint32_t chunks_of(const vkl_case *c) { return (c->dims[DIM_C] + ATTN_CHUNK - 1) / ATTN_CHUNK; }
+static uint32_t chunks_of(const vkl_case *c)
+{
+    uint32_t chunk = is_texel(c->variant) ? ATTN_TEXEL_CHUNK : ATTN_CHUNK;
+    return (c->dims[DIM_C] + chunk - 1) / chunk;
+}
 
 static void attention_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
@@ -146,13 +150,14 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
         vkl_launch_set_push(&out[0], &push, sizeof push);
         return 1;
     }
-    out[0] = (vkl_launch){ .binding_count = 5, .bindings = { 0, 1, 2, 3, 5 }, .groups = { push.chunks, push.H, 1 },
-                           .spec0_subgroup_min = is_texel(c->variant) };
+    // The texel path also binds o, which it writes itself where one chunk covers the cache.
+    out[0] = (vkl_launch){ .binding_count = is_texel(c->variant) ? 6 : 5, .bindings = { 0, 1, 2, 3, 5, 4 },
+                           .groups = { push.chunks, push.H, 1 }, .spec0_subgroup_min = is_texel(c->variant) };
     out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
                            .groups = { (push.H * push.D + ATTN_MERGE_WG - 1) / ATTN_MERGE_WG, 1, 1 } };
     vkl_launch_set_push(&out[0], &push, sizeof push);
     vkl_launch_set_push(&out[1], &push, sizeof push);
-    return 2;
+    return is_texel(c->variant) && push.chunks == 1 ? 1 : 2;
 }
 
 // Bound for o[m, h, j] = sum_k p_k v_kj / sum_k p_k, p_k = exp(s_k - max), over n keys:
