@@ -748,7 +748,7 @@ static int compare_double(const void *a, const void *b)
 static vkl_status record_profile(vkl_scheduler *s, const plan *p, vkl_cmd **out)
 {
     uint32_t steps = (uint32_t)arrlen(p->steps);
-    vkl_cmd_desc desc = { .max_dispatches = 2 * steps, .max_timestamps = steps + 1, .reusable = true };
+    vkl_cmd_desc desc = { .max_dispatches = VKL_MAX_DISPATCHES * steps, .max_timestamps = steps + 1, .reusable = true };
     VKL_TRY(vkl_cmd_create(s->device, &desc, out));
     vkl_cmd *cmd = *out;
     VKL_TRY(vkl_cmd_begin(cmd));
