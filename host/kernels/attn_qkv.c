@@ -79,12 +79,11 @@ static void qkv_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *val
         for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
 }
 
-#define NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
 
 static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV],
-                                .eps = vkl_case_scalar(c, NORM_EPS_DEFAULT), .head_dim = c->dims[DIM_D],
+                                .eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT), .head_dim = c->dims[DIM_D],
                                 .rope_dim = c->dims[DIM_R], .table_rows = c->dims[DIM_C] };
     return vkl_matmul_texel_gemv_launch(push, (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS, out);
 }
@@ -101,7 +100,8 @@ static void expect_rows(const vkl_case *c, float *const *values, uint32_t w, con
     const double u = VKL_F32_UNIT_ROUNDOFF;
     double *y = malloc(2 * (size_t)M * N * sizeof *y), *b = y + (size_t)M * N;
     if (!y) abort();  // sizes were checked by the driver before allocating
-    vkl_norm_matmul_exact(values[0], values[7], vkl_case_scalar(c, NORM_EPS_DEFAULT), values[w], y, b, M, N, K);
+    float eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT);
+    vkl_norm_matmul_exact(values[0], values[7], eps, values[w], y, b, M, N, K);
     for (uint32_t m = 0; m < M; m++)
         for (uint32_t n = 0; n < N; n++) {
             size_t i = (size_t)m * N + n, at = (size_t)(row0 + m) * N + n;

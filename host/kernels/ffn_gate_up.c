@@ -48,12 +48,11 @@ static void gate_up_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[4] = (vkl_tensor_desc){ "g", VKL_DTYPE_F32, K, VKL_IN, -2.0f, 2.0f };
 }
 
-#define NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
 
 static uint32_t gate_up_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2],
-                                .eps = vkl_case_scalar(c, NORM_EPS_DEFAULT) };
+                                .eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT) };
     return vkl_matmul_texel_gemv_launch(push, (push.N + MATMUL_GATE_UP_ROWS - 1) / MATMUL_GATE_UP_ROWS, out);
 }
 
@@ -68,7 +67,7 @@ static void gate_up_expect(const vkl_case *c, float *const *values, double *cons
     size_t n = (size_t)M * N;
     double *g = malloc(4 * n * sizeof *g), *u = g + n, *bg = u + n, *bu = bg + n;
     if (!g) abort();  // sizes were checked by the driver before allocating
-    float eps = vkl_case_scalar(c, NORM_EPS_DEFAULT);
+    float eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT);
     vkl_norm_matmul_exact(values[0], values[4], eps, values[1], g, bg, M, N, K);
     vkl_norm_matmul_exact(values[0], values[4], eps, values[3], u, bu, M, N, K);
     for (size_t i = 0; i < n; i++) {

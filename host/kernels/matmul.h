@@ -22,7 +22,9 @@ void vkl_matmul_expect(const float *x, const float *w, const float *residual, fl
 
 // The GEMV with an RMSNorm folded in (attn_qkv, ffn_gate_up): y (M, N) = n(x) (M, K) . W (N, K)T,
 // n(x) = x g / sqrt(mean(x^2) + eps), as exact values in double (y) with each one's bound on
-// what the device computes (see host/kernels/matmul.c).
+// what the device computes (see host/kernels/matmul.c). Their checks use eps =
+// VKL_NORM_MATMUL_EPS_DEFAULT unless the case sets one.
+#define VKL_NORM_MATMUL_EPS_DEFAULT 1e-5f
 void vkl_norm_matmul_exact(const float *x, const float *g, float eps, const float *w, double *y, double *bounds,
                            uint32_t M, uint32_t N, uint32_t K);
 
