@@ -145,14 +145,29 @@ static void fill_words(uint8_t *dst, uint64_t bytes)
     for (uint64_t i = 0; i + 4 <= bytes; i += 4) memcpy(dst + i, &word, 4);
 }
 
+// One f16 value in 16 becomes a subnormal and one a signed zero, with the sign it had: uniform
+// values almost never land there, and a device that flushes subnormals or mishandles zero in
+// its f16 decode must fail the check.
+static void add_f16_special_values(vkl_rng *rng, float *values, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t r = vkl_rng_next(rng);
+        float sign = values[i] < 0.0f ? -1.0f : 1.0f;
+        if (r % 16 == 0) values[i] = sign * (float)(1 + (r >> 8) % 1023) * 0x1p-24f;  // all 1023 subnormals
+        else if (r % 16 == 1) values[i] = sign * 0.0f;
+    }
+}
+
 void vkl_tensor_fill(const vkl_case *c, uint32_t t, const vkl_tensor_desc *d, vkl_rng *rng, float *values,
                      uint8_t *data)
 {
     if (c->kernel->fill) c->kernel->fill(c, t, rng, values);
     else if (d->dtype == VKL_DTYPE_U32)
         for (uint64_t i = 0; i < d->count; i++) values[i] = floorf(vkl_rng_uniform(rng, d->lo, d->hi + 1.0f));
-    else
+    else {
         for (uint64_t i = 0; i < d->count; i++) values[i] = vkl_rng_uniform(rng, d->lo, d->hi);
+        if (d->dtype == VKL_DTYPE_F16) add_f16_special_values(rng, values, d->count);
+    }
     for (uint64_t i = 0; i < d->count; i++) {
         if (d->dtype == VKL_DTYPE_F16) {
             uint16_t h = vkl_f32_to_f16(values[i]);
