@@ -64,9 +64,10 @@ void vkl_moe_route_bounds(double *prob_bound, double *weight_bound, const float 
 // MoE token lists (see shaders/moe.h) and the mean router probability per expert.
 // counts (E) · offsets (E+1) · perm, inv (T*k) · tiles (max_tiles, 2) · prob_mean (E) · ids (T*k) · probs (T, E).
 void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t *inv, uint32_t *tiles,
-                   float *prob_mean, const uint32_t *ids, const float *probs, uint32_t T, uint32_t E, uint32_t k);
-// Entries in the grouped matmul's tile map: ceil(T*k / tile rows) + E.
-uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E);
+                   float *prob_mean, const uint32_t *ids, const float *probs, uint32_t T, uint32_t E, uint32_t k,
+                   uint32_t tile_rows);
+// Entries in the grouped matmul's tile map of tile_rows rows per tile: ceil(T*k / tile_rows) + E.
+uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E, uint32_t tile_rows);
 
 // A Mixtral-style MoE FFN block after its router matmul: moe_route on the router logits, and
 // for each chosen expert silu(x . gateT) * (x . upT) . downT, weighted and summed.

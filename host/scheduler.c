@@ -13,6 +13,7 @@
 #include "host/kernels/embedding.h"
 #include "host/kernels/ffn_gate_up.h"
 #include "host/kernels/matmul.h"
+#include "host/kernels/moe.h"
 #include "host/ref.h"
 #include "runtime/command.h"
 
@@ -77,7 +78,8 @@ static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t 
     sizes[ACT_ROUTER] = sizes[ACT_PROBS] = rows * e;
     sizes[ACT_IDS] = sizes[ACT_WEIGHTS] = sizes[ACT_PERM] = sizes[ACT_INV] = routed;
     sizes[ACT_OFFSETS] = e + 1;
-    sizes[ACT_TILES] = 2ull * vkl_moe_max_tiles((uint32_t)rows, c->n_experts_used, c->n_experts);
+    // one-row tiles (the texel path's decode), the most a tile map may hold
+    sizes[ACT_TILES] = 2ull * vkl_moe_max_tiles((uint32_t)rows, c->n_experts_used, c->n_experts, 1);
     sizes[ACT_GATE] = sizes[ACT_UP] = sizes[ACT_HIDDEN] = routed * h;
     sizes[ACT_Y] = routed * d;
 }
@@ -377,7 +379,8 @@ static void plan_moe_ffn(plan *p, uint32_t l)
         whole(&a[ACT_WEIGHTS]), whole(&s->moe_counts[l]), whole(&s->moe_prob[l]), whole(&a[ACT_PROBS]),
         whole(&a[ACT_OFFSETS]), whole(&a[ACT_PERM]), whole(&a[ACT_INV]), whole(&a[ACT_TILES]), whole(&a[ACT_GATE]),
         whole(&a[ACT_UP]), whole(&a[ACT_HIDDEN]), whole(&a[ACT_Y]) };
-    add_kernel(p, "ffn_moe", "moe", type == VKL_DTYPE_F16 ? "f16" : "f32", dims, t, sizeof t / sizeof t[0], 0.0f);
+    const char *variant = vkl_moe_variant(s->device->info, c->dim, c->hidden_dim, type == VKL_DTYPE_F16);
+    add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], 0.0f);
 }
 
 static void plan_layer(plan *p, uint32_t l)

@@ -42,6 +42,7 @@ PUSH_CONSTANTS(matmul_push)
     uint32_t head_dim;  // attn_qkv: heads of q and k, whose first rope_dim values rotate in
     uint32_t rope_dim;  //   adjacent pairs by the angle table's row for their position
     uint32_t table_rows;// attn_qkv: rows of the angle table = rows of the KV caches
+    uint32_t tiles;     // grouped (MoE) texel GEMM: entries in the tile map
 } PUSH_INSTANCE;
 
 #endif

@@ -21,6 +21,14 @@
 //! variant gate_up_texel_f16 -DTEXEL -DGATE_UP -DNORM -DWEIGHT_F16
 //! variant qkv_texel_f32 -DTEXEL -DQKV -DNORM
 //! variant qkv_texel_f16 -DTEXEL -DQKV -DNORM -DWEIGHT_F16
+//! variant moe_texel_f32 -DTEXEL -DGEMM_TEXEL -DMOE_GROUPED
+//! variant moe_texel_f16 -DTEXEL -DGEMM_TEXEL -DMOE_GROUPED -DWEIGHT_F16
+//! variant moe_gate_up_texel_f32 -DTEXEL -DGEMM_TEXEL -DMOE_GROUPED -DGATE_UP
+//! variant moe_gate_up_texel_f16 -DTEXEL -DGEMM_TEXEL -DMOE_GROUPED -DGATE_UP -DWEIGHT_F16
+//! variant moe_gemv_texel_f32 -DTEXEL -DMOE_GROUPED
+//! variant moe_gemv_texel_f16 -DTEXEL -DMOE_GROUPED -DWEIGHT_F16
+//! variant moe_gemv_gate_up_texel_f32 -DTEXEL -DMOE_GROUPED -DGATE_UP
+//! variant moe_gemv_gate_up_texel_f16 -DTEXEL -DMOE_GROUPED -DGATE_UP -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 // GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
@@ -34,6 +42,12 @@
 // norm's weight g (the binding after the kernel's others) and eps: the loop over x multiplies
 // each x texel by g's and adds up x^2 alongside the dot products, and the sums are scaled by
 // 1 / rms(x) at the end. The norm's own dispatch (and a pass over x) goes away.
+// MOE_GROUPED (kernel moe, texel path): the grouped GEMM of matmul_gemm.comp over the experts'
+// weights (E, N, K), over the tiles of moe_count's tile map (pc.tiles, tiles of one expert's
+// rows: MATMUL_GEMM_TEXEL_MT with GEMM_TEXEL, else 1, for decode, where a tile of several rows
+// would mostly repeat its one row's work), y rows are permuted rows; with GATE_UP it
+// writes silu(gate) * up for the expert's gate and up matrices. Bindings after the weights:
+// tiles, perm, offsets. A workgroup takes ROWS outputs of every tile in turn.
 #include "matmul.h"
 #ifdef RESIDUAL
 #define Y_ACCESS
@@ -84,6 +98,21 @@ layout(binding = 4, rgba32ui) uniform readonly uimageBuffer g_texels;
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
 #else
 #define MT 1u
+#endif
+#ifdef MOE_GROUPED
+#define MOE_CONSTANTS_ONLY
+#include "moe.h"
+#ifdef GATE_UP
+#define MOE_TILES_BINDING 4
+#else
+#define MOE_TILES_BINDING 3
+#endif
+layout(binding = MOE_TILES_BINDING) readonly buffer Tiles { uint tiles[]; };
+layout(binding = MOE_TILES_BINDING + 1) readonly buffer Perm { uint perm[]; };
+layout(binding = MOE_TILES_BINDING + 2) readonly buffer Offsets { uint offsets[]; };
+uint x_row(uint r) { return pc.topk > 0u ? perm[r] / pc.topk : r; }  // as in matmul_gemm.comp
+#else
+uint x_row(uint r) { return r; }
 #endif
 shared float partials[MT][SUMS][WG];  // one per subgroup, when the workgroup spans several
 // The device's smallest subgroup size (set by the host): where it is at least WG, the step
@@ -146,13 +175,9 @@ void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_te
     }
 }
 
-void main()
+// Outputs [n0, n0 + ROWS) of x rows [m0, min(m0 + MT, row_end)), with W's rows from w_row0 on.
+void row_block(uint n0, uint m0, uint row_end, uint w_row0)
 {
-#ifdef GEMM_TEXEL  // x rows fastest across workgroups, so each W block stays in cache for all of M
-    uint n0 = gl_WorkGroupID.y * ROWS, m0 = gl_WorkGroupID.x * MT;
-#else
-    uint n0 = (gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS, m0 = gl_WorkGroupID.z;
-#endif
 #ifdef QKV  // rows [0, N) of W_q, then [0, n_kv) of W_k, then of W_v
     uint mat = n0 < pc.N ? 0u : n0 < pc.N + pc.n_kv ? 1u : 2u;
     uint rows_n = mat == 0u ? pc.N : pc.n_kv;
@@ -164,8 +189,8 @@ void main()
 #endif
     uint tid = gl_LocalInvocationID.x, texels = pc.K / WEIGHT_VEC;
     uint row_texel[ROWS], x_texel[MT];  // rows past N or M repeat the last one; not stored
-    [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = min(n0 + r, rows_n - 1u) * texels;
-    [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = min(m0 + m, pc.M - 1u) * (pc.K / 4u);
+    [[unroll]] for (uint r = 0; r < ROWS; r++) row_texel[r] = (w_row0 + min(n0 + r, rows_n - 1u)) * texels;
+    [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = x_row(min(m0 + m, row_end - 1u)) * (pc.K / 4u);
     float acc[MT][SUMS];  // [m][w * ROWS + r], then x's sum of squares with NORM
     [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < SUMS; r++) acc[m][r] = 0.0;
 #ifdef QKV  // a literal matrix per call, so each inlined loop reads one texel buffer
@@ -195,7 +220,7 @@ void main()
 #endif
     if (tid == 0u)
         [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            if (m0 + m >= pc.M || n0 + r >= rows_n) continue;
+            if (m0 + m >= row_end || n0 + r >= rows_n) continue;
 #if defined(QKV)
             uint p = pos[0] + m0 + m, j = (n0 + r) % pc.head_dim;
             if (p >= pc.table_rows) continue;  // the host refuses such dispatches; stay in bounds
@@ -215,6 +240,28 @@ void main()
             STORE_Y((m0 + m) * pc.N + n0 + r, acc[m][r]);
 #endif
         }
+#ifdef MOE_GROUPED  // the next tile's partials overwrite these
+    if (SUBGROUP_MIN < WG) barrier();
+#endif
+}
+
+void main()
+{
+#if defined(MOE_GROUPED)  // every tile in turn: empty tiles cost no workgroup, and consecutive
+                          // tiles of an expert reuse its W block from cache
+    uint n0 = (gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS;
+    if (n0 >= pc.N) return;  // uniform across the workgroup
+    for (uint tile = 0u; tile < pc.tiles; tile++) {
+        uint expert = tiles[2u * tile];
+        if (expert == MOE_NO_TILE) break;  // uniform: past the last tile of this batch
+        uint m0 = tiles[2u * tile + 1u];
+        row_block(n0, m0, min(m0 + MT, offsets[expert + 1u]), expert * pc.N);
+    }
+#elif defined(GEMM_TEXEL)  // x rows fastest across workgroups, so each W block stays in cache for all of M
+    row_block(gl_WorkGroupID.y * ROWS, gl_WorkGroupID.x * MT, pc.M, 0u);
+#else
+    row_block((gl_WorkGroupID.y * pc.groups_x + gl_WorkGroupID.x) * ROWS, gl_WorkGroupID.z, pc.M, 0u);
+#endif
 }
 
 #else  // storage-buffer path

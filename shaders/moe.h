@@ -16,6 +16,9 @@
 #include "push.h"
 
 #define MOE_WG 256u
+// moe_route: a workgroup per token, over its E logits; few experts leave most invocations
+// idle, and on llvmpipe every barrier costs per invocation.
+#define MOE_ROUTE_WG 64u
 #define MOE_MAX_EXPERTS 256u
 #define MOE_MAX_K 8u
 #define MOE_NO_TILE 0x00FFFFFFu  // exact in f32, as the checker carries u32 values

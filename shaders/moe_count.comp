@@ -32,8 +32,8 @@ void main()
         uint i = c0 + tid, e = i < n ? ids[i] : MOE_NO_TILE;
         chunk[tid] = e;
         barrier();
-        uint rank = 0u;
-        for (uint j = 0u; j < tid; j++) rank += chunk[j] == e ? 1u : 0u;
+        uint rank = 0u;  // over the chunk's entries only: a decode step has k of them, not MOE_WG
+        for (uint j = 0u; j < min(tid, n - c0); j++) rank += chunk[j] == e ? 1u : 0u;
         if (i < n) inv[i] = count[e] + rank;
         barrier();
         if (i < n) atomicAdd(count[e], 1u);

@@ -47,9 +47,14 @@ grep "layer " "$dir/gpu.err" >"$dir/gpu.load"; grep "layer " "$dir/cpu.err" >"$d
 [ "$(wc -l <"$dir/gpu.load")" = 2 ] || { cat "$dir/gpu.err"; fail "MoE: no per-layer expert load"; }
 cmp -s "$dir/gpu.load" "$dir/cpu.load" || { diff "$dir/gpu.load" "$dir/cpu.load"; fail "MoE: GPU and CPU expert loads differ"; }
 echo "MoE model (8 experts, top-2, GQA): GPU and CPU texts and expert loads identical"; passed=$((passed + 1))
-validate "$dir/moe.gguf" "the quick brown fox" 8
-grep -q "ffn_moe moe/f32" "$dir/val.err" || fail "MoE: --validate did not check the moe block"
-echo "MoE model: --validate passes ($(grep -o '[0-9]* dispatches' "$dir/val.err"))"; passed=$((passed + 1))
+# The moe block has a variant per read path: grouped GEMMs over storage buffers, or texel
+# grouped GEMVs with gate, up and swiglu fused.
+for case in storage:f32 texel:texel_f32; do
+  VKLLM_READ_PATH=${case%%:*} validate "$dir/moe.gguf" "the quick brown fox" 8
+  grep -q "ffn_moe moe/${case#*:}" "$dir/val.err" || fail "MoE: --validate did not check moe/${case#*:}"
+done
+VKLLM_READ_PATH=texel same_text "$dir/moe.gguf" "the quick brown fox" 30
+echo "MoE model: --validate passes on both read paths ($(grep -o '[0-9]* dispatches' "$dir/val.err"))"; passed=$((passed + 1))
 
 "$vkllm" mkmodel -o "$dir/f16.gguf" --dim 128 --hidden 256 --layers 2 --heads 4 --kv-heads 4 --vocab 400 \
   --context 128 --f16 --seed 6 || fail "mkmodel f16"
@@ -57,8 +62,10 @@ validate "$dir/f16.gguf" "abc" 12
 "$vkllm" run -m "$dir/f16.gguf" -n 4 --cpu 2>&1 | grep -q "must be f32" || fail "f16 on the CPU path: no clear error"
 "$vkllm" mkmodel -o "$dir/moe16.gguf" --dim 64 --hidden 128 --layers 2 --heads 4 --kv-heads 1 --vocab 300 \
   --context 128 --experts 4 --experts-used 2 --f16 --seed 8 || fail "mkmodel moe f16"
-validate "$dir/moe16.gguf" "xyz" 6
-grep -q "ffn_moe moe/f16" "$dir/val.err" || fail "f16 MoE: the f16 moe block did not run"
+for case in storage:f16 texel:texel_f16; do
+  VKLLM_READ_PATH=${case%%:*} validate "$dir/moe16.gguf" "xyz" 6
+  grep -q "ffn_moe moe/${case#*:}" "$dir/val.err" || fail "f16 MoE: moe/${case#*:} did not run"
+done
 echo "f16 dense and MoE models: --validate passes on the GPU; the CPU path refuses f16 clearly"; passed=$((passed + 1))
 
 # --validate must be able to fail: a matmul that drops a term, swapped in by the test hook, on

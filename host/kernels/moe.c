@@ -9,6 +9,7 @@
 
 #include "host/bounds.h"
 #include "host/kernel.h"
+#include "host/kernels/moe.h"
 #include "host/ref.h"
 #include "shaders/elementwise.h"
 #include "shaders/matmul.h"
@@ -57,14 +58,42 @@ void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const fl
     free(acc);
 }
 
-enum { F32, F16 };
+// Texel variants (CPU devices): the grouped matmuls read x and W through texels
+// (matmul_gemv.comp, MOE_GROUPED), over tiles of MATMUL_GEMM_TEXEL_MT rows, or of one row for
+// a single token (decode), and gate, up and swiglu are one dispatch: 5 dispatches instead of 7.
+enum { F32, F16, TEXEL_F32, TEXEL_F16 };
 static const vkl_variant variants[] = {
     [F32] = { "f32", "moe_route.default", false },  // the first dispatch names its own shader
     [F16] = { "f16", "moe_route.default", false },
+    [TEXEL_F32] = { "texel_f32", "moe_route.default", false },
+    [TEXEL_F16] = { "texel_f16", "moe_route.default", false },
 };
+
+static bool is_texel(uint32_t variant) { return variant == TEXEL_F32 || variant == TEXEL_F16; }
+static bool has_f16_weights(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
+// Texel reads start every row of x, hidden and W on a texel: D and F multiples of the values
+// per weight texel.
+static bool texel_fits(uint32_t D, uint32_t F, bool f16_weights)
+{
+    uint32_t vec = f16_weights ? 8u : 4u;
+    return D % vec == 0 && F % vec == 0;
+}
+
+const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, bool f16_weights)
+{
+    if (texel_fits(D, F, f16_weights) && vkl_device_prefers_texel_reads(info))
+        return f16_weights ? "texel_f16" : "texel_f32";
+    return f16_weights ? "f16" : "f32";
+}
 
 enum { DIM_T, DIM_D, DIM_F, DIM_E, DIM_K, DIM_RENORM, DIM_MODE };
 enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties common) or all zero (all tied)
+// Rows per tile of the grouped matmuls (see moe_count).
+static uint32_t tile_rows(const vkl_case *c)
+{
+    if (!is_texel(c->variant)) return MATMUL_GEMM_BM;
+    return c->dims[DIM_T] == 1 ? 1 : MATMUL_GEMM_TEXEL_MT;
+}
 
 // (T, D, F, E, k, renorm, mode): stories260K widths with 4 experts, Mixtral (8 experts, top-2),
 // all logits tied (only experts 0..k-1 get tokens; with k = 1 every token goes to expert 0),
@@ -76,10 +105,24 @@ static const uint32_t full[][7] = {
 };
 static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20, 128, 256, 8, 1, 0, MODE_TIED },
                                      { 70, 64, 96, 16, 4, 1, MODE_LEVELS } };
+// Texel variants also: one token (decode), D not a multiple of the down matmul's 8 rows per
+// workgroup (f32 only), a tile's worth of rows and one more.
+static const uint32_t texel_extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
+                                           { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (!is_texel(variant)) {
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+        return;
+    }
+    const uint32_t(*tables[2])[7] = { is_quick ? quick : full, texel_extra };
+    size_t counts[2] = { is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0],
+                         sizeof texel_extra / sizeof texel_extra[0] };
+    for (int t = 0; t < 2; t++)
+        for (size_t i = 0; i < counts[t]; i++)
+            if (texel_fits(tables[t][i][DIM_D], tables[t][i][DIM_F], has_f16_weights(variant)))
+                vkl_case_add(cases, self, variant, tables[t][i]);
 }
 
 enum { X, LOGITS, W_GATE, W_UP, W_DOWN, OUT, IDS, WEIGHTS, COUNTS, PROB_MEAN, PROBS, OFFSETS, PERM, INV, TILES, GATE, UP, HIDDEN, Y, TENSORS };
@@ -88,7 +131,8 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     const uint32_t *d = c->dims;
     uint64_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
-    vkl_dtype w = c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype w = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    uint64_t split = is_texel(c->variant) ? 1 : rows * F;  // gate and up: the texel path fuses them away
     out[X] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, T * D, VKL_IN, -1.0f, 1.0f };
     out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_IN, -3.5f, 3.5f };
     out[W_GATE] = (vkl_tensor_desc){ "w_gate", w, E * F * D, VKL_IN, -0.2f, 0.2f };
@@ -103,10 +147,11 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[OFFSETS] = (vkl_tensor_desc){ "offsets", VKL_DTYPE_U32, E + 1, VKL_SCRATCH, 0.0f, 0.0f };
     out[PERM] = (vkl_tensor_desc){ "perm", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
     out[INV] = (vkl_tensor_desc){ "inv", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
-    out[TILES] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32, 2ull * vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E]),
+    out[TILES] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32,
+                                    2ull * vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], tile_rows(c)),
                                     VKL_SCRATCH, 0.0f, 0.0f };
-    out[GATE] = (vkl_tensor_desc){ "gate", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
-    out[UP] = (vkl_tensor_desc){ "up", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
+    out[GATE] = (vkl_tensor_desc){ "gate", VKL_DTYPE_F32, split, VKL_SCRATCH, 0.0f, 0.0f };
+    out[UP] = (vkl_tensor_desc){ "up", VKL_DTYPE_F32, split, VKL_SCRATCH, 0.0f, 0.0f };
     out[HIDDEN] = (vkl_tensor_desc){ "hidden", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
     out[Y] = (vkl_tensor_desc){ "y", VKL_DTYPE_F32, rows * D, VKL_SCRATCH, 0.0f, 0.0f };
 }
@@ -129,8 +174,41 @@ static void grouped(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, 
     const uint32_t *d = c->dims;
     *out = (vkl_launch){ .shader = c->variant == F16 ? "matmul_gemm.moe_f16" : "matmul_gemm.moe_f32",
                          .binding_count = 6, .bindings = { a, w, y, TILES, PERM, OFFSETS },
-                         .groups = { (N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN, vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E]), 1 } };
+                         .groups = { (N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN,
+                                     vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], MATMUL_GEMM_BM), 1 } };
     struct matmul_push push = { .M = d[DIM_T] * d[DIM_K], .N = N, .K = K, .topk = topk };
+    vkl_launch_set_push(out, &push, sizeof push);
+}
+
+// The texel path's grouped matmul: a workgroup per block of `rows` outputs, over every tile;
+// with `up` (a tensor index, else -1) it is gate and up with swiglu.
+static void grouped_texel(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, int up, uint32_t y, uint32_t N,
+                          uint32_t K, uint32_t topk)
+{
+    const uint32_t *d = c->dims;
+    bool f16 = has_f16_weights(c->variant);
+    uint32_t rows = up >= 0 ? MATMUL_GATE_UP_ROWS : MATMUL_GEMV_TEXEL_ROWS;
+    bool gemv = tile_rows(c) == 1;
+    *out = (vkl_launch){ .spec0_subgroup_min = true };
+    vkl_split_groups((N + rows - 1) / rows, &out->groups[0], &out->groups[1]);
+    out->groups[2] = 1;
+    if (up >= 0) {
+        out->shader = gemv ? (f16 ? "matmul_gemv.moe_gemv_gate_up_texel_f16" : "matmul_gemv.moe_gemv_gate_up_texel_f32")
+                           : (f16 ? "matmul_gemv.moe_gate_up_texel_f16" : "matmul_gemv.moe_gate_up_texel_f32");
+        out->texel_mask = 0xBu;  // x, W_gate, W_up
+        out->binding_count = 7;
+        uint32_t b[7] = { a, w, y, (uint32_t)up, TILES, PERM, OFFSETS };
+        memcpy(out->bindings, b, sizeof b);
+    } else {
+        out->shader = gemv ? (f16 ? "matmul_gemv.moe_gemv_texel_f16" : "matmul_gemv.moe_gemv_texel_f32")
+                           : (f16 ? "matmul_gemv.moe_texel_f16" : "matmul_gemv.moe_texel_f32");
+        out->texel_mask = 0x3u;  // x, W
+        out->binding_count = 6;
+        uint32_t b[6] = { a, w, y, TILES, PERM, OFFSETS };
+        memcpy(out->bindings, b, sizeof b);
+    }
+    struct matmul_push push = { .M = d[DIM_T] * d[DIM_K], .N = N, .K = K, .topk = topk, .groups_x = out->groups[0],
+                                .tiles = vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], tile_rows(c)) };
     vkl_launch_set_push(out, &push, sizeof push);
 }
 
@@ -139,7 +217,8 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
     const uint32_t *d = c->dims;
     uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     struct moe_push moe = { .T = T, .E = E, .k = k, .renorm = d[DIM_RENORM], .D = D,
-                            .max_tiles = vkl_moe_max_tiles(T, k, E), .tile_rows = MATMUL_GEMM_BM };
+                            .max_tiles = vkl_moe_max_tiles(T, k, E, tile_rows(c)),
+                            .tile_rows = tile_rows(c) };
     out[0] = (vkl_launch){ .shader = "moe_route.default", .binding_count = 4, .bindings = { LOGITS, PROBS, IDS, WEIGHTS } };
     vkl_split_groups(T, &out[0].groups[0], &out[0].groups[1]);
     out[0].groups[2] = 1;
@@ -149,18 +228,23 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
                            .bindings = { IDS, PROBS, COUNTS, OFFSETS, PERM, INV, TILES, PROB_MEAN }, .groups = { 1, 1, 1 } };
     vkl_launch_set_push(&out[1], &moe, sizeof moe);
 
-    grouped(&out[2], c, X, W_GATE, GATE, F, D, k);
-    grouped(&out[3], c, X, W_UP, UP, F, D, k);
-    struct elementwise_push act = { .n = rows * F };
-    out[4] = (vkl_launch){ .shader = "swiglu.default", .binding_count = 3, .bindings = { GATE, UP, HIDDEN } };
-    act.groups_x = vkl_launch_items(&out[4], act.n, ELEMENTWISE_WG);
-    vkl_launch_set_push(&out[4], &act, sizeof act);
-    grouped(&out[5], c, HIDDEN, W_DOWN, Y, D, F, 0);
-
-    out[6] = (vkl_launch){ .shader = "moe_combine.default", .binding_count = 4, .bindings = { Y, WEIGHTS, INV, OUT } };
-    moe.groups_x = vkl_launch_items(&out[6], (uint64_t)T * D, MOE_WG);
-    vkl_launch_set_push(&out[6], &moe, sizeof moe);
-    return 7;
+    uint32_t n = 2;
+    if (is_texel(c->variant)) {
+        grouped_texel(&out[n++], c, X, W_GATE, W_UP, HIDDEN, F, D, k);
+        grouped_texel(&out[n++], c, HIDDEN, W_DOWN, -1, Y, D, F, 0);
+    } else {
+        grouped(&out[n++], c, X, W_GATE, GATE, F, D, k);
+        grouped(&out[n++], c, X, W_UP, UP, F, D, k);
+        struct elementwise_push act = { .n = rows * F };
+        out[n] = (vkl_launch){ .shader = "swiglu.default", .binding_count = 3, .bindings = { GATE, UP, HIDDEN } };
+        act.groups_x = vkl_launch_items(&out[n], act.n, ELEMENTWISE_WG);
+        vkl_launch_set_push(&out[n++], &act, sizeof act);
+        grouped(&out[n++], c, HIDDEN, W_DOWN, Y, D, F, 0);
+    }
+    out[n] = (vkl_launch){ .shader = "moe_combine.default", .binding_count = 4, .bindings = { Y, WEIGHTS, INV, OUT } };
+    moe.groups_x = vkl_launch_items(&out[n], (uint64_t)T * D, MOE_WG);
+    vkl_launch_set_push(&out[n++], &moe, sizeof moe);
+    return n;
 }
 
 // Error bound of out, propagated stage by stage with f = vkl_sum_error_factor:
@@ -215,7 +299,8 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
     const uint32_t *d = c->dims;
     uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     uint32_t *ids = malloc(rows * sizeof *ids), *perm = malloc(rows * sizeof *perm), *inv = malloc(rows * sizeof *inv);
-    uint32_t *tiles = malloc(2ull * vkl_moe_max_tiles(T, k, E) * sizeof *tiles), counts[MOE_MAX_EXPERTS],
+    uint32_t *tiles = malloc(2ull * vkl_moe_max_tiles(T, k, E, tile_rows(c)) * sizeof *tiles),
+             counts[MOE_MAX_EXPERTS],
              offsets[MOE_MAX_EXPERTS + 1];
     float *probs = malloc((size_t)T * E * sizeof *probs);
     double *prob_bound = malloc((size_t)T * E * sizeof *prob_bound), *work = malloc((2.0 * F + 3.0 * D) * sizeof *work);
@@ -225,7 +310,7 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
             T, D, F, E, k, d[DIM_RENORM]);
     ref_moe_route(probs, ids, values[WEIGHTS], values[LOGITS], T, E, k, d[DIM_RENORM]);
     vkl_moe_route_bounds(prob_bound, bounds[WEIGHTS], values[LOGITS], probs, values[WEIGHTS], T, E, k, d[DIM_RENORM]);
-    ref_moe_count(counts, offsets, perm, inv, tiles, values[PROB_MEAN], ids, probs, T, E, k);
+    ref_moe_count(counts, offsets, perm, inv, tiles, values[PROB_MEAN], ids, probs, T, E, k, tile_rows(c));
     for (uint32_t i = 0; i < rows; i++) values[IDS][i] = (float)ids[i];
     for (uint32_t e = 0; e < E; e++) {
         double mean_bound = 0.0;
@@ -256,14 +341,15 @@ static double moe_flops(const vkl_case *c)
 static double moe_bytes(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
-    double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]), w = c->variant == F16 ? 2.0 : 4.0;
+    double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]), w = has_f16_weights(c->variant) ? 2.0 : 4.0;
     return used * 3.0 * d[DIM_D] * d[DIM_F] * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
 }
 
 static void moe_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[7] = { b->M, b->dim, b->hidden, b->experts, b->experts_used, 1, MODE_LEVELS };
-    if (b->experts) vkl_case_add(cases, self, variant, dims);
+    if (b->experts && (!is_texel(variant) || texel_fits(b->dim, b->hidden, has_f16_weights(variant))))
+        vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_moe = {
@@ -271,7 +357,7 @@ const vkl_kernel vkl_kernel_moe = {
     .dim_names = { "T", "D", "F", "E", "k", "renorm", "mode" },
     .dim_count = 7,
     .variants = variants,
-    .variant_count = 2,
+    .variant_count = 4,
     .tensor_count = TENSORS,
     .shapes = moe_shapes,
     .tensors = moe_tensors,

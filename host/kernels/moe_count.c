@@ -9,17 +9,18 @@
 #include "shaders/matmul.h"
 #include "shaders/moe.h"
 
-uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E)
+uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E, uint32_t tile_rows)
 {
-    return (T * k + MATMUL_GEMM_BM - 1) / MATMUL_GEMM_BM + E;
+    return (T * k + tile_rows - 1) / tile_rows + E;
 }
 
 void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t *inv, uint32_t *tiles,
-                   float *prob_mean, const uint32_t *ids, const float *probs, uint32_t T, uint32_t E, uint32_t k)
+                   float *prob_mean, const uint32_t *ids, const float *probs, uint32_t T, uint32_t E, uint32_t k,
+                   uint32_t tile_rows)
 {
     // counts (E) · offsets (E+1) · perm, inv (T*k) · tiles (max_tiles, 2) · prob_mean (E) ·
     // ids (T*k) · probs (T, E)
-    uint32_t n = T * k, max_tiles = vkl_moe_max_tiles(T, k, E);
+    uint32_t n = T * k, max_tiles = vkl_moe_max_tiles(T, k, E, tile_rows);
     memset(counts, 0, E * sizeof *counts);
     for (uint32_t i = 0; i < n; i++) counts[ids[i]]++;
     offsets[0] = 0;
@@ -32,7 +33,7 @@ void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t
     }
     uint32_t tile = 0;
     for (uint32_t e = 0; e < E; e++)
-        for (uint32_t r = offsets[e]; r < offsets[e + 1]; r += MATMUL_GEMM_BM, tile++) {
+        for (uint32_t r = offsets[e]; r < offsets[e + 1]; r += tile_rows, tile++) {
             tiles[2 * tile] = e;
             tiles[2 * tile + 1] = r;
         }
@@ -49,16 +50,24 @@ void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t
 
 static const vkl_variant variants[] = { { "u32", "moe_count.default", false } };
 
-enum { DIM_T, DIM_E, DIM_K, DIM_MODE };
+enum { DIM_T, DIM_E, DIM_K, DIM_MODE, DIM_ROWS };
 enum { MODE_RANDOM, MODE_ONE_EXPERT, MODE_FIRST_K };  // k distinct random experts; all on expert E-1; on 0..k-1
 
-// (T, E, k, mode): experts with no tokens, all tokens on one expert, more entries than a
-// workgroup and than a tile, 256 experts.
-static const uint32_t full[][4] = {
-    { 1, 1, 1, MODE_RANDOM }, { 7, 8, 2, MODE_RANDOM }, { 33, 8, 1, MODE_ONE_EXPERT }, { 100, 8, 2, MODE_FIRST_K },
-    { 300, 60, 4, MODE_RANDOM }, { 512, 8, 2, MODE_RANDOM }, { 64, 256, 8, MODE_RANDOM }, { 513, 128, 8, MODE_RANDOM },
+// (T, E, k, mode, tile rows): experts with no tokens, all tokens on one expert, more entries
+// than a workgroup and than a tile, 256 experts; tiles of the storage path's grouped GEMM
+// (MATMUL_GEMM_BM rows) and of the texel path's (MATMUL_GEMM_TEXEL_MT, or 1 at decode).
+#define BM MATMUL_GEMM_BM
+#define MT MATMUL_GEMM_TEXEL_MT
+static const uint32_t full[][5] = {
+    { 1, 1, 1, MODE_RANDOM, BM },     { 7, 8, 2, MODE_RANDOM, BM },      { 33, 8, 1, MODE_ONE_EXPERT, BM },
+    { 100, 8, 2, MODE_FIRST_K, BM },  { 300, 60, 4, MODE_RANDOM, BM },   { 512, 8, 2, MODE_RANDOM, BM },
+    { 64, 256, 8, MODE_RANDOM, BM },  { 513, 128, 8, MODE_RANDOM, BM },  { 1, 8, 2, MODE_RANDOM, MT },
+    { 33, 8, 1, MODE_ONE_EXPERT, MT }, { 300, 60, 4, MODE_RANDOM, MT },  { 513, 128, 8, MODE_RANDOM, MT },
+    { 1, 8, 2, MODE_RANDOM, 1 },       { 1, 60, 4, MODE_RANDOM, 1 },     { 70, 16, 4, MODE_FIRST_K, 1 },
 };
-static const uint32_t quick[][4] = { { 7, 8, 2, MODE_RANDOM }, { 33, 8, 1, MODE_ONE_EXPERT }, { 300, 60, 4, MODE_RANDOM } };
+static const uint32_t quick[][5] = { { 7, 8, 2, MODE_RANDOM, BM }, { 33, 8, 1, MODE_ONE_EXPERT, BM },
+                                     { 300, 60, 4, MODE_RANDOM, BM }, { 300, 60, 4, MODE_RANDOM, MT },
+                                     { 1, 8, 2, MODE_RANDOM, 1 } };
 
 static void moe_count_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
@@ -74,7 +83,8 @@ static void moe_count_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[3] = (vkl_tensor_desc){ "offsets", VKL_DTYPE_U32, E + 1, VKL_OUT, 0.0f, 0.0f };
     out[4] = (vkl_tensor_desc){ "perm", VKL_DTYPE_U32, n, VKL_OUT, 0.0f, 0.0f };
     out[5] = (vkl_tensor_desc){ "inv", VKL_DTYPE_U32, n, VKL_OUT, 0.0f, 0.0f };
-    out[6] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32, 2ull * vkl_moe_max_tiles(T, k, E), VKL_OUT, 0.0f, 0.0f };
+    out[6] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32, 2ull * vkl_moe_max_tiles(T, k, E, c->dims[DIM_ROWS]), VKL_OUT,
+                                0.0f, 0.0f };
     out[7] = (vkl_tensor_desc){ "prob_mean", VKL_DTYPE_F32, E, VKL_OUT, 0.0f, 0.0f };
 }
 
@@ -100,8 +110,8 @@ static void moe_count_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
 static uint32_t moe_count_launch(const vkl_case *c, vkl_launch *out)
 {
     struct moe_push push = { .T = c->dims[DIM_T], .E = c->dims[DIM_E], .k = c->dims[DIM_K],
-                             .max_tiles = vkl_moe_max_tiles(c->dims[DIM_T], c->dims[DIM_K], c->dims[DIM_E]),
-                             .tile_rows = MATMUL_GEMM_BM };
+                             .max_tiles = vkl_moe_max_tiles(c->dims[DIM_T], c->dims[DIM_K], c->dims[DIM_E], c->dims[DIM_ROWS]),
+                             .tile_rows = c->dims[DIM_ROWS] };
     *out = (vkl_launch){ .groups = { 1, 1, 1 } };
     vkl_launch_set_push(out, &push, sizeof push);
     return 1;
@@ -111,12 +121,13 @@ static uint32_t moe_count_launch(const vkl_case *c, vkl_launch *out)
 // a division (5u) and the reference's rounding (u).
 static void moe_count_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
-    uint32_t T = c->dims[DIM_T], E = c->dims[DIM_E], k = c->dims[DIM_K], n = T * k, tiles = vkl_moe_max_tiles(T, k, E);
+    uint32_t T = c->dims[DIM_T], E = c->dims[DIM_E], k = c->dims[DIM_K], n = T * k, rows = c->dims[DIM_ROWS];
+    uint32_t tiles = vkl_moe_max_tiles(T, k, E, rows);
     uint32_t *ids = malloc(n * sizeof *ids), *perm = malloc(n * sizeof *perm), *inv = malloc(n * sizeof *inv);
     uint32_t *tile_map = malloc(2ull * tiles * sizeof *tile_map), counts[MOE_MAX_EXPERTS], offsets[MOE_MAX_EXPERTS + 1];
     if (!ids || !perm || !inv || !tile_map) abort();
     for (uint32_t i = 0; i < n; i++) ids[i] = (uint32_t)values[0][i];
-    ref_moe_count(counts, offsets, perm, inv, tile_map, values[7], ids, values[1], T, E, k);
+    ref_moe_count(counts, offsets, perm, inv, tile_map, values[7], ids, values[1], T, E, k, rows);
     for (uint32_t e = 0; e <= E; e++) {
         if (e < E) values[2][e] = (float)counts[e];
         values[3][e] = (float)offsets[e];
@@ -142,14 +153,14 @@ static double moe_count_bytes(const vkl_case *c)
 
 static void moe_count_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
-    uint32_t dims[4] = { b->M, b->experts, b->experts_used, 0 };
+    uint32_t dims[5] = { b->M, b->experts, b->experts_used, 0, MATMUL_GEMM_BM };
     if (b->experts) vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_moe_count = {
     .name = "moe_count",
-    .dim_names = { "T", "E", "k", "mode" },
-    .dim_count = 4,
+    .dim_names = { "T", "E", "k", "mode", "rows" },
+    .dim_count = 5,
     .variants = variants,
     .variant_count = 1,
     .tensor_count = 8,

@@ -1,0 +1,14 @@
+// moe's variant choice for callers that run it (the scheduler).
+#ifndef VKLLM_KERNELS_MOE_H
+#define VKLLM_KERNELS_MOE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/context.h"
+
+// The variant for a model of width D and expert hidden width F on this device: the texel one
+// where the device reads through texels and D and F keep rows on texels, else the storage one.
+const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, bool f16_weights);
+
+#endif
