@@ -94,6 +94,10 @@ static uint32_t tile_rows(const vkl_case *c)
     if (!is_texel(c->variant)) return MATMUL_GEMM_BM;
     return c->dims[DIM_T] == 1 ? 1 : MATMUL_GEMM_TEXEL_MT;
 }
+static uint32_t max_tiles(const vkl_case *c)
+{
+    return vkl_moe_max_tiles(c->dims[DIM_T], c->dims[DIM_K], c->dims[DIM_E], tile_rows(c));
+}
 
 // (T, D, F, E, k, renorm, mode): stories260K widths with 4 experts, Mixtral (8 experts, top-2),
 // all logits tied (only experts 0..k-1 get tokens; with k = 1 every token goes to expert 0),
@@ -147,9 +151,7 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[OFFSETS] = (vkl_tensor_desc){ "offsets", VKL_DTYPE_U32, E + 1, VKL_SCRATCH, 0.0f, 0.0f };
     out[PERM] = (vkl_tensor_desc){ "perm", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
     out[INV] = (vkl_tensor_desc){ "inv", VKL_DTYPE_U32, rows, VKL_SCRATCH, 0.0f, 0.0f };
-    out[TILES] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32,
-                                    2ull * vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], tile_rows(c)),
-                                    VKL_SCRATCH, 0.0f, 0.0f };
+    out[TILES] = (vkl_tensor_desc){ "tiles", VKL_DTYPE_U32, 2ull * max_tiles(c), VKL_SCRATCH, 0.0f, 0.0f };
     out[GATE] = (vkl_tensor_desc){ "gate", VKL_DTYPE_F32, split, VKL_SCRATCH, 0.0f, 0.0f };
     out[UP] = (vkl_tensor_desc){ "up", VKL_DTYPE_F32, split, VKL_SCRATCH, 0.0f, 0.0f };
     out[HIDDEN] = (vkl_tensor_desc){ "hidden", VKL_DTYPE_F32, rows * F, VKL_SCRATCH, 0.0f, 0.0f };
@@ -174,41 +176,42 @@ static void grouped(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, 
     const uint32_t *d = c->dims;
     *out = (vkl_launch){ .shader = c->variant == F16 ? "matmul_gemm.moe_f16" : "matmul_gemm.moe_f32",
                          .binding_count = 6, .bindings = { a, w, y, TILES, PERM, OFFSETS },
-                         .groups = { (N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN,
-                                     vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], MATMUL_GEMM_BM), 1 } };
+                         .groups = { (N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN, max_tiles(c), 1 } };
     struct matmul_push push = { .M = d[DIM_T] * d[DIM_K], .N = N, .K = K, .topk = topk };
     vkl_launch_set_push(out, &push, sizeof push);
 }
+
+// matmul_gemv.comp's grouped texel variants by [one-row tiles][gate + up][f16 weights].
+static const char *const grouped_texel_shaders[2][2][2] = {
+    { { "matmul_gemv.moe_texel_f32", "matmul_gemv.moe_texel_f16" },
+      { "matmul_gemv.moe_gate_up_texel_f32", "matmul_gemv.moe_gate_up_texel_f16" } },
+    { { "matmul_gemv.moe_gemv_texel_f32", "matmul_gemv.moe_gemv_texel_f16" },
+      { "matmul_gemv.moe_gemv_gate_up_texel_f32", "matmul_gemv.moe_gemv_gate_up_texel_f16" } },
+};
 
 // The texel path's grouped matmul: a workgroup per block of `rows` outputs, over every tile;
 // with `up` (a tensor index, else -1) it is gate and up with swiglu.
 static void grouped_texel(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, int up, uint32_t y, uint32_t N,
                           uint32_t K, uint32_t topk)
 {
-    const uint32_t *d = c->dims;
-    bool f16 = has_f16_weights(c->variant);
     uint32_t rows = up >= 0 ? MATMUL_GATE_UP_ROWS : MATMUL_GEMV_TEXEL_ROWS;
-    bool gemv = tile_rows(c) == 1;
-    *out = (vkl_launch){ .spec0_subgroup_min = true };
+    *out = (vkl_launch){ .shader = grouped_texel_shaders[tile_rows(c) == 1][up >= 0][has_f16_weights(c->variant)],
+                         .spec0_subgroup_min = true };
     vkl_split_groups((N + rows - 1) / rows, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     if (up >= 0) {
-        out->shader = gemv ? (f16 ? "matmul_gemv.moe_gemv_gate_up_texel_f16" : "matmul_gemv.moe_gemv_gate_up_texel_f32")
-                           : (f16 ? "matmul_gemv.moe_gate_up_texel_f16" : "matmul_gemv.moe_gate_up_texel_f32");
         out->texel_mask = 0xBu;  // x, W_gate, W_up
         out->binding_count = 7;
         uint32_t b[7] = { a, w, y, (uint32_t)up, TILES, PERM, OFFSETS };
         memcpy(out->bindings, b, sizeof b);
     } else {
-        out->shader = gemv ? (f16 ? "matmul_gemv.moe_gemv_texel_f16" : "matmul_gemv.moe_gemv_texel_f32")
-                           : (f16 ? "matmul_gemv.moe_texel_f16" : "matmul_gemv.moe_texel_f32");
         out->texel_mask = 0x3u;  // x, W
         out->binding_count = 6;
         uint32_t b[6] = { a, w, y, TILES, PERM, OFFSETS };
         memcpy(out->bindings, b, sizeof b);
     }
-    struct matmul_push push = { .M = d[DIM_T] * d[DIM_K], .N = N, .K = K, .topk = topk, .groups_x = out->groups[0],
-                                .tiles = vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], tile_rows(c)) };
+    struct matmul_push push = { .M = c->dims[DIM_T] * c->dims[DIM_K], .N = N, .K = K, .topk = topk,
+                                .groups_x = out->groups[0], .tiles = max_tiles(c) };
     vkl_launch_set_push(out, &push, sizeof push);
 }
 
@@ -217,8 +220,7 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
     const uint32_t *d = c->dims;
     uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     struct moe_push moe = { .T = T, .E = E, .k = k, .renorm = d[DIM_RENORM], .D = D,
-                            .max_tiles = vkl_moe_max_tiles(T, k, E, tile_rows(c)),
-                            .tile_rows = tile_rows(c) };
+                            .max_tiles = max_tiles(c), .tile_rows = tile_rows(c) };
     out[0] = (vkl_launch){ .shader = "moe_route.default", .binding_count = 4, .bindings = { LOGITS, PROBS, IDS, WEIGHTS } };
     vkl_split_groups(T, &out[0].groups[0], &out[0].groups[1]);
     out[0].groups[2] = 1;
@@ -299,8 +301,7 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
     const uint32_t *d = c->dims;
     uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     uint32_t *ids = malloc(rows * sizeof *ids), *perm = malloc(rows * sizeof *perm), *inv = malloc(rows * sizeof *inv);
-    uint32_t *tiles = malloc(2ull * vkl_moe_max_tiles(T, k, E, tile_rows(c)) * sizeof *tiles),
-             counts[MOE_MAX_EXPERTS],
+    uint32_t *tiles = malloc(2ull * max_tiles(c) * sizeof *tiles), counts[MOE_MAX_EXPERTS],
              offsets[MOE_MAX_EXPERTS + 1];
     float *probs = malloc((size_t)T * E * sizeof *probs);
     double *prob_bound = malloc((size_t)T * E * sizeof *prob_bound), *work = malloc((2.0 * F + 3.0 * D) * sizeof *work);

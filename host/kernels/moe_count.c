@@ -109,9 +109,10 @@ static void moe_count_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
 
 static uint32_t moe_count_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct moe_push push = { .T = c->dims[DIM_T], .E = c->dims[DIM_E], .k = c->dims[DIM_K],
-                             .max_tiles = vkl_moe_max_tiles(c->dims[DIM_T], c->dims[DIM_K], c->dims[DIM_E], c->dims[DIM_ROWS]),
-                             .tile_rows = c->dims[DIM_ROWS] };
+    const uint32_t *d = c->dims;
+    struct moe_push push = { .T = d[DIM_T], .E = d[DIM_E], .k = d[DIM_K],
+                             .max_tiles = vkl_moe_max_tiles(d[DIM_T], d[DIM_K], d[DIM_E], d[DIM_ROWS]),
+                             .tile_rows = d[DIM_ROWS] };
     *out = (vkl_launch){ .groups = { 1, 1, 1 } };
     vkl_launch_set_push(out, &push, sizeof push);
     return 1;
