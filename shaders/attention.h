@@ -26,8 +26,8 @@
 #define ATTN_CHUNK 256u  // decode keys per workgroup
 #define ATTN_MASKED -3.0e38  // score of a masked key; finite, so max and exp need no inf rules
 #define ATTN_MERGE_WG 64u    // decode merge: one invocation per output value
-#define ATTN_TEXEL_WG 8u
-#define ATTN_TEXEL_CHUNK 512u  // decode, texel path: keys per workgroup (stories260K's whole context)     // decode, texel path: invocations per workgroup
+#define ATTN_TEXEL_WG 8u       // decode, texel path: invocations per workgroup
+#define ATTN_TEXEL_CHUNK 512u  // decode, texel path: keys per workgroup (stories260K's whole context)
 
 PUSH_CONSTANTS(attention_push)
 {

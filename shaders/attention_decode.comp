@@ -4,11 +4,13 @@
 // Split-context decode attention, first pass: one chunk of keys of one head per workgroup;
 // see attention.h.
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): q, K and V are read
-// as RGBA32UI texels by a workgroup of ATTN_TEXEL_WG invocations: scores one key per
-// invocation, then the weighted sum of V one slot of 8 head values per invocation; workgroup
-// barriers only where subgroups may be smaller than the workgroup. Needs D % 8 == 0. Chunks of
-// ATTN_TEXEL_CHUNK keys; where one chunk holds the whole cache, the output is written directly
-// (binding 5) and the merge pass is not run.
+// as RGBA32UI texels by a workgroup of ATTN_TEXEL_WG invocations, for HEADS query heads of one
+// KV group at once: scores 4 keys per invocation at a time, then the weighted sum of V one slot
+// of 8 head values per invocation; workgroup barriers only where subgroups may be smaller than
+// the workgroup. llvmpipe pays per texel fetch and per shared-memory load, not per byte, so
+// each fetch serves several keys or heads and the weights reach the V sum by subgroup
+// broadcast. Needs D % 8 == 0. Chunks of ATTN_TEXEL_CHUNK keys; where one chunk holds the
+// whole cache, the output is written directly (binding 5) and the merge pass is not run.
 //! variant f32
 //! variant f16 -DKV_F16
 //! variant texel_f32 -DTEXEL
@@ -18,6 +20,7 @@
 #ifdef TEXEL
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #define WG ATTN_TEXEL_WG
 layout(local_size_x = WG) in;
 layout(binding = 0, rgba32ui) uniform readonly uimageBuffer q_texels;
@@ -31,9 +34,15 @@ layout(binding = 5) writeonly buffer O { float o[]; };
 layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
 #define CHUNK ATTN_TEXEL_CHUNK
-shared float weights[CHUNK];  // scores, then exp(score - max)
+// Query heads per workgroup (1, 2 or 4; set by the host), all of one KV group, so that each K
+// and V texel read serves them all.
+layout(constant_id = 1) const uint HEADS = 1u;
+#define MAX_HEADS 4u
+#define KEYS_PER_INVOCATION 4u  // scores: keys per invocation at a time, sharing each q texel read
+#define V_KEYS 4u               // weighted sum of V: keys per step, their weights broadcast from one lane each
+shared float weights[MAX_HEADS][CHUNK];  // per head: scores, then exp(score - max)
 shared float subgroup_part[WG];
-shared vec4 slot_part[WG][2];  // V sums of invocations that share a slot
+shared vec4 slot_part[MAX_HEADS][WG][2];  // V sums of invocations that share a slot
 
 // Values 8s..8s+7 of the row of the K (which 0) or V (which 1) cache starting at element `base`.
 void load_slot(uint which, uint base, uint s, out vec4 lo, out vec4 hi)
@@ -61,34 +70,6 @@ void sync_weights()
     }
 }
 
-// acc += sum of p_k V[k] over slot s of keys first, first + step, .. < end (weights[] holds p).
-void v_sum(uint s, uint first, uint step, uint start, uint end, uint kv_base, uint row_stride, inout vec4 acc_lo,
-           inout vec4 acc_hi)
-{
-    for (uint k = first; k < end; k += step) {
-        vec4 lo, hi;
-        load_slot(1u, k * row_stride + kv_base, s, lo, hi);
-        float p = weights[k - start];
-        acc_lo = fma(vec4(p), lo, acc_lo);
-        acc_hi = fma(vec4(p), hi, acc_hi);
-    }
-}
-
-// Slot s of the chunk's weighted sum of V: the head's output (divided by the sum of the
-// weights) where one chunk covers the cache, else the chunk's partial sum for the merge.
-void store_slot(uint out_base, uint h, uint s, vec4 lo, vec4 hi, float sum)
-{
-    for (uint j = 0u; j < 4u; j++) {
-        if (pc.chunks == 1u) {
-            o[h * pc.D + 8u * s + j] = lo[j] / sum;
-            o[h * pc.D + 8u * s + 4u + j] = hi[j] / sum;
-        } else {
-            partials[out_base + 8u * s + j] = lo[j];
-            partials[out_base + 8u * s + 4u + j] = hi[j];
-        }
-    }
-}
-
 float workgroup_combine(float value, bool is_max)
 {
     value = is_max ? subgroupMax(value) : subgroupAdd(value);
@@ -103,65 +84,160 @@ float workgroup_combine(float value, bool is_max)
     return value;
 }
 
+// Slot s of the chunk's weighted sum of V for head h: the head's output (divided by the sum
+// of the weights) where one chunk covers the cache, else the chunk's partial sum for the merge.
+void store_slot(uint h, uint chunk, uint s, vec4 lo, vec4 hi, float sum)
+{
+    uint out_base = (h * pc.chunks + chunk) * (pc.D + 2u);
+    for (uint j = 0u; j < 4u; j++) {
+        if (pc.chunks == 1u) {
+            o[h * pc.D + 8u * s + j] = lo[j] / sum;
+            o[h * pc.D + 8u * s + 4u + j] = hi[j] / sum;
+        } else {
+            partials[out_base + 8u * s + j] = lo[j];
+            partials[out_base + 8u * s + 4u + j] = hi[j];
+        }
+    }
+}
+
+// Scores of keys [start, end) for heads h0.. into weights[]: q . K[k], q pre-scaled as the
+// reference does; returns each head's maximum over this invocation's keys.
+void scores(uint h0, uint start, uint end, uint key0, uint row_stride, out float local_max[MAX_HEADS])
+{
+    uint tid = gl_LocalInvocationID.x, slots = pc.D / 8u;
+    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) local_max[hh] = ATTN_MASKED;
+    for (uint k0 = start; k0 < end; k0 += WG * KEYS_PER_INVOCATION) {  // keys k0 + tid + WG r
+        uint key_base[KEYS_PER_INVOCATION];
+        float score[MAX_HEADS][KEYS_PER_INVOCATION];
+        [[unroll]] for (uint r = 0u; r < KEYS_PER_INVOCATION; r++) {  // keys past the end repeat the last
+            key_base[r] = min(k0 + tid + WG * r, end - 1u) * row_stride + key0;
+            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) score[hh][r] = 0.0;
+        }
+        for (uint s = 0u; s < slots; s++) {
+            vec4 q_lo[MAX_HEADS], q_hi[MAX_HEADS];
+            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+                uint q_texel = (h0 + hh) * pc.D / 4u + 2u * s;
+                q_lo[hh] = uintBitsToFloat(imageLoad(q_texels, int(q_texel))) * pc.scale;
+                q_hi[hh] = uintBitsToFloat(imageLoad(q_texels, int(q_texel + 1u))) * pc.scale;
+            }
+            [[unroll]] for (uint r = 0u; r < KEYS_PER_INVOCATION; r++) {
+                vec4 lo, hi;
+                load_slot(0u, key_base[r], s, lo, hi);
+                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) score[hh][r] += dot(q_lo[hh], lo) + dot(q_hi[hh], hi);
+            }
+        }
+        [[unroll]] for (uint r = 0u; r < KEYS_PER_INVOCATION; r++) {
+            uint k = k0 + tid + WG * r;
+            if (k < end)
+                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+                    weights[hh][k - start] = score[hh][r];
+                    local_max[hh] = max(local_max[hh], score[hh][r]);
+                }
+        }
+    }
+}
+
+// acc[hh] += sum of p_k V[k] over slot s of keys first, first + step, .. < end (weights[] holds p).
+void v_sum(uint s, uint first, uint step, uint start, uint end, uint key0, uint row_stride,
+           inout vec4 acc_lo[MAX_HEADS], inout vec4 acc_hi[MAX_HEADS])
+{
+    for (uint k = first; k < end; k += step) {
+        vec4 lo, hi;
+        load_slot(1u, k * row_stride + key0, s, lo, hi);
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+            float p = weights[hh][k - start];
+            acc_lo[hh] = fma(vec4(p), lo, acc_lo[hh]);
+            acc_hi[hh] = fma(vec4(p), hi, acc_hi[hh]);
+        }
+    }
+}
+
+// As v_sum over keys [start, end), V_KEYS at a time with each key's weights broadcast from the
+// invocation that read them (a shared load per key costs llvmpipe a gather); needs the
+// workgroup to be one subgroup.
+void v_sum_broadcast(uint s, uint start, uint end, uint key0, uint row_stride, inout vec4 acc_lo[MAX_HEADS],
+                     inout vec4 acc_hi[MAX_HEADS])
+{
+    uint k = start, tid = gl_LocalInvocationID.x;
+    for (; k + V_KEYS <= end; k += V_KEYS) {
+        float mine[MAX_HEADS];
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) mine[hh] = weights[hh][k - start + tid % V_KEYS];
+#define V_KEY(J)                                                              \
+    {                                                                         \
+        vec4 lo, hi;                                                          \
+        load_slot(1u, (k + J) * row_stride + key0, s, lo, hi);                \
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {                     \
+            float p = subgroupBroadcast(mine[hh], J);                         \
+            acc_lo[hh] = fma(vec4(p), lo, acc_lo[hh]);                        \
+            acc_hi[hh] = fma(vec4(p), hi, acc_hi[hh]);                        \
+        }                                                                     \
+    }
+        V_KEY(0u) V_KEY(1u) V_KEY(2u) V_KEY(3u)
+#undef V_KEY
+    }
+    v_sum(s, k, 1u, start, end, key0, row_stride, acc_lo, acc_hi);
+}
+
 void main()
 {
-    uint chunk = gl_WorkGroupID.x, h = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
-    uint row_stride = pc.KVH * pc.D, kv_base = (h / (pc.H / pc.KVH)) * pc.D, slots = pc.D / 8u;
+    uint chunk = gl_WorkGroupID.x, h0 = gl_WorkGroupID.y * HEADS, tid = gl_LocalInvocationID.x;
+    uint row_stride = pc.KVH * pc.D, key0 = (h0 / (pc.H / pc.KVH)) * pc.D, slots = pc.D / 8u;
     uint length = pos[0] + 1u, start = chunk * CHUNK, end = min(start + CHUNK, length);
-    uint out_base = (h * pc.chunks + chunk) * (pc.D + 2u), q_texel = h * pc.D / 4u;
-    // Scores, one key per invocation at a time: q . K[k], q pre-scaled as the reference does.
-    float local_max = ATTN_MASKED;
-    for (uint k = start + tid; k < end; k += WG) {
-        float score = 0.0;
-        for (uint s = 0u; s < slots; s++) {
-            vec4 lo, hi;
-            load_slot(0u, k * row_stride + kv_base, s, lo, hi);
-            vec4 q_lo = uintBitsToFloat(imageLoad(q_texels, int(q_texel + 2u * s))) * pc.scale;
-            vec4 q_hi = uintBitsToFloat(imageLoad(q_texels, int(q_texel + 2u * s + 1u))) * pc.scale;
-            score += dot(q_lo, lo) + dot(q_hi, hi);
-        }
-        weights[k - start] = score;
-        local_max = max(local_max, score);
+    float m[MAX_HEADS], sum[MAX_HEADS], local[MAX_HEADS];
+    scores(h0, start, end, key0, row_stride, local);
+    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+        m[hh] = workgroup_combine(local[hh], true);  // ATTN_MASKED for a chunk past the context
+        local[hh] = 0.0;
     }
-    float m = workgroup_combine(local_max, true);  // ATTN_MASKED for a chunk past the context
     sync_weights();
-    float local_sum = 0.0;
-    for (uint k = start + tid; k < end; k += WG) {
-        float p = exp(weights[k - start] - m);
-        weights[k - start] = p;
-        local_sum += p;
-    }
-    float sum = workgroup_combine(local_sum, false);
+    for (uint k = start + tid; k < end; k += WG)
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+            float p = exp(weights[hh][k - start] - m[hh]);
+            weights[hh][k - start] = p;
+            local[hh] += p;
+        }
+    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) sum[hh] = workgroup_combine(local[hh], false);
     sync_weights();
     // Weighted sum of V, 8 head values (a slot) per invocation at a time. With fewer slots than
     // invocations (small heads), `spread` invocations share a slot, each over every spread-th
     // key, and add up through shared memory: one invocation alone would walk all the chunk's
     // keys while the rest idle.
+    vec4 acc_lo[MAX_HEADS], acc_hi[MAX_HEADS];
     if (slots < WG) {
         uint spread = WG / slots, s = tid / spread, group = tid % spread;
-        vec4 acc_lo = vec4(0.0), acc_hi = vec4(0.0);
-        if (s < slots) v_sum(s, start + group, spread, start, end, kv_base, row_stride, acc_lo, acc_hi);
-        slot_part[tid][0] = acc_lo;
-        slot_part[tid][1] = acc_hi;
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) acc_lo[hh] = acc_hi[hh] = vec4(0.0);
+        if (s < slots) v_sum(s, start + group, spread, start, end, key0, row_stride, acc_lo, acc_hi);
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+            slot_part[hh][tid][0] = acc_lo[hh];
+            slot_part[hh][tid][1] = acc_hi[hh];
+        }
         sync_weights();
-        if (s < slots && group == 0u) {
-            for (uint g = 1u; g < spread; g++) {
-                acc_lo += slot_part[tid + g][0];
-                acc_hi += slot_part[tid + g][1];
+        if (s < slots && group == 0u)
+            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+                for (uint g = 1u; g < spread; g++) {
+                    acc_lo[hh] += slot_part[hh][tid + g][0];
+                    acc_hi[hh] += slot_part[hh][tid + g][1];
+                }
+                store_slot(h0 + hh, chunk, s, acc_lo[hh], acc_hi[hh], sum[hh]);
             }
-            store_slot(out_base, h, s, acc_lo, acc_hi, sum);
-        }
     } else {
-        for (uint s = tid; s < slots; s += WG) {
-            vec4 acc_lo = vec4(0.0), acc_hi = vec4(0.0);
-            v_sum(s, start, 1u, start, end, kv_base, row_stride, acc_lo, acc_hi);
-            store_slot(out_base, h, s, acc_lo, acc_hi, sum);
+        // Every invocation runs each pass (a slot past the last repeats it, not stored), so all
+        // take part in the broadcasts.
+        for (uint s0 = 0u; s0 < slots; s0 += WG) {
+            uint s = min(s0 + tid, slots - 1u);
+            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) acc_lo[hh] = acc_hi[hh] = vec4(0.0);
+            if (SUBGROUP_MIN >= WG) v_sum_broadcast(s, start, end, key0, row_stride, acc_lo, acc_hi);
+            else v_sum(s, start, 1u, start, end, key0, row_stride, acc_lo, acc_hi);
+            if (s0 + tid < slots)
+                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) store_slot(h0 + hh, chunk, s, acc_lo[hh], acc_hi[hh], sum[hh]);
         }
     }
-    if (tid == 0u && pc.chunks > 1u) {
-        partials[out_base + pc.D] = m;
-        partials[out_base + pc.D + 1u] = sum;
-    }
+    if (tid == 0u && pc.chunks > 1u)
+        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+            uint out_base = ((h0 + hh) * pc.chunks + chunk) * (pc.D + 2u);
+            partials[out_base + pc.D] = m[hh];
+            partials[out_base + pc.D + 1u] = sum[hh];
+        }
 }
 
 #else  // storage-buffer path

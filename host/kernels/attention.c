@@ -87,13 +87,18 @@ static const uint32_t decode_full[][6] = {
 };
 static const uint32_t decode_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 } };
 // The texel path needs D % 8 == 0: D of one slot (8) and of 32 slots (256), chunks cut short;
-// heads of 2, 3 and 5 slots, which 4, 2 and 1 invocations of the V sum share.
+// heads of 2, 3 and 5 slots, which 4, 2 and 1 invocations of the V sum share; 9 and 10 slots
+// (a second pass of the V sum with most invocations past the last slot); GQA groups of 1 to 8
+// query heads, so workgroups of 1 (groups 1, 3), 2 (2, 6) and 4 heads (4, 8).
 static const uint32_t texel_full[][6] = {
-    { 1, 1, 1, 64, 0, 16 },       { 1, 8, 4, 8, 37, 512 },     { 1, 4, 1, 96, 1000, 1024 },  { 1, 8, 2, 256, 300, 512 },
+    { 1, 1, 1, 64, 0, 16 },       { 1, 8, 4, 8, 37, 512 },      { 1, 4, 1, 96, 1000, 1024 },   { 1, 8, 2, 256, 300, 512 },
     { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 }, { 1, 6, 3, 8, 255, 300 },
-    { 1, 2, 1, 16, 260, 512 },    { 1, 4, 2, 24, 700, 1024 },   { 1, 3, 3, 40, 99, 128 },
+    { 1, 2, 1, 16, 260, 512 },    { 1, 4, 2, 24, 700, 1024 },    { 1, 3, 3, 40, 99, 128 },      { 1, 9, 3, 64, 130, 256 },
+    { 1, 12, 2, 72, 600, 1024 },  { 1, 16, 2, 32, 1030, 2048 },
 };
-static const uint32_t texel_quick[][6] = { { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 } };
+static const uint32_t texel_quick[][6] = {
+    { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 }, { 1, 12, 2, 72, 600, 1024 },
+};
 
 static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
@@ -140,6 +145,14 @@ static void attention_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
         values[i] = i < visible ? vkl_rng_uniform(rng, d[index].lo, d[index].hi) : NAN;
 }
 
+// Texel decode: query heads per workgroup, the most of 4, 2 and 1 that divides the GQA group
+// (H / KVH), so that one read of a K or V texel serves them all.
+static uint32_t texel_heads(const vkl_case *c)
+{
+    uint32_t group = c->dims[DIM_H] / c->dims[DIM_KVH];
+    return group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+}
+
 static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
 {
     const uint32_t *d = c->dims;
@@ -150,9 +163,12 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
         vkl_launch_set_push(&out[0], &push, sizeof push);
         return 1;
     }
-    // The texel path also binds o, which it writes itself where one chunk covers the cache.
+    // The texel path also binds o, which it writes itself where one chunk covers the cache, and
+    // takes texel_heads(c) query heads of a KV group per workgroup (spec constant 1).
+    uint32_t heads = is_texel(c->variant) ? texel_heads(c) : 1;
     out[0] = (vkl_launch){ .binding_count = is_texel(c->variant) ? 6 : 5, .bindings = { 0, 1, 2, 3, 5, 4 },
-                           .groups = { push.chunks, push.H, 1 }, .spec0_subgroup_min = is_texel(c->variant) };
+                           .groups = { push.chunks, push.H / heads, 1 }, .spec0_subgroup_min = is_texel(c->variant),
+                           .spec_count = is_texel(c->variant) ? 2 : 0, .spec = { 0, heads } };
     out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
                            .groups = { (push.H * push.D + ATTN_MERGE_WG - 1) / ATTN_MERGE_WG, 1, 1 } };
     vkl_launch_set_push(&out[0], &push, sizeof push);
