@@ -6,7 +6,8 @@
 // vector loads when rows are aligned, then reduce with subgroup operations.
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): x and W are read as
 // RGBA32UI texels, and a small workgroup computes MATMUL_GEMV_TEXEL_ROWS rows at once, for
-// one row of x (GEMV) or, with MT, for MATMUL_GEMM_TEXEL_MT rows of x (the prefill GEMM).
+// one row of x (GEMV) or, with MT, MATMUL_GEMM_TEXEL_ROWS rows for MATMUL_GEMM_TEXEL_MT rows
+// of x (the prefill GEMM).
 //! variant f32
 //! variant f16 -DWEIGHT_F16
 //! variant texel_f32 -DTEXEL
@@ -44,7 +45,7 @@
 // 1 / rms(x) at the end. The norm's own dispatch (and a pass over x) goes away.
 // MOE_GROUPED (kernel moe, texel path): the grouped GEMM of matmul_gemm.comp over the experts'
 // weights (E, N, K), over the tiles of moe_count's tile map (pc.tiles, tiles of one expert's
-// rows: MATMUL_GEMM_TEXEL_MT with GEMM_TEXEL, else 1, for decode, where a tile of several rows
+// rows: MATMUL_MOE_TEXEL_MT with GEMM_TEXEL, else 1, for decode, where a tile of several rows
 // would mostly repeat its one row's work), y rows are permuted rows; with GATE_UP it
 // writes silu(gate) * up for the expert's gate and up matrices. Bindings after the weights:
 // tiles, perm, offsets. A workgroup takes ROWS outputs of every tile in turn.
@@ -61,8 +62,10 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #define WG MATMUL_GEMV_TEXEL_WG
-#ifdef GATE_UP
+#if defined(GATE_UP)
 #define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
+#elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)
+#define ROWS MATMUL_GEMM_TEXEL_ROWS
 #else
 #define ROWS MATMUL_GEMV_TEXEL_ROWS
 #endif
@@ -95,7 +98,11 @@ layout(binding = 4, rgba32ui) uniform readonly uimageBuffer g_texels;
 #define SUMS (NW * ROWS)
 #endif
 #ifdef GEMM_TEXEL
+#ifdef MOE_GROUPED
+#define MT MATMUL_MOE_TEXEL_MT  // x rows per tile
+#else
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
+#endif
 #else
 #define MT 1u
 #endif

@@ -151,7 +151,7 @@ static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
     out->spec0_subgroup_min = is_gemm_texel(c->variant);
     if (is_gemm_texel(c->variant)) {
         out->groups[0] = (push.M + MATMUL_GEMM_TEXEL_MT - 1) / MATMUL_GEMM_TEXEL_MT;
-        out->groups[1] = (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS;
+        out->groups[1] = (push.N + MATMUL_GEMM_TEXEL_ROWS - 1) / MATMUL_GEMM_TEXEL_ROWS;
         out->groups[2] = 1;
     } else if (is_gemv(c->variant)) {
         vkl_split_groups(push.N, &out->groups[0], &out->groups[1]);

@@ -59,7 +59,7 @@ void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const fl
 }
 
 // Texel variants (CPU devices): the grouped matmuls read x and W through texels
-// (matmul_gemv.comp, MOE_GROUPED), over tiles of MATMUL_GEMM_TEXEL_MT rows, or of one row for
+// (matmul_gemv.comp, MOE_GROUPED), over tiles of MATMUL_MOE_TEXEL_MT rows, or of one row for
 // a single token (decode), and gate, up and swiglu are one dispatch: 5 dispatches instead of 7.
 enum { F32, F16, TEXEL_F32, TEXEL_F16 };
 static const vkl_variant variants[] = {
@@ -92,7 +92,7 @@ enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties com
 static uint32_t tile_rows(const vkl_case *c)
 {
     if (!is_texel(c->variant)) return MATMUL_GEMM_BM;
-    return c->dims[DIM_T] == 1 ? 1 : MATMUL_GEMM_TEXEL_MT;
+    return c->dims[DIM_T] == 1 ? 1 : MATMUL_MOE_TEXEL_MT;
 }
 static uint32_t max_tiles(const vkl_case *c)
 {

@@ -55,9 +55,9 @@ enum { MODE_RANDOM, MODE_ONE_EXPERT, MODE_FIRST_K };  // k distinct random exper
 
 // (T, E, k, mode, tile rows): experts with no tokens, all tokens on one expert, more entries
 // than a workgroup and than a tile, 256 experts; tiles of the storage path's grouped GEMM
-// (MATMUL_GEMM_BM rows) and of the texel path's (MATMUL_GEMM_TEXEL_MT, or 1 at decode).
+// (MATMUL_GEMM_BM rows) and of the texel path's (MATMUL_MOE_TEXEL_MT, or 1 at decode).
 #define BM MATMUL_GEMM_BM
-#define MT MATMUL_GEMM_TEXEL_MT
+#define MT MATMUL_MOE_TEXEL_MT
 static const uint32_t full[][5] = {
     { 1, 1, 1, MODE_RANDOM, BM },     { 7, 8, 2, MODE_RANDOM, BM },      { 33, 8, 1, MODE_ONE_EXPERT, BM },
     { 100, 8, 2, MODE_FIRST_K, BM },  { 300, 60, 4, MODE_RANDOM, BM },   { 512, 8, 2, MODE_RANDOM, BM },
