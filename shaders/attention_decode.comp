@@ -28,7 +28,7 @@ layout(binding = 1, rgba32ui) uniform readonly uimageBuffer k_texels;
 layout(binding = 2, rgba32ui) uniform readonly uimageBuffer v_texels;
 layout(binding = 3) readonly buffer Pos { uint pos[]; };
 layout(binding = 4) writeonly buffer Partials { float partials[]; };
-layout(binding = 5) writeonly buffer O { float o[]; };
+layout(binding = 5) buffer O { float o[]; };
 // The device's smallest subgroup size (set by the host): where it is at least WG, the steps
 // that combine subgroups through shared memory compile away with their barriers.
 layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
@@ -84,25 +84,38 @@ float workgroup_combine(float value, bool is_max)
     return value;
 }
 
-// Slot s of the chunk's weighted sum of V for head h: the head's output (divided by the sum
-// of the weights) where one chunk covers the cache, else the chunk's partial sum for the merge.
-void store_slot(uint h, uint chunk, uint s, vec4 lo, vec4 hi, float sum)
+// How a chunk's weighted sums of V join a head's output: o = o keep + sums take (o unread on
+// the first chunk), divided by total after the last; the chunks of one query go through a
+// workgroup in turn, with a running maximum and sum as in flash attention.
+struct Merge {
+    float keep, take, total;
+    bool first, last;
+};
+
+// Slot s of the chunk's weighted sum of V for head h of query row q_row: the chunk's partial
+// sum for the merge pass where the context is split across workgroups (decode), else merged
+// into the output.
+void store_slot(uint h, uint q_row, uint chunk, uint s, vec4 lo, vec4 hi, Merge mg)
 {
-    uint out_base = (h * pc.chunks + chunk) * (pc.D + 2u);
-    for (uint j = 0u; j < 4u; j++) {
-        if (pc.chunks == 1u) {
-            o[h * pc.D + 8u * s + j] = lo[j] / sum;
-            o[h * pc.D + 8u * s + 4u + j] = hi[j] / sum;
-        } else {
+    if (pc.chunks > 1u) {
+        uint out_base = (h * pc.chunks + chunk) * (pc.D + 2u);
+        for (uint j = 0u; j < 4u; j++) {
             partials[out_base + 8u * s + j] = lo[j];
             partials[out_base + 8u * s + 4u + j] = hi[j];
         }
+        return;
+    }
+    uint at = (q_row * pc.H + h) * pc.D + 8u * s;
+    for (uint j = 0u; j < 8u; j++) {
+        float value = (j < 4u ? lo[j] : hi[j - 4u]) * mg.take;
+        if (!mg.first) value += o[at + j] * mg.keep;  // written by this invocation, the chunk before
+        o[at + j] = mg.last ? value / mg.total : value;
     }
 }
 
 // Scores of keys [start, end) for heads h0.. into weights[]: q . K[k], q pre-scaled as the
 // reference does; returns each head's maximum over this invocation's keys.
-void scores(uint h0, uint start, uint end, uint key0, uint row_stride, out float local_max[MAX_HEADS])
+void scores(uint q_row, uint h0, uint start, uint end, uint key0, uint row_stride, out float local_max[MAX_HEADS])
 {
     uint tid = gl_LocalInvocationID.x, slots = pc.D / 8u;
     [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) local_max[hh] = ATTN_MASKED;
@@ -116,7 +129,7 @@ void scores(uint h0, uint start, uint end, uint key0, uint row_stride, out float
         for (uint s = 0u; s < slots; s++) {
             vec4 q_lo[MAX_HEADS], q_hi[MAX_HEADS];
             [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
-                uint q_texel = (h0 + hh) * pc.D / 4u + 2u * s;
+                uint q_texel = (q_row * pc.H + h0 + hh) * pc.D / 4u + 2u * s;
                 q_lo[hh] = uintBitsToFloat(imageLoad(q_texels, int(q_texel))) * pc.scale;
                 q_hi[hh] = uintBitsToFloat(imageLoad(q_texels, int(q_texel + 1u))) * pc.scale;
             }
@@ -178,13 +191,16 @@ void v_sum_broadcast(uint s, uint start, uint end, uint key0, uint row_stride, i
     v_sum(s, k, 1u, start, end, key0, row_stride, acc_lo, acc_hi);
 }
 
-void main()
+// Keys [chunk CHUNK, ..) of the `length` that query row q_row sees, for heads h0..: scores,
+// softmax weights, weighted sums of V; run_max and run_sum carry each head's running maximum
+// and sum from chunk to chunk.
+void attend_chunk(uint q_row, uint h0, uint chunk, uint length, inout float run_max[MAX_HEADS],
+                  inout float run_sum[MAX_HEADS])
 {
-    uint chunk = gl_WorkGroupID.x, h0 = gl_WorkGroupID.y * HEADS, tid = gl_LocalInvocationID.x;
-    uint row_stride = pc.KVH * pc.D, key0 = (h0 / (pc.H / pc.KVH)) * pc.D, slots = pc.D / 8u;
-    uint length = pos[0] + 1u, start = chunk * CHUNK, end = min(start + CHUNK, length);
+    uint tid = gl_LocalInvocationID.x, row_stride = pc.KVH * pc.D, key0 = (h0 / (pc.H / pc.KVH)) * pc.D;
+    uint slots = pc.D / 8u, start = chunk * CHUNK, end = min(start + CHUNK, length);
     float m[MAX_HEADS], sum[MAX_HEADS], local[MAX_HEADS];
-    scores(h0, start, end, key0, row_stride, local);
+    scores(q_row, h0, start, end, key0, row_stride, local);
     [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
         m[hh] = workgroup_combine(local[hh], true);  // ATTN_MASKED for a chunk past the context
         local[hh] = 0.0;
@@ -196,7 +212,18 @@ void main()
             weights[hh][k - start] = p;
             local[hh] += p;
         }
-    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) sum[hh] = workgroup_combine(local[hh], false);
+    Merge mg[MAX_HEADS];
+    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+        sum[hh] = workgroup_combine(local[hh], false);
+        float new_max = max(run_max[hh], m[hh]);
+        mg[hh].keep = exp(run_max[hh] - new_max);  // 0 before the first chunk (run_max ATTN_MASKED)
+        mg[hh].take = exp(m[hh] - new_max);
+        run_sum[hh] = run_sum[hh] * mg[hh].keep + sum[hh] * mg[hh].take;
+        run_max[hh] = new_max;
+        mg[hh].total = run_sum[hh];
+        mg[hh].first = chunk == 0u;
+        mg[hh].last = end == length;
+    }
     sync_weights();
     // Weighted sum of V, 8 head values (a slot) per invocation at a time. With fewer slots than
     // invocations (small heads), `spread` invocations share a slot, each over every spread-th
@@ -218,7 +245,7 @@ void main()
                     acc_lo[hh] += slot_part[hh][tid + g][0];
                     acc_hi[hh] += slot_part[hh][tid + g][1];
                 }
-                store_slot(h0 + hh, chunk, s, acc_lo[hh], acc_hi[hh], sum[hh]);
+                store_slot(h0 + hh, q_row, chunk, s, acc_lo[hh], acc_hi[hh], mg[hh]);
             }
     } else {
         // Every invocation runs each pass (a slot past the last repeats it, not stored), so all
@@ -229,7 +256,8 @@ void main()
             if (SUBGROUP_MIN >= WG) v_sum_broadcast(s, start, end, key0, row_stride, acc_lo, acc_hi);
             else v_sum(s, start, 1u, start, end, key0, row_stride, acc_lo, acc_hi);
             if (s0 + tid < slots)
-                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) store_slot(h0 + hh, chunk, s, acc_lo[hh], acc_hi[hh], sum[hh]);
+                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++)
+                    store_slot(h0 + hh, q_row, chunk, s, acc_lo[hh], acc_hi[hh], mg[hh]);
         }
     }
     if (tid == 0u && pc.chunks > 1u)
@@ -238,6 +266,22 @@ void main()
             partials[out_base + pc.D] = m[hh];
             partials[out_base + pc.D + 1u] = sum[hh];
         }
+    sync_weights();  // the next chunk rewrites weights[] and slot_part[]
+}
+
+// Decode with the context split (pc.chunks > 1): chunk gl_WorkGroupID.x of the one query.
+// Otherwise (one chunk covers the cache, or prefill: query row gl_WorkGroupID.z at position
+// pos[0] + row) each workgroup walks all the keys its query sees, a chunk at a time.
+void main()
+{
+    uint q_row = gl_WorkGroupID.z, h0 = gl_WorkGroupID.y * HEADS, length = pos[0] + q_row + 1u;
+    float run_max[MAX_HEADS], run_sum[MAX_HEADS];
+    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+        run_max[hh] = ATTN_MASKED;
+        run_sum[hh] = 0.0;
+    }
+    if (pc.chunks > 1u) attend_chunk(0u, h0, gl_WorkGroupID.x, length, run_max, run_sum);
+    else for (uint chunk = 0u; chunk * CHUNK < length; chunk++) attend_chunk(q_row, h0, chunk, length, run_max, run_sum);
 }
 
 #else  // storage-buffer path

@@ -46,7 +46,7 @@ void ref_attention(float *o, const float *q, const float *k_cache, const float *
     free(scores);
 }
 
-enum { PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16, DECODE_TEXEL_F32, DECODE_TEXEL_F16 };
+enum { PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16, DECODE_TEXEL_F32, DECODE_TEXEL_F16, PREFILL_TEXEL_F32, PREFILL_TEXEL_F16 };
 #define Q_K_V 0x7u  // texel bindings: q, k_cache, v_cache
 static const vkl_variant variants[] = {
     [PREFILL_F32] = { "prefill.f32", "attention_prefill.f32", false, 0 },
@@ -55,18 +55,23 @@ static const vkl_variant variants[] = {
     [DECODE_F16] = { "decode.f16", "attention_decode.f16", false, 0 },
     [DECODE_TEXEL_F32] = { "decode_texel.f32", "attention_decode.texel_f32", false, Q_K_V },
     [DECODE_TEXEL_F16] = { "decode_texel.f16", "attention_decode.texel_f16", false, Q_K_V },
+    // The texel decode shader, a workgroup per query row (and per KV group's heads).
+    [PREFILL_TEXEL_F32] = { "prefill_texel.f32", "attention_decode.texel_f32", false, Q_K_V },
+    [PREFILL_TEXEL_F16] = { "prefill_texel.f16", "attention_decode.texel_f16", false, Q_K_V },
 };
-static bool is_decode(uint32_t variant) { return variant >= DECODE_F32; }
+static bool is_decode(uint32_t variant) { return variant >= DECODE_F32 && variant <= DECODE_TEXEL_F16; }
 static bool is_texel(uint32_t variant) { return variant >= DECODE_TEXEL_F32; }
 static bool kv_f16(uint32_t variant)
 {
-    return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_TEXEL_F16;
+    return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_TEXEL_F16 || variant == PREFILL_TEXEL_F16;
 }
 
 const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache)
 {
+    bool texel = D % 8 == 0 && vkl_device_prefers_texel_reads(info);
+    if (M > 1 && texel) return f16_cache ? "prefill_texel.f16" : "prefill_texel.f32";
     if (M > 1) return f16_cache ? "prefill.f16" : "prefill.f32";
-    if (D % 8 == 0 && vkl_device_prefers_texel_reads(info)) return f16_cache ? "decode_texel.f16" : "decode_texel.f32";
+    if (texel) return f16_cache ? "decode_texel.f16" : "decode_texel.f32";
     return f16_cache ? "decode.f16" : "decode.f32";
 }
 
@@ -99,18 +104,31 @@ static const uint32_t texel_full[][6] = {
 static const uint32_t texel_quick[][6] = {
     { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 }, { 1, 12, 2, 72, 600, 1024 },
 };
+// Texel prefill: the prefill shapes (all D % 8 == 0), and queries whose keys span 2 and 3 chunks
+// (merged as they go), after a prefix, in workgroups of 2 and 4 heads.
+static const uint32_t prefill_texel_full[][6] = {
+    { 1, 1, 1, 64, 0, 16 },   { 5, 8, 4, 8, 0, 512 },      { 17, 4, 4, 64, 0, 64 },   { 33, 8, 2, 80, 100, 256 },
+    { 16, 4, 1, 96, 17, 64 }, { 40, 8, 2, 128, 0, 64 },    { 9, 4, 2, 256, 300, 512 }, { 512, 4, 4, 64, 0, 512 },
+    { 7, 12, 2, 72, 600, 1024 }, { 3, 16, 2, 32, 1030, 2048 }, { 16, 4, 1, 128, 8176, 8192 },
+};
+static const uint32_t prefill_texel_quick[][6] = { { 5, 8, 4, 8, 0, 512 }, { 7, 12, 2, 72, 600, 1024 } };
 
 static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
-    if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
+    if (is_texel(variant) && !is_decode(variant))
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, prefill_texel_quick, prefill_texel_full);
+    else if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_decode(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, decode_quick);
     else if (is_decode(variant)) VKL_ADD_SHAPES(cases, self, variant, decode_full);
     else if (quick) VKL_ADD_SHAPES(cases, self, variant, prefill_quick);
     else VKL_ADD_SHAPES(cases, self, variant, prefill_full);
 }
 
+// Chunks the context is split into across workgroups (decode); texel prefill: 1, each workgroup
+// walking its query's keys chunk by chunk.
 static uint32_t chunks_of(const vkl_case *c)
 {
+    if (is_texel(c->variant) && !is_decode(c->variant)) return 1;
     uint32_t chunk = is_texel(c->variant) ? ATTN_TEXEL_CHUNK : ATTN_CHUNK;
     return (c->dims[DIM_C] + chunk - 1) / chunk;
 }
@@ -158,7 +176,7 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
     const uint32_t *d = c->dims;
     struct attention_push push = { .M = d[DIM_M], .H = d[DIM_H], .KVH = d[DIM_KVH], .D = d[DIM_D],
                                    .chunks = chunks_of(c), .scale = (float)(1.0 / sqrt(d[DIM_D])) };
-    if (!is_decode(c->variant)) {
+    if (!is_decode(c->variant) && !is_texel(c->variant)) {
         out[0] = (vkl_launch){ .spec_count = 1, .spec = { push.D }, .groups = { (push.M + ATTN_BQ - 1) / ATTN_BQ, push.H, 1 } };
         vkl_launch_set_push(&out[0], &push, sizeof push);
         return 1;
@@ -167,7 +185,7 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
     // takes texel_heads(c) query heads of a KV group per workgroup (spec constant 1).
     uint32_t heads = is_texel(c->variant) ? texel_heads(c) : 1;
     out[0] = (vkl_launch){ .binding_count = is_texel(c->variant) ? 6 : 5, .bindings = { 0, 1, 2, 3, 5, 4 },
-                           .groups = { push.chunks, push.H / heads, 1 }, .spec0_subgroup_min = is_texel(c->variant),
+                           .groups = { push.chunks, push.H / heads, push.M }, .spec0_subgroup_min = is_texel(c->variant),
                            .spec_count = is_texel(c->variant) ? 2 : 0, .spec = { 0, heads } };
     out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
                            .groups = { (push.H * push.D + ATTN_MERGE_WG - 1) / ATTN_MERGE_WG, 1, 1 } };
@@ -224,7 +242,7 @@ static void attention_expect(const vkl_case *c, float *const *values, double *co
         for (uint32_t h = 0; h < H; h++) {
             size_t at = ((size_t)m * H + h) * D, kv = (size_t)(h / (H / KVH)) * D;
             bound_head(bounds[4] + at, values[4] + at, values[0] + at, values[1] + kv, values[2] + kv, P + m + 1, stride,
-                       D, is_decode(c->variant), scores, eps);
+                       D, is_decode(c->variant) || is_texel(c->variant), scores, eps);
         }
     }
     free(scores);
