@@ -10,9 +10,13 @@
 // workgroups, each writing an unnormalised partial (acc[D], max, sum); attention_merge.comp
 // combines the chunks of each head. The chunk count follows the capacity, not the current
 // length, so a recorded command buffer stays valid as the context grows.
+// Texel path (CPU devices): attention_decode.comp with TEXEL does both; for prefill, and for
+// decode where one chunk covers the cache (chunks = 1), a workgroup per query row walks the
+// keys its query sees chunk by chunk, merging as it goes, and writes o (binding 5) itself.
 //
 // Bindings, prefill and decode: 0 q (M, H, D) f32 · 1 k_cache · 2 v_cache · 3 pos (1) u32 ·
-// 4 o (M, H, D) f32 (prefill) or partials (H, chunks, D + 2) f32 (decode).
+// 4 o (M, H, D) f32 (prefill) or partials (H, chunks, D + 2) f32 (decode; texel path: 4
+// partials, 5 o).
 // Merge: 0 partials · 1 o (1, H, D).
 #ifndef VKLLM_ATTENTION_H
 #define VKLLM_ATTENTION_H
