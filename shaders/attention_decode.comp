@@ -10,7 +10,8 @@
 // the workgroup. llvmpipe pays per texel fetch and per shared-memory load, not per byte, so
 // each fetch serves several keys or heads and the weights reach the V sum by subgroup
 // broadcast. Needs D % 8 == 0. Chunks of ATTN_TEXEL_CHUNK keys; where one chunk holds the
-// whole cache, the output is written directly (binding 5) and the merge pass is not run.
+// whole cache, and in prefill (a workgroup per query row, variants prefill_texel.*), the
+// output is written directly (binding 5) and the merge pass is not run.
 //! variant f32
 //! variant f16 -DKV_F16
 //! variant texel_f32 -DTEXEL

@@ -61,6 +61,7 @@ static const vkl_variant variants[] = {
 };
 static bool is_decode(uint32_t variant) { return variant >= DECODE_F32 && variant <= DECODE_TEXEL_F16; }
 static bool is_texel(uint32_t variant) { return variant >= DECODE_TEXEL_F32; }
+static bool is_texel_prefill(uint32_t variant) { return variant >= PREFILL_TEXEL_F32; }
 static bool kv_f16(uint32_t variant)
 {
     return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_TEXEL_F16 || variant == PREFILL_TEXEL_F16;
@@ -104,20 +105,14 @@ static const uint32_t texel_full[][6] = {
 static const uint32_t texel_quick[][6] = {
     { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 }, { 1, 12, 2, 72, 600, 1024 },
 };
-// Texel prefill: the prefill shapes (all D % 8 == 0), and queries whose keys span 2 and 3 chunks
-// (merged as they go), after a prefix, in workgroups of 2 and 4 heads.
-static const uint32_t prefill_texel_full[][6] = {
-    { 1, 1, 1, 64, 0, 16 },   { 5, 8, 4, 8, 0, 512 },      { 17, 4, 4, 64, 0, 64 },   { 33, 8, 2, 80, 100, 256 },
-    { 16, 4, 1, 96, 17, 64 }, { 40, 8, 2, 128, 0, 64 },    { 9, 4, 2, 256, 300, 512 }, { 512, 4, 4, 64, 0, 512 },
-    { 7, 12, 2, 72, 600, 1024 }, { 3, 16, 2, 32, 1030, 2048 }, { 16, 4, 1, 128, 8176, 8192 },
-};
-static const uint32_t prefill_texel_quick[][6] = { { 5, 8, 4, 8, 0, 512 }, { 7, 12, 2, 72, 600, 1024 } };
+// Texel prefill: the prefill shapes (all D % 8 == 0), plus queries whose keys span 2 and 3
+// chunks (merged as they go), after a prefix, in workgroups of 2 and 4 heads.
+static const uint32_t prefill_texel_extra[][6] = { { 7, 12, 2, 72, 600, 1024 }, { 3, 16, 2, 32, 1030, 2048 } };
 
 static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
-    if (is_texel(variant) && !is_decode(variant))
-        VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, prefill_texel_quick, prefill_texel_full);
-    else if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
+    if (is_texel_prefill(variant)) VKL_ADD_SHAPES(cases, self, variant, prefill_texel_extra);
+    if (is_texel(variant) && is_decode(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_decode(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, decode_quick);
     else if (is_decode(variant)) VKL_ADD_SHAPES(cases, self, variant, decode_full);
     else if (quick) VKL_ADD_SHAPES(cases, self, variant, prefill_quick);
@@ -128,7 +123,7 @@ static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quic
 // walking its query's keys chunk by chunk.
 static uint32_t chunks_of(const vkl_case *c)
 {
-    if (is_texel(c->variant) && !is_decode(c->variant)) return 1;
+    if (is_texel_prefill(c->variant)) return 1;
     uint32_t chunk = is_texel(c->variant) ? ATTN_TEXEL_CHUNK : ATTN_CHUNK;
     return (c->dims[DIM_C] + chunk - 1) / chunk;
 }
@@ -163,7 +158,7 @@ static void attention_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
         values[i] = i < visible ? vkl_rng_uniform(rng, d[index].lo, d[index].hi) : NAN;
 }
 
-// Texel decode: query heads per workgroup, the most of 4, 2 and 1 that divides the GQA group
+// Texel path: query heads per workgroup, the most of 4, 2 and 1 that divides the GQA group
 // (H / KVH), so that one read of a K or V texel serves them all.
 static uint32_t texel_heads(const vkl_case *c)
 {
@@ -181,8 +176,8 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
         vkl_launch_set_push(&out[0], &push, sizeof push);
         return 1;
     }
-    // The texel path also binds o, which it writes itself where one chunk covers the cache, and
-    // takes texel_heads(c) query heads of a KV group per workgroup (spec constant 1).
+    // The texel path also binds o, which it writes itself where one chunk covers the cache (and
+    // in prefill), and takes texel_heads(c) query heads of a KV group per workgroup (spec constant 1).
     uint32_t heads = is_texel(c->variant) ? texel_heads(c) : 1;
     out[0] = (vkl_launch){ .binding_count = is_texel(c->variant) ? 6 : 5, .bindings = { 0, 1, 2, 3, 5, 4 },
                            .groups = { push.chunks, push.H / heads, push.M }, .spec0_subgroup_min = is_texel(c->variant),
