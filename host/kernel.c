@@ -59,12 +59,42 @@ uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count)
 }
 
 
+static bool is_texel_variant(const vkl_case *c) { return c->kernel->variants[c->variant].texel_mask != 0; }
+
 uint32_t vkl_launch_elementwise(const vkl_case *c, vkl_launch *out)
 {
     struct elementwise_push push = { .n = c->dims[0] };
-    push.groups_x = vkl_launch_items(out, push.n, ELEMENTWISE_WG);
+    uint64_t texels = push.n / 4;
+    uint64_t items = is_texel_variant(c) ? (texels + ELEMENTWISE_TEXELS - 1) / ELEMENTWISE_TEXELS : push.n;
+    push.groups_x = vkl_launch_items(out, items, ELEMENTWISE_WG);
     vkl_launch_set_push(out, &push, sizeof push);
     return 1;
+}
+
+void vkl_elementwise_shapes(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                            size_t rows)
+{
+    if (!kernel->variants[variant].texel_mask) {
+        vkl_case_add_table(cases, kernel, variant, table, rows);
+        return;
+    }
+    // Whole texels only: 1 texel, 3 (under one invocation's 4), 257 and 65537 (a partial last
+    // invocation, past 256 workgroups), then the table's multiples of 4.
+    static const uint32_t texel_extra[] = { 4, 12, 1028, 262148 };
+    for (size_t r = 0; r < sizeof texel_extra / sizeof texel_extra[0]; r++)
+        vkl_case_add(cases, kernel, variant, &texel_extra[r]);
+    for (size_t r = 0; r < rows; r++)
+        if (table[r] % 4 == 0) vkl_case_add(cases, kernel, variant, &table[r]);
+}
+
+void vkl_elementwise_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, uint32_t n)
+{
+    if (!kernel->variants[variant].texel_mask || n % 4 == 0) vkl_case_add(cases, kernel, variant, &n);
+}
+
+const char *vkl_elementwise_variant(const vkl_device_info *info, uint64_t n)
+{
+    return vkl_device_prefers_texel_reads(info) && n % 4 == 0 ? "texel" : "f32";
 }
 
 uint32_t vkl_launch_rows(const vkl_case *c, vkl_launch *out, float scalar)

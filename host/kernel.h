@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "host/rng.h"
+#include "runtime/context.h"
 
 #define VKL_MAX_DIMS 8
 #define VKL_MAX_TENSORS 24
@@ -130,8 +131,20 @@ void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t var
         if (is_quick) VKL_ADD_SHAPES(cases, kernel, variant, quick);                           \
         else VKL_ADD_SHAPES(cases, kernel, variant, full);                                     \
     } while (0)
-// Launch of a one-invocation-per-element kernel (shaders/elementwise.h) over dims[0] elements.
+// Launch of an elementwise kernel (shaders/elementwise.glsl) over dims[0] elements: one
+// invocation per element, or for a texel variant per ELEMENTWISE_TEXELS texels.
 uint32_t vkl_launch_elementwise(const vkl_case *c, vkl_launch *out);
+// Check shapes of an elementwise kernel (1 dim): the table, or for a texel variant (whole
+// texels: n % 4 == 0) a few awkward texel counts and the table's multiples of 4.
+void vkl_elementwise_shapes(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                            size_t rows);
+#define VKL_ELEMENTWISE_SHAPES(cases, kernel, variant, table) \
+    vkl_elementwise_shapes(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]))
+// Appends a bench case of n elements, unless the variant is a texel one and n % 4 != 0.
+void vkl_elementwise_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, uint32_t n);
+// The elementwise variant for a device and n elements: "texel" where the device reads texels
+// faster and n fills whole texels, else "f32".
+const char *vkl_elementwise_variant(const vkl_device_info *info, uint64_t n);
 // Launch of a one-workgroup-per-row kernel (shaders/rows.h): dims[0] rows of dims[1].
 uint32_t vkl_launch_rows(const vkl_case *c, vkl_launch *out, float scalar);
 // Fills launch->push from a push-constant struct.

@@ -12,7 +12,10 @@ void ref_add(float *y, const float *a, const float *b, uint64_t n)
     for (uint64_t i = 0; i < n; i++) y[i] = (float)((double)a[i] + b[i]);
 }
 
-static const vkl_variant variants[] = { { "f32", "add.default", false } };
+static const vkl_variant variants[] = {
+    { "f32", "add.default", false, 0 },
+    { "texel", "add.texel", false, 0x3u },  // CPU devices: the inputs as texels
+};
 
 // (N): 1, primes, around the workgroup, a Llama-2 prefill block (512 x 4096), past 65535 groups.
 static const uint32_t full[][1] = { { 1 }, { 7 }, { 255 }, { 257 }, { 4096 }, { 100003 }, { 2097152 }, { 16777259 } };
@@ -20,7 +23,8 @@ static const uint32_t quick[][1] = { { 1 }, { 257 }, { 100003 } };
 
 static void add_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (is_quick) VKL_ELEMENTWISE_SHAPES(cases, self, variant, quick);
+    else VKL_ELEMENTWISE_SHAPES(cases, self, variant, full);
 }
 
 static void add_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -44,7 +48,7 @@ static double add_bytes(const vkl_case *c) { return 12.0 * c->dims[0]; }
 static void add_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t n = b->M * b->dim;
-    vkl_case_add(cases, self, variant, &n);
+    vkl_elementwise_case_add(cases, self, variant, n);
 }
 
 const vkl_kernel vkl_kernel_add = {
@@ -52,7 +56,7 @@ const vkl_kernel vkl_kernel_add = {
     .dim_names = { "N" },
     .dim_count = 1,
     .variants = variants,
-    .variant_count = 1,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 3,
     .shapes = add_shapes,
     .tensors = add_tensors,

@@ -18,7 +18,10 @@ void ref_gelu(float *y, const float *x, uint64_t n)
     }
 }
 
-static const vkl_variant variants[] = { { "f32", "gelu.default", false } };
+static const vkl_variant variants[] = {
+    { "f32", "gelu.default", false, 0 },
+    { "texel", "gelu.texel", false, 0x1u },  // CPU devices: the inputs as texels
+};
 
 // (N): 1, primes, GPT-2's FFN width 3072 and a 512-token block of it.
 static const uint32_t full[][1] = { { 1 }, { 7 }, { 257 }, { 3072 }, { 100003 }, { 1572864 } };
@@ -26,7 +29,8 @@ static const uint32_t quick[][1] = { { 1 }, { 257 }, { 100003 } };
 
 static void gelu_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (is_quick) VKL_ELEMENTWISE_SHAPES(cases, self, variant, quick);
+    else VKL_ELEMENTWISE_SHAPES(cases, self, variant, full);
 }
 
 static void gelu_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -60,7 +64,7 @@ static double gelu_bytes(const vkl_case *c) { return 8.0 * c->dims[0]; }
 static void gelu_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t n = b->M * b->hidden;
-    if (!b->experts) vkl_case_add(cases, self, variant, &n);
+    if (!b->experts) vkl_elementwise_case_add(cases, self, variant, n);
 }
 
 const vkl_kernel vkl_kernel_gelu = {
@@ -68,7 +72,7 @@ const vkl_kernel vkl_kernel_gelu = {
     .dim_names = { "N" },
     .dim_count = 1,
     .variants = variants,
-    .variant_count = 1,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 2,
     .shapes = gelu_shapes,
     .tensors = gelu_tensors,

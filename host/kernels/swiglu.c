@@ -12,7 +12,10 @@ void ref_swiglu(float *y, const float *gate, const float *up, uint64_t n)
     for (uint64_t i = 0; i < n; i++) y[i] = (float)(gate[i] / (1.0 + exp(-(double)gate[i])) * up[i]);
 }
 
-static const vkl_variant variants[] = { { "f32", "swiglu.default", false } };
+static const vkl_variant variants[] = {
+    { "f32", "swiglu.default", false, 0 },
+    { "texel", "swiglu.texel", false, 0x3u },  // CPU devices: the inputs as texels
+};
 
 // (N): 1, primes, stories260K's hidden 172, Llama-2-7B's 11008, a 512-token prefill of it.
 static const uint32_t full[][1] = { { 1 }, { 7 }, { 172 }, { 257 }, { 11008 }, { 100003 }, { 5636096 } };
@@ -20,7 +23,8 @@ static const uint32_t quick[][1] = { { 1 }, { 172 }, { 100003 } };
 
 static void swiglu_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (is_quick) VKL_ELEMENTWISE_SHAPES(cases, self, variant, quick);
+    else VKL_ELEMENTWISE_SHAPES(cases, self, variant, full);
 }
 
 static void swiglu_tensors(const vkl_case *c, vkl_tensor_desc *out)
@@ -49,7 +53,7 @@ static double swiglu_bytes(const vkl_case *c) { return 12.0 * c->dims[0]; }
 static void swiglu_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t n = b->M * b->hidden;
-    if (!b->experts) vkl_case_add(cases, self, variant, &n);
+    if (!b->experts) vkl_elementwise_case_add(cases, self, variant, n);
 }
 
 const vkl_kernel vkl_kernel_swiglu = {
@@ -57,7 +61,7 @@ const vkl_kernel vkl_kernel_swiglu = {
     .dim_names = { "N" },
     .dim_count = 1,
     .variants = variants,
-    .variant_count = 1,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 3,
     .shapes = swiglu_shapes,
     .tensors = swiglu_tensors,
