@@ -92,9 +92,9 @@ void vkl_elementwise_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32
     if (!kernel->variants[variant].texel_mask || n % 4 == 0) vkl_case_add(cases, kernel, variant, &n);
 }
 
-const char *vkl_elementwise_variant(const vkl_device_info *info, uint64_t n)
+const char *vkl_f32_variant(const vkl_device_info *info, uint64_t width)
 {
-    return vkl_device_prefers_texel_reads(info) && n % 4 == 0 ? "texel" : "f32";
+    return vkl_device_prefers_texel_reads(info) && width % 4 == 0 ? "texel" : "f32";
 }
 
 uint32_t vkl_launch_rows(const vkl_case *c, vkl_launch *out, float scalar)

@@ -142,9 +142,10 @@ void vkl_elementwise_shapes(vkl_case **cases, const vkl_kernel *kernel, uint32_t
     vkl_elementwise_shapes(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]))
 // Appends a bench case of n elements, unless the variant is a texel one and n % 4 != 0.
 void vkl_elementwise_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, uint32_t n);
-// The elementwise variant for a device and n elements: "texel" where the device reads texels
-// faster and n fills whole texels, else "f32".
-const char *vkl_elementwise_variant(const vkl_device_info *info, uint64_t n);
+// The variant of an f32 kernel with a texel twin (elementwise kernels, rms_norm) for a device
+// and `width` elements (of the whole, or of a row): "texel" where the device reads texels
+// faster and `width` fills whole texels, else "f32".
+const char *vkl_f32_variant(const vkl_device_info *info, uint64_t width);
 // Launch of a one-workgroup-per-row kernel (shaders/rows.h): dims[0] rows of dims[1].
 uint32_t vkl_launch_rows(const vkl_case *c, vkl_launch *out, float scalar);
 // Fills launch->push from a push-constant struct.

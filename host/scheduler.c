@@ -236,7 +236,7 @@ static void add_rms_norm(plan *p, const char *label, uint32_t M, const vkl_buffe
 {
     uint32_t dims[2] = { M, p->s->cfg.dim };
     vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
-    add_kernel(p, label, "rms_norm", "f32", dims, t, 3, p->s->cfg.rms_eps);
+    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, dims[1]), dims, t, 3, p->s->cfg.rms_eps);
 }
 
 // y (M, N) = x (M, K) . W (N, K)T: GEMV for one row, tiled GEMM for a batch.
@@ -255,7 +255,7 @@ static void add_residual(plan *p, const char *label, const vkl_buffer *x, const 
 {
     uint32_t n = p->M * p->s->cfg.dim;
     vkl_binding t[3] = { whole(x), whole(delta), whole(x) };
-    add_kernel(p, label, "add", vkl_elementwise_variant(p->s->device->info, n), &n, t, 3, 0.0f);
+    add_kernel(p, label, "add", vkl_f32_variant(p->s->device->info, n), &n, t, 3, 0.0f);
 }
 
 // residual (M, N) += x (M, K) . W (N, K)T: one fused GEMV dispatch for one row (decode, where
@@ -357,7 +357,7 @@ static void plan_dense_ffn(plan *p, uint32_t l)
         add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", &a[ACT_HB], h, d);
         add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
         vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
-        add_kernel(p, "ffn_swiglu", "swiglu", vkl_elementwise_variant(p->s->device->info, nh), &nh, act, 3, 0.0f);
+        add_kernel(p, "ffn_swiglu", "swiglu", vkl_f32_variant(p->s->device->info, nh), &nh, act, 3, 0.0f);
     }
     add_projection_residual(p, "ffn_residual", M, &a[ACT_HB], (int)l, "ffn_down.weight", &a[ACT_XB], &a[ACT_X], d, h);
 }

@@ -21,12 +21,13 @@ void ref_rms_norm(float *y, const float *x, const float *w, uint32_t M, uint32_t
 #define RMS_NORM_EPS_DEFAULT 1e-5f  // eps when the case sets none
 #define RMS_NORM_EPS vkl_case_scalar(c, RMS_NORM_EPS_DEFAULT)
 
-enum { F32, FAULT_UNWRITTEN, FAULT_OOB };
+enum { F32, TEXEL, FAULT_UNWRITTEN, FAULT_OOB };
 
 static const vkl_variant variants[] = {
-    [F32] = { "f32", "rms_norm.f32", false },
-    [FAULT_UNWRITTEN] = { "fault_unwritten", "rms_norm.fault_unwritten", true },
-    [FAULT_OOB] = { "fault_oob", "rms_norm.fault_oob", true },
+    [F32] = { "f32", "rms_norm.f32", false, 0 },
+    [TEXEL] = { "texel", "rms_norm.texel", false, 0x3u },  // CPU devices: x and w as texels
+    [FAULT_UNWRITTEN] = { "fault_unwritten", "rms_norm.fault_unwritten", true, 0 },
+    [FAULT_OOB] = { "fault_oob", "rms_norm.fault_oob", true, 0 },
 };
 
 // (M, N): 1, primes, non-multiples of the workgroup (256), and model widths: stories260K 64,
@@ -37,10 +38,16 @@ static const uint32_t full[][2] = {
 };
 static const uint32_t quick[][2] = { { 1, 1 }, { 3, 64 }, { 7, 257 }, { 5, 4096 } };
 static const uint32_t fault_shapes[][2] = { { 3, 300 } };
+// Texel rows (N % 4 == 0): one texel, fewer texels than invocations, not a multiple of them.
+static const uint32_t texel_full[][2] = {
+    { 1, 4 }, { 3, 64 }, { 5, 252 }, { 7, 260 }, { 2, 1000 }, { 13, 4096 }, { 1, 14336 }, { 33, 5120 }, { 512, 4096 },
+};
+static const uint32_t texel_quick[][2] = { { 1, 4 }, { 3, 64 }, { 7, 260 }, { 5, 4096 } };
 
 static void rms_norm_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (variant != F32) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
+    if (variant == TEXEL) VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, texel_quick, texel_full);
+    else if (variant != F32) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
     else if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
     else VKL_ADD_SHAPES(cases, self, variant, full);
 }
@@ -94,7 +101,7 @@ static double rms_norm_bytes(const vkl_case *c) { return 4.0 * (2.0 * c->dims[0]
 static void rms_norm_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[2] = { b->M, b->dim };
-    if (variant == F32) vkl_case_add(cases, self, variant, dims);
+    if (variant == F32 || (variant == TEXEL && b->dim % 4 == 0)) vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_rms_norm = {
