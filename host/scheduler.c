@@ -14,6 +14,7 @@
 #include "host/kernels/ffn_gate_up.h"
 #include "host/kernels/matmul.h"
 #include "host/kernels/moe.h"
+#include "host/kernels/rope.h"
 #include "host/ref.h"
 #include "runtime/command.h"
 
@@ -315,7 +316,8 @@ static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
     add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
     uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
     vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
-    add_kernel(p, "rope", "rope", c->rope_neox ? "neox" : "adjacent", rope, rt, 4, 0.0f);
+    add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->rope_neox), rope, rt,
+               4, 0.0f);
     uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, p0, s->context };
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };

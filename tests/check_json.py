@@ -4,7 +4,7 @@ import json, subprocess, sys, tempfile, os
 vkllm = sys.argv[1]
 with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "check.json")
-    cmd = [vkllm, "check", "--quick", "--seed", "12345", "--filter", "rms_norm", "--filter", "matmul/gemv.f16", "--json", path]
+    cmd = [vkllm, "check", "--quick", "--seed", "12345", "--filter", "rms_norm/f32/*", "--filter", "matmul/gemv.f16", "--json", path]
     first = subprocess.run(cmd, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr
     with open(path) as f:

@@ -4,6 +4,7 @@
 
 #include "host/bounds.h"
 #include "host/kernel.h"
+#include "host/kernels/rope.h"
 #include "host/ref.h"
 #include "shaders/rope.h"
 
@@ -40,11 +41,22 @@ void ref_rope(float *q, float *k, uint32_t M, uint32_t H, uint32_t KVH, uint32_t
     }
 }
 
-enum { ADJACENT, NEOX };
+enum { ADJACENT, NEOX, TEXEL_ADJACENT, TEXEL_NEOX };
 static const vkl_variant variants[] = {
-    [ADJACENT] = { "adjacent", "rope.adjacent", false },
-    [NEOX] = { "neox", "rope.neox", false },
+    [ADJACENT] = { "adjacent", "rope.adjacent", false, 0 },
+    [NEOX] = { "neox", "rope.neox", false, 0 },
+    [TEXEL_ADJACENT] = { "texel.adjacent", "rope.texel_adjacent", false, 0xbu },  // q, k, table as texels
+    [TEXEL_NEOX] = { "texel.neox", "rope.texel_neox", false, 0xbu },
 };
+static bool is_neox(uint32_t variant) { return variant == NEOX || variant == TEXEL_NEOX; }
+static bool is_texel(uint32_t variant) { return variant >= TEXEL_ADJACENT; }
+static bool texel_fits(uint32_t D, uint32_t R) { return D % 4 == 0 && R % 8 == 0; }
+
+const char *vkl_rope_variant(const vkl_device_info *info, uint32_t D, uint32_t R, bool neox)
+{
+    if (vkl_device_prefers_texel_reads(info) && texel_fits(D, R)) return neox ? "texel.neox" : "texel.adjacent";
+    return neox ? "neox" : "adjacent";
+}
 
 enum { DIM_M, DIM_H, DIM_KVH, DIM_D, DIM_R, DIM_BASE, DIM_P };
 
@@ -61,9 +73,20 @@ static const uint32_t quick[][7] = {
     { 1, 16, 2, 256, 64, 1000000, 8191 },
 };
 
+// Texel variants: one quad of pairs, 5 query heads over 1 with D 12 (R 8 partial).
+static const uint32_t texel_extra[][7] = { { 1, 1, 1, 8, 8, 10000, 0 }, { 3, 5, 1, 12, 8, 10000, 2 } };
+
 static void rope_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (!is_texel(variant)) {
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+        return;
+    }
+    VKL_ADD_SHAPES(cases, self, variant, texel_extra);
+    const uint32_t(*table)[7] = is_quick ? quick : full;
+    size_t rows = is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0];
+    for (size_t r = 0; r < rows; r++)
+        if (texel_fits(table[r][DIM_D], table[r][DIM_R])) vkl_case_add(cases, self, variant, table[r]);
 }
 
 static uint32_t table_rows(const vkl_case *c) { return c->dims[DIM_P] + c->dims[DIM_M]; }
@@ -91,7 +114,14 @@ static uint32_t rope_launch(const vkl_case *c, vkl_launch *out)
 {
     struct rope_push push = { .M = c->dims[DIM_M], .H = c->dims[DIM_H], .KVH = c->dims[DIM_KVH], .D = c->dims[DIM_D],
                               .R = c->dims[DIM_R], .table_rows = table_rows(c) };
-    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * (push.H + push.KVH) * (push.R / 2), ROPE_WG);
+    uint64_t items = (uint64_t)push.M * (push.H + push.KVH) * (push.R / 2);  // pairs
+    if (is_texel(c->variant)) {
+        items = (uint64_t)push.M * (push.R / 8);  // tokens x quads of pairs, every head in a loop
+        // q and k are also written through bindings 4 and 5
+        out->binding_count = 6;
+        for (uint32_t b = 0; b < 6; b++) out->bindings[b] = b % 4;
+    }
+    push.groups_x = vkl_launch_items(out, items, ROPE_WG);
     vkl_launch_set_push(out, &push, sizeof push);
     return 1;
 }
@@ -116,7 +146,7 @@ static void bound_heads(double *bound, const float *v, uint64_t heads, uint32_t 
 static void rope_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
     const uint32_t *d = c->dims;
-    bool neox = c->variant == NEOX;
+    bool neox = is_neox(c->variant);
     bound_heads(bounds[0], values[0], (uint64_t)d[DIM_M] * d[DIM_H], d[DIM_D], d[DIM_R], neox);
     bound_heads(bounds[1], values[1], (uint64_t)d[DIM_M] * d[DIM_KVH], d[DIM_D], d[DIM_R], neox);
     ref_rope(values[0], values[1], d[DIM_M], d[DIM_H], d[DIM_KVH], d[DIM_D], d[DIM_R], neox, d[DIM_P],
@@ -138,7 +168,8 @@ static double rope_bytes(const vkl_case *c)
 static void rope_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[7] = { b->M, b->heads, b->kv_heads, b->head_dim, b->head_dim, 10000, b->context - b->M };
-    if (variant == ADJACENT) vkl_case_add(cases, self, variant, dims);
+    if (variant == ADJACENT || (variant == TEXEL_ADJACENT && texel_fits(b->head_dim, b->head_dim)))
+        vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_rope = {
@@ -146,7 +177,7 @@ const vkl_kernel vkl_kernel_rope = {
     .dim_names = { "M", "H", "KVH", "D", "R", "base", "P" },
     .dim_count = 7,
     .variants = variants,
-    .variant_count = 2,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 4,
     .shapes = rope_shapes,
     .tensors = rope_tensors,
