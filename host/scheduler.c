@@ -12,6 +12,7 @@
 #include "host/kernels/attn_qkv.h"
 #include "host/kernels/embedding.h"
 #include "host/kernels/ffn_gate_up.h"
+#include "host/kernels/kv_append.h"
 #include "host/kernels/matmul.h"
 #include "host/kernels/moe.h"
 #include "host/kernels/rope.h"
@@ -321,7 +322,8 @@ static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
     uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, p0, s->context };
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
-    add_kernel(p, "kv_append", "kv_append", "f32", append, at, 5, 0.0f);
+    add_kernel(p, "kv_append", "kv_append", vkl_kv_append_variant(s->device->info, append[1] * append[2], false), append,
+               at, 5, 0.0f);
 }
 
 static void plan_attention(plan *p, uint32_t l)

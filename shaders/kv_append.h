@@ -12,6 +12,7 @@
 #include "push.h"
 
 #define KV_APPEND_WG 256u
+#define KV_APPEND_TEXELS 4u  // texel variants: consecutive 16-byte texels per invocation
 
 PUSH_CONSTANTS(kv_append_push)
 {

@@ -5,6 +5,7 @@
 
 #include "host/half.h"
 #include "host/kernel.h"
+#include "host/kernels/kv_append.h"
 #include "host/ref.h"
 #include "runtime/status.h"
 #include "shaders/kv_append.h"
@@ -28,11 +29,21 @@ void ref_kv_append(float *k_cache, float *v_cache, const float *k_new, const flo
     }
 }
 
-enum { F32, F16 };
+enum { F32, F16, TEXEL_F32, TEXEL_F16 };
 static const vkl_variant variants[] = {
-    [F32] = { "f32", "kv_append.f32", false },
-    [F16] = { "f16", "kv_append.f16", false },
+    [F32] = { "f32", "kv_append.f32", false, 0 },
+    [F16] = { "f16", "kv_append.f16", false, 0 },
+    [TEXEL_F32] = { "texel.f32", "kv_append.texel_f32", false, 0x3u },  // k_new and v_new as texels
+    [TEXEL_F16] = { "texel.f16", "kv_append.texel_f16", false, 0x3u },
 };
+static bool is_f16(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
+static bool is_texel(uint32_t variant) { return variant >= TEXEL_F32; }
+
+const char *vkl_kv_append_variant(const vkl_device_info *info, uint32_t row, bool f16_cache)
+{
+    if (vkl_device_prefers_texel_reads(info) && row % 4 == 0) return f16_cache ? "texel.f16" : "texel.f32";
+    return f16_cache ? "f16" : "f32";
+}
 
 enum { DIM_M, DIM_KVH, DIM_D, DIM_P, DIM_C };
 
@@ -44,9 +55,21 @@ static const uint32_t full[][5] = {
 };
 static const uint32_t quick[][5] = { { 1, 1, 2, 0, 1 }, { 1, 4, 8, 511, 512 }, { 7, 8, 128, 4093, 8192 } };
 
+// Texel variants need rows of whole texels (KVH * D % 4 == 0): one texel, and 3 x 5 x 4 (60
+// texels, not a multiple of an invocation's 4 per row) after a prefix.
+static const uint32_t texel_extra[][5] = { { 1, 1, 4, 0, 1 }, { 3, 5, 12, 2, 9 } };
+
 static void kv_append_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (!is_texel(variant)) {
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+        return;
+    }
+    VKL_ADD_SHAPES(cases, self, variant, texel_extra);
+    const uint32_t(*table)[5] = is_quick ? quick : full;
+    size_t rows = is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0];
+    for (size_t r = 0; r < rows; r++)
+        if (table[r][DIM_KVH] * table[r][DIM_D] % 4 == 0) vkl_case_add(cases, self, variant, table[r]);
 }
 
 static uint32_t row_of(const vkl_case *c) { return c->dims[DIM_KVH] * c->dims[DIM_D]; }
@@ -54,7 +77,7 @@ static uint32_t row_of(const vkl_case *c) { return c->dims[DIM_KVH] * c->dims[DI
 static void kv_append_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t fresh = (uint64_t)c->dims[DIM_M] * row_of(c), cache = (uint64_t)c->dims[DIM_C] * row_of(c);
-    vkl_dtype type = c->variant == F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype type = is_f16(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
     out[0] = (vkl_tensor_desc){ "k_new", VKL_DTYPE_F32, fresh, VKL_IN, -3.0f, 3.0f };
     out[1] = (vkl_tensor_desc){ "v_new", VKL_DTYPE_F32, fresh, VKL_IN, -3.0f, 3.0f };
     out[2] = (vkl_tensor_desc){ "k_cache", type, cache, VKL_INOUT, -3.0f, 3.0f };  // earlier tokens
@@ -74,7 +97,9 @@ static void kv_append_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
 static uint32_t kv_append_launch(const vkl_case *c, vkl_launch *out)
 {
     struct kv_append_push push = { .M = c->dims[DIM_M], .row = row_of(c), .capacity = c->dims[DIM_C] };
-    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.row / 2, KV_APPEND_WG);
+    uint64_t items = (uint64_t)push.M * push.row / 2;  // f16 words
+    if (is_texel(c->variant)) items = ((uint64_t)push.M * push.row / 4 + KV_APPEND_TEXELS - 1) / KV_APPEND_TEXELS;
+    push.groups_x = vkl_launch_items(out, items, KV_APPEND_WG);
     vkl_launch_set_push(out, &push, sizeof push);
     return 1;
 }
@@ -85,7 +110,7 @@ static uint32_t kv_append_launch(const vkl_case *c, vkl_launch *out)
 static void kv_append_expect(const vkl_case *c, float *const *values, double *const *bounds)
 {
     uint32_t row = row_of(c);
-    bool f16 = c->variant == F16;
+    bool f16 = is_f16(c->variant);
     uint64_t cache = (uint64_t)c->dims[DIM_C] * row;
     ref_kv_append(values[2], values[3], values[0], values[1], c->dims[DIM_M], row, c->dims[DIM_P], f16);
     for (int t = 2; t <= 3; t++) {
@@ -100,13 +125,13 @@ static double kv_append_flops(const vkl_case *c) { (void)c; return 0.0; }
 static double kv_append_bytes(const vkl_case *c)
 {
     double n = 2.0 * c->dims[DIM_M] * row_of(c);
-    return n * (4.0 + (c->variant == F16 ? 2.0 : 4.0));
+    return n * (4.0 + (is_f16(c->variant) ? 2.0 : 4.0));
 }
 
 static void kv_append_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[5] = { b->M, b->kv_heads, b->head_dim, b->context - b->M, b->context };
-    vkl_case_add(cases, self, variant, dims);
+    if (!is_texel(variant) || b->kv_heads * b->head_dim % 4 == 0) vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_kv_append = {
@@ -114,7 +139,7 @@ const vkl_kernel vkl_kernel_kv_append = {
     .dim_names = { "M", "KVH", "D", "P", "C" },
     .dim_count = 5,
     .variants = variants,
-    .variant_count = 2,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 5,
     .shapes = kv_append_shapes,
     .tensors = kv_append_tensors,
