@@ -30,6 +30,13 @@ void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t var
     for (size_t r = 0; r < rows; r++) vkl_case_add(cases, kernel, variant, table + r * kernel->dim_count);
 }
 
+void vkl_case_add_table_if(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                           size_t rows, bool (*keep)(const uint32_t *dims))
+{
+    for (size_t r = 0; r < rows; r++)
+        if (keep(table + r * kernel->dim_count)) vkl_case_add(cases, kernel, variant, table + r * kernel->dim_count);
+}
+
 uint32_t vkl_launch_items(vkl_launch *launch, uint64_t items, uint32_t workgroup)
 {
     uint64_t groups = (items + workgroup - 1) / workgroup;
@@ -71,6 +78,8 @@ uint32_t vkl_launch_elementwise(const vkl_case *c, vkl_launch *out)
     return 1;
 }
 
+static bool whole_texels(const uint32_t *dims) { return dims[0] % 4 == 0; }
+
 void vkl_elementwise_shapes(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
                             size_t rows)
 {
@@ -80,11 +89,9 @@ void vkl_elementwise_shapes(vkl_case **cases, const vkl_kernel *kernel, uint32_t
     }
     // Whole texels only: 1 texel, 3 (under one invocation's 4), 257 and 65537 (a partial last
     // invocation, past 256 workgroups), then the table's multiples of 4.
-    static const uint32_t texel_extra[] = { 4, 12, 1028, 262148 };
-    for (size_t r = 0; r < sizeof texel_extra / sizeof texel_extra[0]; r++)
-        vkl_case_add(cases, kernel, variant, &texel_extra[r]);
-    for (size_t r = 0; r < rows; r++)
-        if (table[r] % 4 == 0) vkl_case_add(cases, kernel, variant, &table[r]);
+    static const uint32_t texel_extra[][1] = { { 4 }, { 12 }, { 1028 }, { 262148 } };
+    VKL_ADD_SHAPES(cases, kernel, variant, texel_extra);
+    vkl_case_add_table_if(cases, kernel, variant, table, rows, whole_texels);
 }
 
 void vkl_elementwise_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, uint32_t n)

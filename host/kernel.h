@@ -125,6 +125,23 @@ void vkl_case_add_table(vkl_case **cases, const vkl_kernel *kernel, uint32_t var
                         size_t rows);
 #define VKL_ADD_SHAPES(cases, kernel, variant, table) \
     vkl_case_add_table(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]))
+// Appends the rows of a table for which keep(row) holds (a texel variant's subset of shapes).
+void vkl_case_add_table_if(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                           size_t rows, bool (*keep)(const uint32_t *dims));
+#define VKL_ADD_SHAPES_IF(cases, kernel, variant, table, keep) \
+    vkl_case_add_table_if(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]), keep)
+// shapes() of a kernel with texel twins: the quick or full table; for a texel variant, its
+// extra table and the rows of the quick or full one that keep() accepts.
+#define VKL_ADD_QUICK_OR_FULL_TEXEL(cases, kernel, variant, is_quick, quick, full, texel, extra, keep) \
+    do {                                                                                          \
+        if (!(texel)) {                                                                           \
+            VKL_ADD_QUICK_OR_FULL(cases, kernel, variant, is_quick, quick, full);                 \
+        } else {                                                                                  \
+            VKL_ADD_SHAPES(cases, kernel, variant, extra);                                        \
+            if (is_quick) VKL_ADD_SHAPES_IF(cases, kernel, variant, quick, keep);                 \
+            else VKL_ADD_SHAPES_IF(cases, kernel, variant, full, keep);                           \
+        }                                                                                         \
+    } while (0)
 // The usual shapes(): the quick or the full table.
 #define VKL_ADD_QUICK_OR_FULL(cases, kernel, variant, is_quick, quick, full)                      \
     do {                                                                                       \

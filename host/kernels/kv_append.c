@@ -59,17 +59,12 @@ static const uint32_t quick[][5] = { { 1, 1, 2, 0, 1 }, { 1, 4, 8, 511, 512 }, {
 // texels, not a multiple of an invocation's 4 per row) after a prefix.
 static const uint32_t texel_extra[][5] = { { 1, 1, 4, 0, 1 }, { 3, 5, 12, 2, 9 } };
 
+static bool texel_shape(const uint32_t *dims) { return dims[DIM_KVH] * dims[DIM_D] % 4 == 0; }
+
 static void kv_append_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (!is_texel(variant)) {
-        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
-        return;
-    }
-    VKL_ADD_SHAPES(cases, self, variant, texel_extra);
-    const uint32_t(*table)[5] = is_quick ? quick : full;
-    size_t rows = is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0];
-    for (size_t r = 0; r < rows; r++)
-        if (table[r][DIM_KVH] * table[r][DIM_D] % 4 == 0) vkl_case_add(cases, self, variant, table[r]);
+    VKL_ADD_QUICK_OR_FULL_TEXEL(cases, self, variant, is_quick, quick, full, is_texel(variant), texel_extra,
+                                texel_shape);
 }
 
 static uint32_t row_of(const vkl_case *c) { return c->dims[DIM_KVH] * c->dims[DIM_D]; }

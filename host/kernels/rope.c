@@ -76,17 +76,12 @@ static const uint32_t quick[][7] = {
 // Texel variants: one quad of pairs, 5 query heads over 1 with D 12 (R 8 partial).
 static const uint32_t texel_extra[][7] = { { 1, 1, 1, 8, 8, 10000, 0 }, { 3, 5, 1, 12, 8, 10000, 2 } };
 
+static bool texel_shape(const uint32_t *dims) { return texel_fits(dims[DIM_D], dims[DIM_R]); }
+
 static void rope_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (!is_texel(variant)) {
-        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
-        return;
-    }
-    VKL_ADD_SHAPES(cases, self, variant, texel_extra);
-    const uint32_t(*table)[7] = is_quick ? quick : full;
-    size_t rows = is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0];
-    for (size_t r = 0; r < rows; r++)
-        if (texel_fits(table[r][DIM_D], table[r][DIM_R])) vkl_case_add(cases, self, variant, table[r]);
+    VKL_ADD_QUICK_OR_FULL_TEXEL(cases, self, variant, is_quick, quick, full, is_texel(variant), texel_extra,
+                                texel_shape);
 }
 
 static uint32_t table_rows(const vkl_case *c) { return c->dims[DIM_P] + c->dims[DIM_M]; }
