@@ -157,6 +157,11 @@ void vkl_elementwise_shapes(vkl_case **cases, const vkl_kernel *kernel, uint32_t
                             size_t rows);
 #define VKL_ELEMENTWISE_SHAPES(cases, kernel, variant, table) \
     vkl_elementwise_shapes(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]))
+#define VKL_ELEMENTWISE_QUICK_OR_FULL(cases, kernel, variant, is_quick, quick, full) \
+    do {                                                                         \
+        if (is_quick) VKL_ELEMENTWISE_SHAPES(cases, kernel, variant, quick);     \
+        else VKL_ELEMENTWISE_SHAPES(cases, kernel, variant, full);               \
+    } while (0)
 // Appends a bench case of n elements, unless the variant is a texel one and n % 4 != 0.
 void vkl_elementwise_case_add(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, uint32_t n);
 // The variant of an f32 kernel with a texel twin (elementwise kernels, rms_norm) for a device

@@ -23,8 +23,7 @@ static const uint32_t quick[][1] = { { 1 }, { 257 }, { 100003 } };
 
 static void add_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quick) VKL_ELEMENTWISE_SHAPES(cases, self, variant, quick);
-    else VKL_ELEMENTWISE_SHAPES(cases, self, variant, full);
+    VKL_ELEMENTWISE_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void add_tensors(const vkl_case *c, vkl_tensor_desc *out)

@@ -38,18 +38,17 @@ static const uint32_t full[][2] = {
 };
 static const uint32_t quick[][2] = { { 1, 1 }, { 3, 64 }, { 7, 257 }, { 5, 4096 } };
 static const uint32_t fault_shapes[][2] = { { 3, 300 } };
-// Texel rows (N % 4 == 0): one texel, fewer texels than invocations, not a multiple of them.
-static const uint32_t texel_full[][2] = {
-    { 1, 4 }, { 3, 64 }, { 5, 252 }, { 7, 260 }, { 2, 1000 }, { 13, 4096 }, { 1, 14336 }, { 33, 5120 }, { 512, 4096 },
-};
-static const uint32_t texel_quick[][2] = { { 1, 4 }, { 3, 64 }, { 7, 260 }, { 5, 4096 } };
+// Texel variant: the tables' rows of whole texels (N % 4 == 0), and one texel, 63 texels and 65
+// (not multiples of the texel workgroup's 8 invocations or of its 4 fetches in flight).
+static const uint32_t texel_extra[][2] = { { 1, 4 }, { 5, 252 }, { 7, 260 } };
+static bool whole_texel_rows(const uint32_t *dims) { return dims[1] % 4 == 0; }
 
 static void rms_norm_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (variant == TEXEL) VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, texel_quick, texel_full);
-    else if (variant != F32) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
-    else if (is_quick) VKL_ADD_SHAPES(cases, self, variant, quick);
-    else VKL_ADD_SHAPES(cases, self, variant, full);
+    if (variant == F32 || variant == TEXEL)
+        VKL_ADD_QUICK_OR_FULL_TEXEL(cases, self, variant, is_quick, quick, full, variant == TEXEL, texel_extra,
+                                    whole_texel_rows);
+    else VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
 }
 
 static void rms_norm_tensors(const vkl_case *c, vkl_tensor_desc *out)
