@@ -25,6 +25,14 @@ static const vkl_variant variants[] = {
     [TEXEL_F16] = { "texel.f16", "embedding.texel_f16", false, 0x2u },
 };
 static bool f16_table(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
+// Values per invocation: a texel variant whose rows fill whole texels copies a texel each
+// (4 f32 or 8 f16 values), else one value.
+static uint32_t values_per_invocation(const vkl_case *c)
+{
+    uint32_t texel_values = f16_table(c->variant) ? 8 : 4;
+    bool texel = c->variant == TEXEL_F32 || c->variant == TEXEL_F16;
+    return texel && c->dims[2] % texel_values == 0 ? texel_values : 1;
+}
 
 const char *vkl_embedding_variant(const vkl_device_info *info, bool f16_table_)
 {
@@ -33,10 +41,11 @@ const char *vkl_embedding_variant(const vkl_device_info *info, bool f16_table_)
 }
 
 // (M, V, D, bad): 1, primes, stories260K (512 x 64), a 32000 vocabulary; bad = 1 puts
-// out-of-range ids (V, V + 1, ..., 2^24 - 1) in some rows.
+// out-of-range ids (V, V + 1, ..., 2^24 - 1) in some rows. Rows of one texel (D = 4 f32, 8 f16)
+// and of whole f32 texels but not f16 ones (D = 4, 12).
 static const uint32_t full[][4] = {
     { 1, 1, 1, 0 }, { 7, 13, 5, 1 }, { 1, 512, 64, 0 }, { 33, 512, 64, 1 }, { 5, 32000, 1000, 0 },
-    { 512, 32000, 288, 1 }, { 3, 100003, 7, 1 },
+    { 512, 32000, 288, 1 }, { 3, 100003, 7, 1 }, { 11, 9, 12, 1 }, { 6, 5, 4, 1 }, { 9, 7, 8, 1 },
 };
 static const uint32_t quick[][4] = { { 1, 1, 1, 0 }, { 7, 13, 5, 1 }, { 33, 512, 64, 1 } };
 
@@ -73,7 +82,7 @@ static void embedding_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
 static uint32_t embedding_launch(const vkl_case *c, vkl_launch *out)
 {
     struct embedding_push push = { .M = c->dims[0], .V = c->dims[1], .D = c->dims[2] };
-    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.D, EMBEDDING_WG);
+    push.groups_x = vkl_launch_items(out, (uint64_t)push.M * push.D / values_per_invocation(c), EMBEDDING_WG);
     vkl_launch_set_push(out, &push, sizeof push);
     return 1;
 }
