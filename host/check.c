@@ -32,6 +32,8 @@ bool vkl_case_matches(const char *pattern, const char *name)
 
 bool vkl_case_selected(const vkl_case_filter *filter, const char *name)
 {
+    for (uint32_t i = 0; i < filter->exclude_count; i++)
+        if (vkl_case_matches(filter->excludes[i], name)) return false;
     if (filter->pattern_count == 0) return true;
     for (uint32_t i = 0; i < filter->pattern_count; i++)
         if (vkl_case_matches(filter->patterns[i], name)) return true;

@@ -24,11 +24,14 @@ typedef struct vkl_case_filter {
     bool faults;                // include test-only broken variants
     const char *const *patterns;// fnmatch patterns; a case is selected if any matches its name,
     uint32_t pattern_count;     //   or its name's prefix up to a '/' (so "matmul" selects all matmul)
+    const char *const *excludes;// patterns as above whose cases are left out, whichever select them
+    uint32_t exclude_count;
 } vkl_case_filter;
 
 // Appends the selected cases of every registered kernel to the stb_ds array *cases.
 void vkl_cases_select(const vkl_case_filter *filter, vkl_case **cases);
-// True when the filter's patterns select the case named `name` (all when it has none).
+// True when the filter's patterns select the case named `name` (all when it has none) and no
+// exclude pattern matches it.
 bool vkl_case_selected(const vkl_case_filter *filter, const char *name);
 // True when `pattern` selects the case named `name` (see vkl_case_filter).
 bool vkl_case_matches(const char *pattern, const char *name);

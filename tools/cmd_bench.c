@@ -18,6 +18,7 @@ typedef struct bench_cli {
     cli_common common;
     vkl_case_filter filter;
     const char **patterns;  // stb_ds array
+    const char **excludes;  // stb_ds array
     bench_format format;
     const char *plot;
     bool peaks_only;
@@ -26,8 +27,8 @@ typedef struct bench_cli {
 } bench_cli;
 
 static const char USAGE[] =
-    "usage: vkllm bench [--quick] [--filter PATTERN]... [--format md|csv|json] [--plot FILE.png]\n"
-    "                   [--max-seconds S] [--seed S] [--peaks] [--device N]\n"
+    "usage: vkllm bench [--quick] [--filter PATTERN]... [--exclude PATTERN]... [--format md|csv|json]\n"
+    "                   [--plot FILE.png] [--max-seconds S] [--seed S] [--peaks] [--device N]\n"
     "       vkllm bench -m MODEL [-p 512] [-n 128] [-r 5] [--profile] [--device N]\n"
     "Times every kernel over shape suites of real models (stories260K, TinyLlama-1.1B, Llama-2-7B,\n"
     "Llama-3-8B, Mixtral-8x7B; decode M=1 and prefill M=512; contexts 512, 4096, 8192) with GPU\n"
@@ -36,6 +37,7 @@ static const char USAGE[] =
     "the roofline bound (measured peaks) that it reaches.\n"
     "  --quick           stories260K (dense and 8 experts) and Llama-2-7B decode shapes only\n"
     "  --filter PATTERN  as for `vkllm check` (glob over case names; repeatable)\n"
+    "  --exclude PATTERN leave out the cases PATTERN selects (e.g. '*texel*'); repeatable\n"
     "  --format F        md (default), csv or json (json: device, peaks, cases)\n"
     "  --plot FILE.png   a roofline chart of the run (needs gnuplot)\n"
     "  --max-seconds S   skip cases whose runs would take over S seconds at the roofline (default 5)\n"
@@ -62,6 +64,7 @@ static int parse_value(bench_cli *o, const char *a, const char *v)
 {
     uint64_t u;
     if (!strcmp(a, "--filter")) arrput(o->patterns, v);
+    else if (!strcmp(a, "--exclude")) arrput(o->excludes, v);
     else if (!strcmp(a, "--format")) return parse_format(v, &o->format);
     else if (!strcmp(a, "--plot")) o->plot = v;
     else if (!strcmp(a, "-m")) o->model.path = v;
@@ -99,6 +102,8 @@ static int parse_args(int argc, char **argv, bench_cli *o)
     }
     o->filter.patterns = o->patterns;
     o->filter.pattern_count = (uint32_t)arrlen(o->patterns);
+    o->filter.excludes = o->excludes;
+    o->filter.exclude_count = (uint32_t)arrlen(o->excludes);
     return CLI_EXIT_OK;
 }
 
@@ -316,11 +321,13 @@ int cmd_bench(int argc, char **argv)
     int code = parse_args(argc, argv, &o);
     if (code) {
         arrfree(o.patterns);
+        arrfree(o.excludes);
         return code < 0 ? CLI_EXIT_OK : code;
     }
     cli_session session;
     if (!cli_session_open(&o.common, true, &session)) {
         arrfree(o.patterns);
+        arrfree(o.excludes);
         return CLI_EXIT_FAIL;
     }
     vkl_peaks peaks;
@@ -333,5 +340,6 @@ int cmd_bench(int argc, char **argv)
         else if (!o.peaks_only) code = bench_kernels(&o, session.device, &peaks);
     }
     arrfree(o.patterns);
+    arrfree(o.excludes);
     return cli_session_close(&session, code);
 }

@@ -15,6 +15,7 @@ typedef struct check_options {
     cli_common common;
     vkl_case_filter filter;
     const char **patterns;  // stb_ds array
+    const char **excludes;  // stb_ds array
     uint64_t seed;
     bool seed_given;
     bool list;
@@ -22,13 +23,14 @@ typedef struct check_options {
 } check_options;
 
 static const char USAGE[] =
-    "usage: vkllm check [--quick] [--filter PATTERN]... [--seed S] [--json PATH] [--list]\n"
-    "                   [--faults] [--device N] [--vulkan-validation]\n"
+    "usage: vkllm check [--quick] [--filter PATTERN]... [--exclude PATTERN]... [--seed S] [--json PATH]\n"
+    "                   [--list] [--faults] [--device N] [--vulkan-validation]\n"
     "Runs every kernel variant on the device over a sweep of shapes and compares each output\n"
     "with the CPU reference against the kernel's documented error bound.\n"
     "  --quick           a representative subset (well under a minute on lavapipe)\n"
     "  --filter PATTERN  only cases whose name matches the glob PATTERN; a kernel or\n"
     "                    kernel/variant name selects all of its cases; repeatable\n"
+    "  --exclude PATTERN leave out the cases PATTERN selects (as for --filter); repeatable\n"
     "  --seed S          input seed (default: from the clock; printed either way)\n"
     "  --json PATH       also write the results as JSON ('-' for stdout; the table then goes\n"
     "                    to stderr)\n"
@@ -50,6 +52,9 @@ static int parse_args(int argc, char **argv, check_options *o)
         else if (!strcmp(arg, "--filter")) {
             if (!(value = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
             arrput(o->patterns, value);
+        } else if (!strcmp(arg, "--exclude")) {
+            if (!(value = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
+            arrput(o->excludes, value);
         } else if (!strcmp(arg, "--seed")) {
             if (!(value = cli_option_value(argc, argv, &i)) || !cli_parse_u64("--seed", value, UINT64_MAX, &o->seed))
                 return CLI_EXIT_USAGE;
@@ -63,6 +68,8 @@ static int parse_args(int argc, char **argv, check_options *o)
     }
     o->filter.patterns = o->patterns;
     o->filter.pattern_count = (uint32_t)arrlen(o->patterns);
+    o->filter.excludes = o->excludes;
+    o->filter.exclude_count = (uint32_t)arrlen(o->excludes);
     return CLI_EXIT_OK;
 }
 
@@ -218,5 +225,6 @@ int cmd_check(int argc, char **argv)
     }
     arrfree(cases);
     arrfree(o.patterns);
+    arrfree(o.excludes);
     return code < 0 ? CLI_EXIT_OK : code;
 }
