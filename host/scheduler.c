@@ -80,7 +80,7 @@ static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t 
     sizes[ACT_ROUTER] = sizes[ACT_PROBS] = rows * e;
     sizes[ACT_IDS] = sizes[ACT_WEIGHTS] = sizes[ACT_PERM] = sizes[ACT_INV] = routed;
     sizes[ACT_OFFSETS] = e + 1;
-    // one-row tiles (the texel path's decode), the most a tile map may hold
+    // one-row tiles (decode through the row blocks), the most a tile map may hold
     sizes[ACT_TILES] = 2ull * vkl_moe_max_tiles((uint32_t)rows, c->n_experts_used, c->n_experts, 1);
     sizes[ACT_GATE] = sizes[ACT_UP] = sizes[ACT_HIDDEN] = routed * h;
     sizes[ACT_Y] = routed * d;
@@ -279,7 +279,7 @@ static void add_projection_residual(plan *p, const char *add_label, uint32_t M, 
     add_kernel(p, name, "matmul", fused, dims, t, 3, 0.0f);
 }
 
-// The attention block's input as attn_qkv fuses it (decode on CPU devices): the norm, the Q, K
+// The attention block's input as attn_qkv fuses it (decode): the norm, the Q, K
 // and V projections, rope and the cache append in one dispatch. False where it does not apply.
 static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
 {

@@ -25,6 +25,9 @@
 // fetches serves that many weight texels. Needs K % 4 == 0 (f32) or K % 8 == 0 (f16 weights).
 #define MATMUL_GEMV_TEXEL_WG 8u
 #define MATMUL_GEMV_TEXEL_ROWS 8u
+// The same row blocks read from storage buffers (ROW_BLOCKS, for GPUs): workgroups of
+// MATMUL_GEMV_ROWS_WG, each invocation with ROWS weight vectors in flight per step.
+#define MATMUL_GEMV_ROWS_WG 128u
 // ffn_gate_up (the same shader with GATE_UP): rows of each of W_gate and W_up per workgroup.
 #define MATMUL_GATE_UP_ROWS 4u
 // GEMM through texels (the same shader with MT): MATMUL_GEMM_TEXEL_MT rows of x by

@@ -30,6 +30,18 @@
 //! variant moe_gemv_texel_f16 -DTEXEL -DMOE_GROUPED -DWEIGHT_F16
 //! variant moe_gemv_gate_up_texel_f32 -DTEXEL -DMOE_GROUPED -DGATE_UP
 //! variant moe_gemv_gate_up_texel_f16 -DTEXEL -DMOE_GROUPED -DGATE_UP -DWEIGHT_F16
+//! variant rows_f32 -DROW_BLOCKS
+//! variant rows_f16 -DROW_BLOCKS -DWEIGHT_F16
+//! variant rows_add_f32 -DROW_BLOCKS -DRESIDUAL
+//! variant rows_add_f16 -DROW_BLOCKS -DRESIDUAL -DWEIGHT_F16
+//! variant gate_up_rows_f32 -DROW_BLOCKS -DGATE_UP -DNORM
+//! variant gate_up_rows_f16 -DROW_BLOCKS -DGATE_UP -DNORM -DWEIGHT_F16
+//! variant qkv_rows_f32 -DROW_BLOCKS -DQKV -DNORM
+//! variant qkv_rows_f16 -DROW_BLOCKS -DQKV -DNORM -DWEIGHT_F16
+//! variant moe_gemv_rows_f32 -DROW_BLOCKS -DMOE_GROUPED
+//! variant moe_gemv_rows_f16 -DROW_BLOCKS -DMOE_GROUPED -DWEIGHT_F16
+//! variant moe_gemv_gate_up_rows_f32 -DROW_BLOCKS -DMOE_GROUPED -DGATE_UP
+//! variant moe_gemv_gate_up_rows_f16 -DROW_BLOCKS -DMOE_GROUPED -DGATE_UP -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 // GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
@@ -49,6 +61,10 @@
 // would mostly repeat its one row's work), y rows are permuted rows; with GATE_UP it
 // writes silu(gate) * up for the expert's gate and up matrices. Bindings after the weights:
 // tiles, perm, offsets. A workgroup takes ROWS outputs of every tile in turn.
+// ROW_BLOCKS (GPUs): the texel path's row blocks, with x and the weights read from storage
+// buffers as 16-byte uvec4s instead of texels, in workgroups of MATMUL_GEMV_ROWS_WG: one
+// workgroup per output (the path below) spends a shared-memory reduction on every 8-16 KiB row,
+// and reads one weight vector at a time.
 #include "matmul.h"
 #ifdef RESIDUAL
 #define Y_ACCESS
@@ -59,9 +75,21 @@
 #endif
 
 #ifdef TEXEL
+#define ROW_BLOCKS
+#define WG MATMUL_GEMV_TEXEL_WG
+// 16-byte vectors of x and the weights: RGBA32UI texels ...
+#define VECTORS(b, name, block) layout(binding = b, rgba32ui) uniform readonly uimageBuffer name
+#define FETCH(name, i) imageLoad(name, int(i))
+#else
+#define WG MATMUL_GEMV_ROWS_WG
+// ... or uvec4 elements of storage buffers (ROW_BLOCKS)
+#define VECTORS(b, name, block) layout(binding = b) readonly buffer block { uvec4 name[]; }
+#define FETCH(name, i) name[i]
+#endif
+
+#ifdef ROW_BLOCKS
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
-#define WG MATMUL_GEMV_TEXEL_WG
 #if defined(GATE_UP)
 #define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
 #elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)
@@ -70,28 +98,28 @@
 #define ROWS MATMUL_GEMV_TEXEL_ROWS
 #endif
 layout(local_size_x = WG) in;
-layout(binding = 0, rgba32ui) uniform readonly uimageBuffer x_texels;
-layout(binding = 1, rgba32ui) uniform readonly uimageBuffer w_texels;
+VECTORS(0, x_texels, XVectors);
+VECTORS(1, w_texels, WVectors);
 layout(binding = 2) Y_ACCESS buffer Y { float y[]; };
 #ifdef QKV
-layout(binding = 3, rgba32ui) uniform readonly uimageBuffer k_texels;
+VECTORS(3, k_texels, KVectors);
 layout(binding = 4) writeonly buffer K_CACHE { float k_cache[]; };
-layout(binding = 5, rgba32ui) uniform readonly uimageBuffer v_texels;
+VECTORS(5, v_texels, VVectors);
 layout(binding = 6) writeonly buffer V_CACHE { float v_cache[]; };
 layout(binding = 8) readonly buffer Pos { uint pos[]; };
 layout(binding = 9) readonly buffer Table { vec2 table[]; };
 #endif
 #ifdef GATE_UP
-layout(binding = 3, rgba32ui) uniform readonly uimageBuffer u_texels;
+VECTORS(3, u_texels, UVectors);
 #define NW 2u  // weight matrices: gate, up
 #else
 #define NW 1u
 #endif
 #ifdef NORM
 #ifdef QKV
-layout(binding = 7, rgba32ui) uniform readonly uimageBuffer g_texels;
+VECTORS(7, g_texels, GVectors);
 #else
-layout(binding = 4, rgba32ui) uniform readonly uimageBuffer g_texels;
+VECTORS(4, g_texels, GVectors);
 #endif
 #define SUMS (NW * ROWS + 1u)  // the dot products, then x's sum of squares
 #else
@@ -127,20 +155,23 @@ shared float partials[MT][SUMS][WG];  // one per subgroup, when the workgroup sp
 // costs llvmpipe about 10 % of this kernel's time even when not taken.
 layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
-vec4 x_at(uint texel) { return uintBitsToFloat(imageLoad(x_texels, int(texel))); }
+vec4 x_at(uint texel) { return uintBitsToFloat(FETCH(x_texels, texel)); }
+#ifdef NORM
+vec4 g_at(uint texel) { return uintBitsToFloat(FETCH(g_texels, texel)); }
+#endif
 
 // Texel t of weight matrix `set` (0: binding 1, 1: binding 3) as the values that multiply x
 // texels xa (and, for f16 weights, xb).
 uvec4 load_weight(uint set, uint t)
 {
 #ifdef GATE_UP
-    if (set == 1u) return imageLoad(u_texels, int(t));
+    if (set == 1u) return FETCH(u_texels, t);
 #endif
 #ifdef QKV  // `set` is the matrix, uniform across the workgroup: 0 q, 1 k, 2 v
-    if (set == 1u) return imageLoad(k_texels, int(t));
-    if (set == 2u) return imageLoad(v_texels, int(t));
+    if (set == 1u) return FETCH(k_texels, t);
+    if (set == 2u) return FETCH(v_texels, t);
 #endif
-    return imageLoad(w_texels, int(t));
+    return FETCH(w_texels, t);
 }
 #ifdef WEIGHT_F16
 #define WEIGHT_VEC 8u
@@ -170,8 +201,8 @@ void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_te
             xb[m] = WEIGHT_VEC == 8u ? x_at(x_texel[m] + 2u * i + 1u) : vec4(0.0);
 #ifdef NORM
             acc[m][SUMS - 1u] += dot(xa[m], xa[m]) + dot(xb[m], xb[m]);
-            xa[m] *= uintBitsToFloat(imageLoad(g_texels, int(i * (WEIGHT_VEC / 4u))));
-            if (WEIGHT_VEC == 8u) xb[m] *= uintBitsToFloat(imageLoad(g_texels, int(2u * i + 1u)));
+            xa[m] *= g_at(i * (WEIGHT_VEC / 4u));
+            if (WEIGHT_VEC == 8u) xb[m] *= g_at(2u * i + 1u);
 #endif
         }
         [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
@@ -271,7 +302,7 @@ void main()
 #endif
 }
 
-#else  // storage-buffer path
+#else  // storage-buffer path, one workgroup per output
 #define REDUCE_WORKGROUP_SIZE MATMUL_GEMV_WG
 #include "reduce.glsl"
 

@@ -1,10 +1,10 @@
-// attn_qkv: the attention block's input in one dispatch (for decode on CPU devices, where each
+// attn_qkv: the attention block's input in one dispatch (for decode; on CPU devices each
 // dispatch costs 17-24 µs): q = rope(n(x) · W_qᵀ), and rope(n(x) · W_kᵀ) and n(x) · W_vᵀ
 // written into the K and V caches at the rows of their positions, where n(x) = x g /
 // sqrt(mean(x²) + eps) is the block's RMSNorm and rope rotates adjacent pairs of each head's
 // first R values by the angle table of host/kernels/rope.c. It replaces rms_norm, three
 // matmuls, rope and kv_append. CPU reference, check shapes, launch.
-// Shader: shaders/matmul_gemv.comp with QKV and NORM (texel path only).
+// Shader: shaders/matmul_gemv.comp with QKV and NORM (TEXEL or ROW_BLOCKS).
 #include <math.h>
 #include <stdlib.h>
 
@@ -16,12 +16,15 @@
 #include "host/ref.h"
 #include "shaders/matmul.h"
 
-enum { TEXEL_F32, TEXEL_F16 };
+enum { TEXEL_F32, TEXEL_F16, ROWS_F32, ROWS_F16 };
 #define X_AND_WEIGHTS 0xabu  // texel bindings: x, W_q, W_k, W_v, g (the rest are storage buffers)
 static const vkl_variant variants[] = {
     [TEXEL_F32] = { "texel.f32", "matmul_gemv.qkv_texel_f32", false, X_AND_WEIGHTS },
     [TEXEL_F16] = { "texel.f16", "matmul_gemv.qkv_texel_f16", false, X_AND_WEIGHTS },
+    [ROWS_F32] = { "rows.f32", "matmul_gemv.qkv_rows_f32", false, 0 },  // GPUs: storage buffers
+    [ROWS_F16] = { "rows.f16", "matmul_gemv.qkv_rows_f16", false, 0 },
 };
+static bool has_f16_weights(uint32_t variant) { return variant == TEXEL_F16 || variant == ROWS_F16; }
 
 enum { DIM_M, DIM_N, DIM_NKV, DIM_K, DIM_D, DIM_R, DIM_P, DIM_C };
 
@@ -29,10 +32,9 @@ const char *vkl_attn_qkv_variant(const vkl_device_info *info, uint32_t M, uint32
                                  uint32_t head_dim, bool neox, bool f16_weights)
 {
     bool whole_blocks = N % MATMUL_GEMV_TEXEL_ROWS == 0 && n_kv % MATMUL_GEMV_TEXEL_ROWS == 0;
-    if (M != 1 || !whole_blocks || head_dim % 2 || neox || K % (f16_weights ? 8u : 4u) != 0 ||
-        !vkl_device_prefers_texel_reads(info))
-        return NULL;
-    return f16_weights ? "texel.f16" : "texel.f32";
+    if (M != 1 || !whole_blocks || head_dim % 2 || neox || K % (f16_weights ? 8u : 4u) != 0) return NULL;
+    if (vkl_device_prefers_texel_reads(info)) return f16_weights ? "texel.f16" : "texel.f32";
+    return f16_weights ? "rows.f16" : NULL;  // GPUs: f32 row blocks are no faster (see vkl_matmul_variant)
 }
 
 // (M, N, N_kv, K, D, R, P, C): N and N_kv multiples of 8 (rows per workgroup), K of 8, D even:
@@ -55,7 +57,7 @@ static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
     uint64_t C = c->dims[DIM_C];
-    vkl_dtype wtype = c->variant == TEXEL_F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
     out[1] = (vkl_tensor_desc){ "W_q", wtype, N * K, VKL_IN, -1.0f, 1.0f };
     out[2] = (vkl_tensor_desc){ "q", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
@@ -85,7 +87,7 @@ static uint32_t qkv_launch(const vkl_case *c, vkl_launch *out)
     struct matmul_push push = { .M = c->dims[DIM_M], .N = c->dims[DIM_N], .K = c->dims[DIM_K], .n_kv = c->dims[DIM_NKV],
                                 .eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT), .head_dim = c->dims[DIM_D],
                                 .rope_dim = c->dims[DIM_R], .table_rows = c->dims[DIM_C] };
-    return vkl_matmul_texel_gemv_launch(push, (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS, out);
+    return vkl_matmul_row_blocks_launch(push, (push.N + 2 * push.n_kv) / MATMUL_GEMV_TEXEL_ROWS, out);
 }
 
 // y = n(x) W^T exactly, with each value's bound (vkl_norm_matmul_exact). With `table`, then
@@ -139,7 +141,7 @@ static double qkv_flops(const vkl_case *c)
 static double qkv_bytes(const vkl_case *c)
 {
     double M = c->dims[DIM_M], rows = c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV], K = c->dims[DIM_K];
-    return 4.0 * (M + 1.0) * K + (c->variant == TEXEL_F16 ? 2.0 : 4.0) * rows * K + 4.0 * M * (rows + c->dims[DIM_R]);
+    return 4.0 * (M + 1.0) * K + (has_f16_weights(c->variant) ? 2.0 : 4.0) * rows * K + 4.0 * M * (rows + c->dims[DIM_R]);
 }
 
 // A model's attention input at decode, at the last position of the context.

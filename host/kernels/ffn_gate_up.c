@@ -1,7 +1,8 @@
 // ffn_gate_up: h[M,N] = silu(n(x) · Wgᵀ) ⊙ (n(x) · Wuᵀ), the first half of a SwiGLU FFN with
-// its RMSNorm n(x) = x g / sqrt(mean(x²) + eps) folded in, in one dispatch (for decode on CPU
-// devices, where each dispatch costs 17-24 µs) — CPU reference, check shapes, launch.
-// Shader: shaders/matmul_gemv.comp with GATE_UP and NORM (texel path only).
+// its RMSNorm n(x) = x g / sqrt(mean(x²) + eps) folded in, in one dispatch (for decode: on CPU
+// devices each dispatch costs 17-24 µs, and on GPUs x is read once for both matrices) — CPU
+// reference, check shapes, launch.
+// Shader: shaders/matmul_gemv.comp with GATE_UP and NORM (TEXEL or ROW_BLOCKS).
 #include <math.h>
 #include <stdlib.h>
 
@@ -12,17 +13,21 @@
 #include "host/ref.h"
 #include "shaders/matmul.h"
 
-enum { TEXEL_F32, TEXEL_F16 };
+enum { TEXEL_F32, TEXEL_F16, ROWS_F32, ROWS_F16 };
 #define X_WG_WU_G 0x1bu  // texel bindings: x, W_gate, W_up, g (h, at 2, is a storage buffer)
 static const vkl_variant variants[] = {
     [TEXEL_F32] = { "texel.f32", "matmul_gemv.gate_up_texel_f32", false, X_WG_WU_G },
     [TEXEL_F16] = { "texel.f16", "matmul_gemv.gate_up_texel_f16", false, X_WG_WU_G },
+    [ROWS_F32] = { "rows.f32", "matmul_gemv.gate_up_rows_f32", false, 0 },  // GPUs: storage buffers
+    [ROWS_F16] = { "rows.f16", "matmul_gemv.gate_up_rows_f16", false, 0 },
 };
+static bool has_f16_weights(uint32_t variant) { return variant == TEXEL_F16 || variant == ROWS_F16; }
 
 const char *vkl_ffn_gate_up_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights)
 {
-    if (M != 1 || K % (f16_weights ? 8u : 4u) != 0 || !vkl_device_prefers_texel_reads(info)) return NULL;
-    return f16_weights ? "texel.f16" : "texel.f32";
+    if (M != 1 || K % (f16_weights ? 8u : 4u) != 0) return NULL;
+    if (vkl_device_prefers_texel_reads(info)) return f16_weights ? "texel.f16" : "texel.f32";
+    return f16_weights ? "rows.f16" : NULL;  // GPUs: f32 row blocks are no faster (see vkl_matmul_variant)
 }
 
 // (M, N, K): K % 8 == 0; N not a multiple of the 4 rows per workgroup; stories260K (172 x 64),
@@ -40,7 +45,7 @@ static void gate_up_shapes(const vkl_kernel *self, uint32_t variant, bool is_qui
 static void gate_up_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
-    vkl_dtype wtype = c->variant == TEXEL_F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
     out[1] = (vkl_tensor_desc){ "W_gate", wtype, N * K, VKL_IN, -1.0f, 1.0f };
     out[2] = (vkl_tensor_desc){ "h", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
@@ -53,7 +58,7 @@ static uint32_t gate_up_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2],
                                 .eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT) };
-    return vkl_matmul_texel_gemv_launch(push, (push.N + MATMUL_GATE_UP_ROWS - 1) / MATMUL_GATE_UP_ROWS, out);
+    return vkl_matmul_row_blocks_launch(push, (push.N + MATMUL_GATE_UP_ROWS - 1) / MATMUL_GATE_UP_ROWS, out);
 }
 
 // The device's g and u are normalised GEMVs, each within B of the exact value in double
@@ -84,7 +89,7 @@ static double gate_up_flops(const vkl_case *c) { return 4.0 * c->dims[0] * c->di
 static double gate_up_bytes(const vkl_case *c)
 {
     double M = c->dims[0], N = c->dims[1], K = c->dims[2];
-    return 4.0 * (M + 1.0) * K + 2.0 * (c->variant == TEXEL_F16 ? 2.0 : 4.0) * N * K + 4.0 * M * N;
+    return 4.0 * (M + 1.0) * K + 2.0 * (has_f16_weights(c->variant) ? 2.0 : 4.0) * N * K + 4.0 * M * N;
 }
 
 // A dense model's FFN gate and up projections at decode.

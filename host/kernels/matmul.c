@@ -1,6 +1,7 @@
 // matmul: y[M,N] = x[M,K] · W[N,K]ᵀ — CPU reference, check shapes and launch.
 // Shaders: shaders/matmul_gemv.comp (M = 1), shaders/matmul_gemm.comp (M > 1), shaders/matmul.h.
-// The texel GEMV variants read x and W as texels, for CPU devices (vkl_matmul_variant picks).
+// The texel GEMV variants read x and W as texels, for CPU devices; the rows variants read the
+// same row blocks from storage buffers, for GPUs (vkl_matmul_variant picks).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@ void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N
 }
 
 enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, GEMV_TEXEL_F32, GEMV_TEXEL_F16, GEMM_TEXEL_F32, GEMM_TEXEL_F16,
-       GEMV_ADD_F32, GEMV_ADD_F16, GEMV_TEXEL_ADD_F32, GEMV_TEXEL_ADD_F16, FAULT_DROP_TERM };
+       GEMV_ADD_F32, GEMV_ADD_F16, GEMV_TEXEL_ADD_F32, GEMV_TEXEL_ADD_F16, GEMV_ROWS_F32, GEMV_ROWS_F16,
+       GEMV_ROWS_ADD_F32, GEMV_ROWS_ADD_F16, FAULT_DROP_TERM };
 
 #define X_AND_W 0x3u  // texel bindings: x and W
 
@@ -41,6 +43,10 @@ static const vkl_variant variants[] = {
     [GEMV_ADD_F16] = { "gemv_add.f16", "matmul_gemv.add_f16", false, 0 },
     [GEMV_TEXEL_ADD_F32] = { "gemv_texel_add.f32", "matmul_gemv.texel_add_f32", false, X_AND_W },
     [GEMV_TEXEL_ADD_F16] = { "gemv_texel_add.f16", "matmul_gemv.texel_add_f16", false, X_AND_W },
+    [GEMV_ROWS_F32] = { "gemv_rows.f32", "matmul_gemv.rows_f32", false, 0 },
+    [GEMV_ROWS_F16] = { "gemv_rows.f16", "matmul_gemv.rows_f16", false, 0 },
+    [GEMV_ROWS_ADD_F32] = { "gemv_rows_add.f32", "matmul_gemv.rows_add_f32", false, 0 },
+    [GEMV_ROWS_ADD_F16] = { "gemv_rows_add.f16", "matmul_gemv.rows_add_f16", false, 0 },
     [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true, 0 },
 };
 
@@ -51,22 +57,37 @@ static bool is_texel(uint32_t variant)
     return (variant >= GEMV_TEXEL_F32 && variant <= GEMM_TEXEL_F16) || variant == GEMV_TEXEL_ADD_F32 ||
            variant == GEMV_TEXEL_ADD_F16;
 }
-static bool is_residual(uint32_t variant) { return variant >= GEMV_ADD_F32 && variant <= GEMV_TEXEL_ADD_F16; }
+static bool is_rows(uint32_t variant) { return variant >= GEMV_ROWS_F32 && variant <= GEMV_ROWS_ADD_F16; }
+// The GEMVs of matmul_gemv.comp's row blocks (texel or rows): K a multiple of the weight vector.
+static bool is_row_blocks(uint32_t variant) { return (is_texel(variant) && !is_gemm_texel(variant)) || is_rows(variant); }
+static bool is_residual(uint32_t variant)
+{
+    return (variant >= GEMV_ADD_F32 && variant <= GEMV_TEXEL_ADD_F16) || variant == GEMV_ROWS_ADD_F32 ||
+           variant == GEMV_ROWS_ADD_F16;
+}
 static bool has_f16_weights(uint32_t variant)
 {
     return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16 || variant == GEMM_TEXEL_F16 ||
-           variant == GEMV_ADD_F16 || variant == GEMV_TEXEL_ADD_F16;
+           variant == GEMV_ADD_F16 || variant == GEMV_TEXEL_ADD_F16 || variant == GEMV_ROWS_F16 ||
+           variant == GEMV_ROWS_ADD_F16;
 }
 
 const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights, bool residual)
 {
-    bool texel = K % (f16_weights ? 8u : 4u) == 0 && vkl_device_prefers_texel_reads(info);  // rows start on texels
+    bool vectors = K % (f16_weights ? 8u : 4u) == 0;  // rows start on 16-byte vectors
+    bool texel = vectors && vkl_device_prefers_texel_reads(info);
+    // GPUs: row blocks for f16 weights only. On an H100 they beat one workgroup per output by
+    // 6-35 % with f16 weights, but f32 rows ran at best even and at worst half the speed
+    // (benchmarks/results/nvidia-h100/decode-kernels.md).
+    vectors = vectors && (texel || f16_weights);
     if (residual && M > 1) return NULL;
     if (residual && texel) return f16_weights ? "gemv_texel_add.f16" : "gemv_texel_add.f32";
+    if (residual && vectors) return f16_weights ? "gemv_rows_add.f16" : "gemv_rows_add.f32";
     if (residual) return f16_weights ? "gemv_add.f16" : "gemv_add.f32";
     if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
     if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
+    if (vectors) return f16_weights ? "gemv_rows.f16" : "gemv_rows.f32";
     return f16_weights ? "gemv.f16" : "gemv.f32";
 }
 
@@ -92,8 +113,9 @@ static const uint32_t gemm_quick[][3] = {
     { 2, 3, 5 }, { 33, 65, 31 }, { 65, 97, 129 }, { 128, 256, 512 },
 };
 static const uint32_t fault_shapes[][3] = { { 1, 9, 64 } };
-// The texel path needs K % 8 == 0 (f16) or 4 (f32): rows of N not a multiple of the rows per
-// workgroup (8), K below and above one pass of the workgroup (8 texels), several x rows.
+// The row blocks (texel and rows variants) need K % 8 == 0 (f16) or 4 (f32): rows of N not a
+// multiple of the rows per workgroup (8), K below and above one pass of the workgroup (8
+// vectors for texels, 128 for rows), several x rows.
 static const uint32_t texel_full[][3] = {
     { 1, 1, 8 }, { 1, 3, 16 }, { 1, 17, 40 }, { 1, 64, 64 }, { 1, 127, 136 }, { 1, 172, 64 }, { 1, 64, 176 },
     { 1, 512, 64 }, { 1, 1001, 1024 }, { 1, 4099, 256 }, { 1, 4096, 4096 }, { 1, 1024, 14336 },
@@ -112,11 +134,11 @@ static const uint32_t gemm_texel_quick[][3] = { { 2, 3, 16 }, { 33, 65, 40 }, { 
 static void matmul_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
     if (variant == FAULT_DROP_TERM) VKL_ADD_SHAPES(cases, self, variant, fault_shapes);
-    else if (variant == GEMV_TEXEL_ADD_F32 || variant == GEMV_TEXEL_ADD_F16)
+    else if (is_residual(variant) && is_row_blocks(variant))
         VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_quick);
     else if (is_residual(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, gemv_quick, gemv_quick);
     else if (is_gemm_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, gemm_texel_quick, gemm_texel_full);
-    else if (is_texel(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
+    else if (is_row_blocks(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_gemv(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, gemv_quick);
     else if (is_gemv(variant)) VKL_ADD_SHAPES(cases, self, variant, gemv_full);
     else if (quick) VKL_ADD_SHAPES(cases, self, variant, gemm_quick);
@@ -133,7 +155,7 @@ static void matmul_tensors(const vkl_case *c, vkl_tensor_desc *out)
                                      : (vkl_tensor_desc){ "y", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
 }
 
-uint32_t vkl_matmul_texel_gemv_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out)
+uint32_t vkl_matmul_row_blocks_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out)
 {
     vkl_split_groups(row_blocks, &out->groups[0], &out->groups[1]);
     out->groups[2] = push.M;
@@ -146,8 +168,8 @@ uint32_t vkl_matmul_texel_gemv_launch(struct matmul_push push, uint32_t row_bloc
 static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    if (is_texel(c->variant) && !is_gemm_texel(c->variant))
-        return vkl_matmul_texel_gemv_launch(push, (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, out);
+    if (is_row_blocks(c->variant))
+        return vkl_matmul_row_blocks_launch(push, (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, out);
     out->spec0_subgroup_min = is_gemm_texel(c->variant);
     if (is_gemm_texel(c->variant)) {
         out->groups[0] = (push.M + MATMUL_GEMM_TEXEL_MT - 1) / MATMUL_GEMM_TEXEL_MT;
@@ -255,7 +277,7 @@ static void matmul_bench(const vkl_kernel *self, uint32_t variant, const vkl_ben
     for (uint32_t i = 0; i < 6; i++) {
         bool ffn = i == 2 || i == 3, router = i == 5;
         if ((b->experts && ffn) || (!b->experts && router) || (i == 4 && b->M != 1)) continue;
-        if (is_texel(variant) && shapes[i][2] % vec) continue;
+        if ((is_texel(variant) || is_rows(variant)) && shapes[i][2] % vec) continue;
         if (is_residual(variant) && i != 0 && i != 3) continue;  // the projections before a residual add
         vkl_case_add(cases, self, variant, shapes[i]);
     }

@@ -28,8 +28,8 @@ void vkl_matmul_expect(const float *x, const float *w, const float *residual, fl
 void vkl_norm_matmul_exact(const float *x, const float *g, float eps, const float *w, double *y, double *bounds,
                            uint32_t M, uint32_t N, uint32_t K);
 
-// Launch of a texel-path GEMV shader (matmul_gemv.comp with TEXEL: matmul, ffn_gate_up,
-// attn_qkv): `row_blocks` workgroups per row of x, one z-slice per row; sets groups_x.
-uint32_t vkl_matmul_texel_gemv_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out);
+// Launch of a row-block GEMV shader (matmul_gemv.comp with TEXEL or ROW_BLOCKS: matmul,
+// ffn_gate_up, attn_qkv): `row_blocks` workgroups per row of x, one z-slice per row; sets groups_x.
+uint32_t vkl_matmul_row_blocks_launch(struct matmul_push push, uint32_t row_blocks, vkl_launch *out);
 
 #endif

@@ -61,6 +61,8 @@ void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const fl
 // Texel variants (CPU devices): the grouped matmuls read x and W through texels
 // (matmul_gemv.comp, MOE_GROUPED), over tiles of MATMUL_MOE_TEXEL_MT rows, or of one row for
 // a single token (decode), and gate, up and swiglu are one dispatch: 5 dispatches instead of 7.
+// The f32 and f16 variants (GPUs) do the same for a single token, reading storage buffers
+// (ROW_BLOCKS), where D and F fill whole vectors; batches take the tiled grouped GEMM.
 enum { F32, F16, TEXEL_F32, TEXEL_F16 };
 static const vkl_variant variants[] = {
     [F32] = { "f32", "moe_route.default", false },  // the first dispatch names its own shader
@@ -88,10 +90,16 @@ const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F,
 
 enum { DIM_T, DIM_D, DIM_F, DIM_E, DIM_K, DIM_RENORM, DIM_MODE };
 enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties common) or all zero (all tied)
+// The grouped matmuls go through matmul_gemv.comp's row blocks (else matmul_gemm.comp's tiles).
+static bool row_blocks(const vkl_case *c)
+{
+    const uint32_t *d = c->dims;
+    return is_texel(c->variant) || (d[DIM_T] == 1 && texel_fits(d[DIM_D], d[DIM_F], has_f16_weights(c->variant)));
+}
 // Rows per tile of the grouped matmuls (see moe_count).
 static uint32_t tile_rows(const vkl_case *c)
 {
-    if (!is_texel(c->variant)) return MATMUL_GEMM_BM;
+    if (!row_blocks(c)) return MATMUL_GEMM_BM;
     return c->dims[DIM_T] == 1 ? 1 : MATMUL_MOE_TEXEL_MT;
 }
 static uint32_t max_tiles(const vkl_case *c)
@@ -109,23 +117,20 @@ static const uint32_t full[][7] = {
 };
 static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20, 128, 256, 8, 1, 0, MODE_TIED },
                                      { 70, 64, 96, 16, 4, 1, MODE_LEVELS } };
-// Texel variants also: one token (decode), D not a multiple of the down matmul's 8 rows per
-// workgroup (f32 only), a tile's worth of rows and one more.
+// All variants also (texel ones where D and F fill texels): one token (decode) through the row
+// blocks, D not a multiple of the down matmul's 8 rows per workgroup (f32 only), a tile's worth
+// of rows and one more.
 static const uint32_t texel_extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
                                            { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (!is_texel(variant)) {
-        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
-        return;
-    }
     const uint32_t(*tables[2])[7] = { is_quick ? quick : full, texel_extra };
     size_t counts[2] = { is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0],
                          sizeof texel_extra / sizeof texel_extra[0] };
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < counts[t]; i++)
-            if (texel_fits(tables[t][i][DIM_D], tables[t][i][DIM_F], has_f16_weights(variant)))
+            if (!is_texel(variant) || texel_fits(tables[t][i][DIM_D], tables[t][i][DIM_F], has_f16_weights(variant)))
                 vkl_case_add(cases, self, variant, tables[t][i]);
 }
 
@@ -136,7 +141,7 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     const uint32_t *d = c->dims;
     uint64_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     vkl_dtype w = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
-    uint64_t split = is_texel(c->variant) ? 1 : rows * F;  // gate and up: the texel path fuses them away
+    uint64_t split = row_blocks(c) ? 1 : rows * F;  // gate and up: the row blocks fuse them away
     out[X] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, T * D, VKL_IN, -1.0f, 1.0f };
     out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_IN, -3.5f, 3.5f };
     out[W_GATE] = (vkl_tensor_desc){ "w_gate", w, E * F * D, VKL_IN, -0.2f, 0.2f };
@@ -181,31 +186,36 @@ static void grouped(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, 
     vkl_launch_set_push(out, &push, sizeof push);
 }
 
-// matmul_gemv.comp's grouped texel variants by [one-row tiles][gate + up][f16 weights].
-static const char *const grouped_texel_shaders[2][2][2] = {
+// matmul_gemv.comp's grouped row-block variants by [texel reads, tiles of MT rows; texel reads,
+// one-row tiles; storage reads, one-row tiles][gate + up][f16 weights].
+static const char *const grouped_row_shaders[3][2][2] = {
     { { "matmul_gemv.moe_texel_f32", "matmul_gemv.moe_texel_f16" },
       { "matmul_gemv.moe_gate_up_texel_f32", "matmul_gemv.moe_gate_up_texel_f16" } },
     { { "matmul_gemv.moe_gemv_texel_f32", "matmul_gemv.moe_gemv_texel_f16" },
       { "matmul_gemv.moe_gemv_gate_up_texel_f32", "matmul_gemv.moe_gemv_gate_up_texel_f16" } },
+    { { "matmul_gemv.moe_gemv_rows_f32", "matmul_gemv.moe_gemv_rows_f16" },
+      { "matmul_gemv.moe_gemv_gate_up_rows_f32", "matmul_gemv.moe_gemv_gate_up_rows_f16" } },
 };
 
-// The texel path's grouped matmul: a workgroup per block of `rows` outputs, over every tile;
+// The row blocks' grouped matmul: a workgroup per block of `rows` outputs, over every tile;
 // with `up` (a tensor index, else -1) it is gate and up with swiglu.
-static void grouped_texel(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, int up, uint32_t y, uint32_t N,
-                          uint32_t K, uint32_t topk)
+static void grouped_rows(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, int up, uint32_t y, uint32_t N,
+                         uint32_t K, uint32_t topk)
 {
     uint32_t rows = up >= 0 ? MATMUL_GATE_UP_ROWS : MATMUL_GEMV_TEXEL_ROWS;
-    *out = (vkl_launch){ .shader = grouped_texel_shaders[tile_rows(c) == 1][up >= 0][has_f16_weights(c->variant)],
+    bool texel = is_texel(c->variant);
+    uint32_t kind = !texel ? 2u : tile_rows(c) == 1 ? 1u : 0u;
+    *out = (vkl_launch){ .shader = grouped_row_shaders[kind][up >= 0][has_f16_weights(c->variant)],
                          .spec0_subgroup_min = true };
     vkl_split_groups((N + rows - 1) / rows, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     if (up >= 0) {
-        out->texel_mask = 0xBu;  // x, W_gate, W_up
+        out->texel_mask = texel ? 0xBu : 0u;  // x, W_gate, W_up
         out->binding_count = 7;
         uint32_t b[7] = { a, w, y, (uint32_t)up, TILES, PERM, OFFSETS };
         memcpy(out->bindings, b, sizeof b);
     } else {
-        out->texel_mask = 0x3u;  // x, W
+        out->texel_mask = texel ? 0x3u : 0u;  // x, W
         out->binding_count = 6;
         uint32_t b[6] = { a, w, y, TILES, PERM, OFFSETS };
         memcpy(out->bindings, b, sizeof b);
@@ -231,9 +241,9 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
     vkl_launch_set_push(&out[1], &moe, sizeof moe);
 
     uint32_t n = 2;
-    if (is_texel(c->variant)) {
-        grouped_texel(&out[n++], c, X, W_GATE, W_UP, HIDDEN, F, D, k);
-        grouped_texel(&out[n++], c, HIDDEN, W_DOWN, -1, Y, D, F, 0);
+    if (row_blocks(c)) {
+        grouped_rows(&out[n++], c, X, W_GATE, W_UP, HIDDEN, F, D, k);
+        grouped_rows(&out[n++], c, HIDDEN, W_DOWN, -1, Y, D, F, 0);
     } else {
         grouped(&out[n++], c, X, W_GATE, GATE, F, D, k);
         grouped(&out[n++], c, X, W_UP, UP, F, D, k);
