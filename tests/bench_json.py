@@ -14,7 +14,10 @@ import sys
 import tempfile
 
 vkllm = sys.argv[1]
-r = subprocess.run([vkllm, "bench", "--quick", "--format", "json", "--max-seconds", "2"], capture_output=True)
+# The GPU-only row blocks (`rows` variants) read storage buffers, which lavapipe reads lane by
+# lane: left out to keep this test short (`vkllm check` covers them).
+skip_rows = ["--exclude", "*rows*/*"]  # in a variant name: a '/' follows (moe_count's rows=64 stays)
+r = subprocess.run([vkllm, "bench", "--quick", "--format", "json", "--max-seconds", "2"] + skip_rows, capture_output=True)
 assert r.returncode == 0, r.stderr.decode()
 report = json.loads(r.stdout)  # stdout is one JSON document: device lines went to stderr
 assert report["device"]["name"] and report["peaks"]["read_gbps"] > 0 and report["peaks"]["fma_f32_gflops"] > 0
@@ -29,6 +32,7 @@ for c in report["cases"]:
         assert 0 < c["us_min"] <= c["us_median"] <= c["us_max"], c
         assert math.isfinite(c["pct_peak"]) and c["pct_peak"] > 0, c
         assert abs(c["gbps"] - c["bytes"] / c["us_median"] / 1e3) <= 1e-6 * c["gbps"] + 1e-9, c
+assert not any("rows" in c["variant"] for c in report["cases"]), "--exclude left a rows case in"
 print(f"bench --quick: {len(report['cases'])} cases, all {len(kernels)} kernels timed, fields consistent")
 
 r = subprocess.run([vkllm, "bench", "--quick", "--filter", "rms_norm", "--format", "csv"], capture_output=True, text=True)
@@ -39,7 +43,7 @@ if shutil.which("gnuplot"):
     with tempfile.TemporaryDirectory() as tmp:
         live, saved, data = (os.path.join(tmp, n) for n in ("live.png", "saved.png", "bench.json"))
         r = subprocess.run([vkllm, "bench", "--quick", "--filter", "matmul/gemv*", "--filter", "rms_norm",
-                            "--plot", live], capture_output=True, text=True)
+                            "--plot", live] + skip_rows, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         with open(data, "w") as f:
             json.dump(report, f)
