@@ -44,9 +44,9 @@
 //! variant moe_gemv_gate_up_rows_f16 -DROW_BLOCKS -DMOE_GROUPED -DGATE_UP -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
-// GATE_UP (kernel ffn_gate_up, texel path): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
+// GATE_UP (kernel ffn_gate_up, row blocks): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
 // the SwiGLU FFN's first half in one dispatch instead of three.
-// QKV (kernel attn_qkv, texel path): q, k and v = x . W^T for W_q (binding 1, N rows, out 2),
+// QKV (kernel attn_qkv, row blocks): q, k and v = x . W^T for W_q (binding 1, N rows, out 2),
 // W_k (3, n_kv rows) and W_v (5, n_kv rows), workgroups over the three in turn; N and n_kv are
 // multiples of the rows per workgroup. Then RoPE (adjacent pairs, both in one workgroup) on q
 // and k, and k and v go straight into their caches (4, 6) at the row of their position
@@ -55,7 +55,7 @@
 // norm's weight g (the binding after the kernel's others) and eps: the loop over x multiplies
 // each x texel by g's and adds up x^2 alongside the dot products, and the sums are scaled by
 // 1 / rms(x) at the end. The norm's own dispatch (and a pass over x) goes away.
-// MOE_GROUPED (kernel moe, texel path): the grouped GEMM of matmul_gemm.comp over the experts'
+// MOE_GROUPED (kernel moe, row blocks): the grouped GEMM of matmul_gemm.comp over the experts'
 // weights (E, N, K), over the tiles of moe_count's tile map (pc.tiles, tiles of one expert's
 // rows: MATMUL_MOE_TEXEL_MT with GEMM_TEXEL, else 1, for decode, where a tile of several rows
 // would mostly repeat its one row's work), y rows are permuted rows; with GATE_UP it
@@ -76,20 +76,22 @@
 
 #ifdef TEXEL
 #define ROW_BLOCKS
+#endif
+
+#ifdef ROW_BLOCKS
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#ifdef TEXEL
 #define WG MATMUL_GEMV_TEXEL_WG
 // 16-byte vectors of x and the weights: RGBA32UI texels ...
 #define VECTORS(b, name, block) layout(binding = b, rgba32ui) uniform readonly uimageBuffer name
 #define FETCH(name, i) imageLoad(name, int(i))
 #else
 #define WG MATMUL_GEMV_ROWS_WG
-// ... or uvec4 elements of storage buffers (ROW_BLOCKS)
+// ... or uvec4 elements of storage buffers
 #define VECTORS(b, name, block) layout(binding = b) readonly buffer block { uvec4 name[]; }
 #define FETCH(name, i) name[i]
 #endif
-
-#ifdef ROW_BLOCKS
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
 #if defined(GATE_UP)
 #define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
 #elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)

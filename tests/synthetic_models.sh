@@ -47,8 +47,8 @@ grep "layer " "$dir/gpu.err" >"$dir/gpu.load"; grep "layer " "$dir/cpu.err" >"$d
 [ "$(wc -l <"$dir/gpu.load")" = 2 ] || { cat "$dir/gpu.err"; fail "MoE: no per-layer expert load"; }
 cmp -s "$dir/gpu.load" "$dir/cpu.load" || { diff "$dir/gpu.load" "$dir/cpu.load"; fail "MoE: GPU and CPU expert loads differ"; }
 echo "MoE model (8 experts, top-2, GQA): GPU and CPU texts and expert loads identical"; passed=$((passed + 1))
-# The moe block has a variant per read path: grouped GEMMs over storage buffers, or texel
-# grouped GEMVs with gate, up and swiglu fused.
+# The moe block has a variant per read path: over storage buffers, grouped GEMMs for batches
+# and row-block GEMVs for one token; or texel grouped GEMVs, gate, up and swiglu fused in both.
 for case in storage:f32 texel:texel_f32; do
   VKLLM_READ_PATH=${case%%:*} validate "$dir/moe.gguf" "the quick brown fox" 8
   grep -q "ffn_moe moe/${case#*:}" "$dir/val.err" || fail "MoE: --validate did not check moe/${case#*:}"
@@ -59,6 +59,11 @@ echo "MoE model: --validate passes on both read paths ($(grep -o '[0-9]* dispatc
 "$vkllm" mkmodel -o "$dir/f16.gguf" --dim 128 --hidden 256 --layers 2 --heads 4 --kv-heads 4 --vocab 400 \
   --context 128 --f16 --seed 6 || fail "mkmodel f16"
 validate "$dir/f16.gguf" "abc" 12
+# GPUs decode f16 weights through the row blocks, fused as on CPU devices.
+VKLLM_READ_PATH=storage validate "$dir/f16.gguf" "abc" 12
+for kernel in matmul/gemv_rows.f16 matmul/gemv_rows_add.f16 ffn_gate_up/rows.f16 attn_qkv/rows.f16; do
+  grep -q " $kernel " "$dir/val.err" || fail "f16 on the storage path: --validate did not check $kernel"
+done
 "$vkllm" run -m "$dir/f16.gguf" -n 4 --cpu 2>&1 | grep -q "must be f32" || fail "f16 on the CPU path: no clear error"
 "$vkllm" mkmodel -o "$dir/moe16.gguf" --dim 64 --hidden 128 --layers 2 --heads 4 --kv-heads 1 --vocab 300 \
   --context 128 --experts 4 --experts-used 2 --f16 --seed 8 || fail "mkmodel moe f16"

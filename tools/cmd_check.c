@@ -73,20 +73,34 @@ static int parse_args(int argc, char **argv, check_options *o)
     return CLI_EXIT_OK;
 }
 
-// Every pattern must select something: a typo must not turn into an empty, passing run.
-static bool patterns_all_used(const check_options *o, const vkl_case *cases)
+// True when each of `patterns` (an stb_ds array) selects one of `cases`; else says which not.
+static bool all_match(const char *const *patterns, const char *option, const vkl_case *cases, bool quick)
 {
     bool ok = true;
-    for (ptrdiff_t p = 0; p < arrlen(o->patterns); p++) {
+    for (ptrdiff_t p = 0; p < arrlen(patterns); p++) {
         bool used = false;
-        for (ptrdiff_t c = 0; c < arrlen(cases) && !used; c++) used = vkl_case_matches(o->patterns[p], cases[c].name);
+        for (ptrdiff_t c = 0; c < arrlen(cases) && !used; c++) used = vkl_case_matches(patterns[p], cases[c].name);
         if (!used) {
-            fprintf(stderr, "vkllm: error: --filter '%s' matches no case (see `vkllm check --list%s`)\n",
-                    o->patterns[p], o->filter.quick ? " --quick" : "");
+            fprintf(stderr, "vkllm: error: %s '%s' matches no case (see `vkllm check --list%s`)\n", option,
+                    patterns[p], quick ? " --quick" : "");
             ok = false;
         }
     }
     return ok;
+}
+
+// Every pattern must select something, among the cases before exclusion: a typo must not turn
+// into an empty, passing run, nor into an exclusion that leaves everything in.
+static bool patterns_all_used(const check_options *o)
+{
+    vkl_case_filter unexcluded = o->filter;
+    unexcluded.exclude_count = 0;
+    vkl_case *cases = NULL;
+    vkl_cases_select(&unexcluded, &cases);
+    bool filters = all_match(o->patterns, "--filter", cases, o->filter.quick);
+    bool excludes = all_match(o->excludes, "--exclude", cases, o->filter.quick);
+    arrfree(cases);
+    return filters && excludes;
 }
 
 static uint64_t clock_seed(void)
@@ -211,8 +225,12 @@ int cmd_check(int argc, char **argv)
     int code = parse_args(argc, argv, &o);
     vkl_case *cases = NULL;
     if (code == CLI_EXIT_OK) {
-        vkl_cases_select(&o.filter, &cases);
-        if (!patterns_all_used(&o, cases)) code = CLI_EXIT_USAGE;
+        if (!patterns_all_used(&o)) code = CLI_EXIT_USAGE;
+        else vkl_cases_select(&o.filter, &cases);
+        if (code == CLI_EXIT_OK && arrlen(cases) == 0) {
+            fprintf(stderr, "vkllm: error: --exclude leaves no case to run\n");
+            code = CLI_EXIT_USAGE;
+        }
     }
     if (code == CLI_EXIT_OK && o.list) {
         for (ptrdiff_t i = 0; i < arrlen(cases); i++) printf("%s\n", cases[i].name);

@@ -37,9 +37,15 @@ static const uint32_t full[][3] = {
 };
 static const uint32_t quick[][3] = { { 1, 1, 8 }, { 1, 172, 64 }, { 3, 100, 136 } };
 
+// Storage-buffer f32 weights stay within 128 MiB per binding, the smallest
+// maxStorageBufferRange seen (lavapipe): 11008 x 4096 is over it.
+static bool fits_storage_f32(const uint32_t *dims) { return (uint64_t)dims[1] * dims[2] * 4u <= (128u << 20); }
+
 static void gate_up_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (variant == ROWS_F32 && is_quick) VKL_ADD_SHAPES_IF(cases, self, variant, quick, fits_storage_f32);
+    else if (variant == ROWS_F32) VKL_ADD_SHAPES_IF(cases, self, variant, full, fits_storage_f32);
+    else VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
 
 static void gate_up_tensors(const vkl_case *c, vkl_tensor_desc *out)

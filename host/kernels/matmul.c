@@ -78,16 +78,17 @@ const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t
     bool texel = vectors && vkl_device_prefers_texel_reads(info);
     // GPUs: row blocks for f16 weights only. On an H100 they beat one workgroup per output by
     // 6-35 % with f16 weights, but f32 rows ran at best even and at worst half the speed
-    // (benchmarks/results/nvidia-h100/decode-kernels.md).
-    vectors = vectors && (texel || f16_weights);
+    // (benchmarks/results/nvidia-h100/decode-kernels.md); the f32 rows variants stay for that
+    // comparison.
+    bool rows = vectors && !texel && f16_weights;
     if (residual && M > 1) return NULL;
     if (residual && texel) return f16_weights ? "gemv_texel_add.f16" : "gemv_texel_add.f32";
-    if (residual && vectors) return f16_weights ? "gemv_rows_add.f16" : "gemv_rows_add.f32";
+    if (residual && rows) return "gemv_rows_add.f16";
     if (residual) return f16_weights ? "gemv_add.f16" : "gemv_add.f32";
     if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
     if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
-    if (vectors) return f16_weights ? "gemv_rows.f16" : "gemv_rows.f32";
+    if (rows) return "gemv_rows.f16";
     return f16_weights ? "gemv.f16" : "gemv.f32";
 }
 

@@ -10,9 +10,10 @@
 #include "shaders/matmul.h"
 
 // The variant name for y (M, N) = x (M, K) . W (N, K)T on this device: a tiled GEMM for a
-// batch; for one row, the texel GEMV where the device prefers texel reads and rows start on a
-// texel, else the storage-buffer GEMV. With `residual`, y += x . W^T in one dispatch: a GEMV
-// variant for one row, NULL for a batch (then add separately).
+// batch; for one row, where rows start on 16-byte vectors, the texel GEMV where the device
+// prefers texel reads, else with f16 weights the storage-buffer row blocks; otherwise one
+// workgroup per output. With `residual`, y += x . W^T in one dispatch: a GEMV variant for one
+// row, NULL for a batch (then add separately).
 const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights, bool residual);
 
 // matmul's expected output and bound (see host/kernels/matmul.c), for kernels built from

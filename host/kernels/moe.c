@@ -118,9 +118,10 @@ static const uint32_t full[][7] = {
 static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20, 128, 256, 8, 1, 0, MODE_TIED },
                                      { 70, 64, 96, 16, 4, 1, MODE_LEVELS } };
 // All variants also (texel ones where D and F fill texels): one token (decode) through the row
-// blocks, D not a multiple of the down matmul's 8 rows per workgroup (f32 only), a tile's worth
-// of rows and one more.
-static const uint32_t texel_extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
+// blocks, with 8 experts, with 60 and top-4, and with D not a multiple of the down matmul's 8
+// rows per workgroup (f32 only); several tokens with that D; a tile's worth of rows and one more.
+static const uint32_t texel_extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS },  { 1, 128, 352, 60, 4, 1, MODE_LEVELS },
+                                           { 1, 68, 172, 8, 2, 1, MODE_LEVELS },  { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
                                            { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
