@@ -35,6 +35,15 @@ for c in report["cases"]:
 assert not any("rows" in c["variant"] for c in report["cases"]), "--exclude left a rows case in"
 print(f"bench --quick: {len(report['cases'])} cases, all {len(kernels)} kernels timed, fields consistent")
 
+# --time-limit: the first case always starts; once the limit passes the rest are reported as
+# skipped, and the report is still whole (the quick suite takes well over a second on lavapipe).
+r = subprocess.run([vkllm, "bench", "--quick", "--format", "json", "--time-limit", "1"] + skip_rows, capture_output=True)
+assert r.returncode == 0, r.stderr.decode()
+statuses = ["late" if "--time-limit 1 s reached" in c["detail"] else c["status"] for c in json.loads(r.stdout)["cases"]]
+assert statuses[0] == "timed" and "late" in statuses, statuses
+assert "timed" not in statuses[statuses.index("late"):], "a case ran after the time limit"
+print(f"bench --time-limit 1: {statuses.count('late')} of {len(statuses)} cases not started, report complete")
+
 r = subprocess.run([vkllm, "bench", "--quick", "--filter", "rms_norm", "--format", "csv"], capture_output=True, text=True)
 assert r.returncode == 0 and "kernel,variant,shape,suite,status,us_median" in r.stdout, r.stdout + r.stderr
 print("bench --format csv: header and rows")

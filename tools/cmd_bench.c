@@ -22,13 +22,14 @@ typedef struct bench_cli {
     bench_format format;
     const char *plot;
     bool peaks_only;
+    double time_limit;  // --time-limit: seconds after which no case starts (0: none)
     vkl_bench_options options;
     bench_model_options model;
 } bench_cli;
 
 static const char USAGE[] =
     "usage: vkllm bench [--quick] [--filter PATTERN]... [--exclude PATTERN]... [--format md|csv|json]\n"
-    "                   [--plot FILE.png] [--max-seconds S] [--seed S] [--peaks] [--device N]\n"
+    "                   [--plot FILE.png] [--max-seconds S] [--time-limit S] [--seed S] [--peaks] [--device N]\n"
     "       vkllm bench -m MODEL [-p 512] [-n 128] [-r 5] [--profile] [--device N]\n"
     "Times every kernel over shape suites of real models (stories260K, TinyLlama-1.1B, Llama-2-7B,\n"
     "Llama-3-8B, Mixtral-8x7B; decode M=1 and prefill M=512; contexts 512, 4096, 8192) with GPU\n"
@@ -41,6 +42,8 @@ static const char USAGE[] =
     "  --format F        md (default), csv or json (json: device, peaks, cases)\n"
     "  --plot FILE.png   a roofline chart of the run (needs gnuplot)\n"
     "  --max-seconds S   skip cases whose runs would take over S seconds at the roofline (default 5)\n"
+    "  --time-limit S    start no case after S seconds: the rest are reported as skipped (a report\n"
+    "                    that ends within a time box, e.g. on a lent machine)\n"
     "  --peaks           only measure and print the device's peaks (cached per device and driver;\n"
     "                    --no-pipeline-cache measures afresh)\n"
     "  -m MODEL          end to end: prefill of -p tokens (pp) and decode of -n tokens (tg), -r times,\n"
@@ -72,6 +75,9 @@ static int parse_value(bench_cli *o, const char *a, const char *v)
     else if (!strcmp(a, "--max-seconds")) {
         if (!cli_parse_u64(a, v, 86400, &u)) return CLI_EXIT_USAGE;
         o->options.max_case_seconds = (double)u;
+    } else if (!strcmp(a, "--time-limit")) {
+        if (!cli_parse_u64(a, v, 86400, &u)) return CLI_EXIT_USAGE;
+        o->time_limit = (double)u;
     } else if (!strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r")) {
         if (!cli_parse_u64(a, v, a[1] == 'r' ? 1000 : 1u << 20, &u)) return CLI_EXIT_USAGE;
         *(a[1] == 'p' ? &o->model.prompt : a[1] == 'n' ? &o->model.generate : &o->model.repeats) = (uint32_t)u;
@@ -287,10 +293,14 @@ static int bench_kernels(const bench_cli *o, vkl_device *device, const vkl_peaks
     if (o->format != FORMAT_JSON) print_header(out, o->format);
     bench_row *rows = calloc((size_t)arrlen(cases), sizeof *rows);
     int code = rows ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    double start = cli_seconds_now();
     for (ptrdiff_t i = 0; i < arrlen(cases) && code == CLI_EXIT_OK; i++) {
         bench_row *row = &rows[i];
         row->bc = &cases[i];
-        if (vkl_bencher_run(b, &cases[i].c, &row->r) != VKL_OK) {
+        if (o->time_limit > 0 && cli_seconds_now() - start >= o->time_limit) {
+            row->r = (vkl_bench_result){ .status = VKL_CASE_SKIP };
+            snprintf(row->r.detail, sizeof row->r.detail, "not started: --time-limit %.0f s reached", o->time_limit);
+        } else if (vkl_bencher_run(b, &cases[i].c, &row->r) != VKL_OK) {
             fprintf(stderr, "vkllm: error: %s: the benchmark failed\n", cases[i].c.name);
             code = CLI_EXIT_FAIL;
             break;

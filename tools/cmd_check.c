@@ -110,13 +110,6 @@ static uint64_t clock_seed(void)
     return ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static const char *status_name(vkl_case_status s)
 {
     return s == VKL_CASE_PASS ? "PASS" : s == VKL_CASE_FAIL ? "FAIL" : "SKIP";
@@ -197,7 +190,7 @@ static int run_cases(const check_options *o, vkl_device *device, const vkl_case 
     if (vkl_checker_create(device, &checker) != VKL_OK) return CLI_EXIT_FAIL;
     size_t count = (size_t)arrlen(cases), counts[3] = { 0 };
     vkl_case_result *results = calloc(count ? count : 1, sizeof *results);
-    double start = seconds_now();
+    double start = cli_seconds_now();
     int code = results ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     for (size_t i = 0; i < count && code == CLI_EXIT_OK; i++) {
         vkl_status status = vkl_checker_run(checker, &cases[i], o->seed, &results[i]);
@@ -211,7 +204,7 @@ static int run_cases(const check_options *o, vkl_device *device, const vkl_case 
     }
     vkl_checker_destroy(checker);
     fprintf(table, "%zu passed, %zu failed, %zu skipped in %.1f s (seed %llu)\n", counts[VKL_CASE_PASS],
-            counts[VKL_CASE_FAIL], counts[VKL_CASE_SKIP], seconds_now() - start, (unsigned long long)o->seed);
+            counts[VKL_CASE_FAIL], counts[VKL_CASE_SKIP], cli_seconds_now() - start, (unsigned long long)o->seed);
     if (code == CLI_EXIT_OK && o->json_path && !save_json(o, info, cases, results, count)) code = CLI_EXIT_FAIL;
     if (counts[VKL_CASE_FAIL]) code = CLI_EXIT_FAIL;
     free(results);
