@@ -73,9 +73,9 @@ static const vkl_variant variants[] = {
 
 static bool is_texel(uint32_t variant) { return variant == TEXEL_F32 || variant == TEXEL_F16; }
 static bool has_f16_weights(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
-// Texel reads start every row of x, hidden and W on a texel: D and F multiples of the values
-// per weight texel.
-static bool texel_fits(uint32_t D, uint32_t F, bool f16_weights)
+// The row blocks (texel or storage reads) start every row of x, hidden and W on a 16-byte
+// vector: D and F multiples of the values per weight vector.
+static bool rows_fit(uint32_t D, uint32_t F, bool f16_weights)
 {
     uint32_t vec = f16_weights ? 8u : 4u;
     return D % vec == 0 && F % vec == 0;
@@ -83,7 +83,7 @@ static bool texel_fits(uint32_t D, uint32_t F, bool f16_weights)
 
 const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, bool f16_weights)
 {
-    if (texel_fits(D, F, f16_weights) && vkl_device_prefers_texel_reads(info))
+    if (rows_fit(D, F, f16_weights) && vkl_device_prefers_texel_reads(info))
         return f16_weights ? "texel_f16" : "texel_f32";
     return f16_weights ? "f16" : "f32";
 }
@@ -94,7 +94,7 @@ enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties com
 static bool row_blocks(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
-    return is_texel(c->variant) || (d[DIM_T] == 1 && texel_fits(d[DIM_D], d[DIM_F], has_f16_weights(c->variant)));
+    return is_texel(c->variant) || (d[DIM_T] == 1 && rows_fit(d[DIM_D], d[DIM_F], has_f16_weights(c->variant)));
 }
 // Rows per tile of the grouped matmuls (see moe_count).
 static uint32_t tile_rows(const vkl_case *c)
@@ -120,18 +120,18 @@ static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20,
 // All variants also (texel ones where D and F fill texels): one token (decode) through the row
 // blocks, with 8 experts, with 60 and top-4, and with D not a multiple of the down matmul's 8
 // rows per workgroup (f32 only); several tokens with that D; a tile's worth of rows and one more.
-static const uint32_t texel_extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS },  { 1, 128, 352, 60, 4, 1, MODE_LEVELS },
-                                           { 1, 68, 172, 8, 2, 1, MODE_LEVELS },  { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
-                                           { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
+static const uint32_t extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 1, 128, 352, 60, 4, 1, MODE_LEVELS },
+                                     { 1, 68, 172, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
+                                     { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    const uint32_t(*tables[2])[7] = { is_quick ? quick : full, texel_extra };
+    const uint32_t(*tables[2])[7] = { is_quick ? quick : full, extra };
     size_t counts[2] = { is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0],
-                         sizeof texel_extra / sizeof texel_extra[0] };
+                         sizeof extra / sizeof extra[0] };
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < counts[t]; i++)
-            if (!is_texel(variant) || texel_fits(tables[t][i][DIM_D], tables[t][i][DIM_F], has_f16_weights(variant)))
+            if (!is_texel(variant) || rows_fit(tables[t][i][DIM_D], tables[t][i][DIM_F], has_f16_weights(variant)))
                 vkl_case_add(cases, self, variant, tables[t][i]);
 }
 
@@ -360,7 +360,7 @@ static double moe_bytes(const vkl_case *c)
 static void moe_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[7] = { b->M, b->dim, b->hidden, b->experts, b->experts_used, 1, MODE_LEVELS };
-    if (b->experts && (!is_texel(variant) || texel_fits(b->dim, b->hidden, has_f16_weights(variant))))
+    if (b->experts && (!is_texel(variant) || rows_fit(b->dim, b->hidden, has_f16_weights(variant))))
         vkl_case_add(cases, self, variant, dims);
 }
 
