@@ -41,6 +41,11 @@ if [ "$mode" = bench ]; then
   timeout 200 $vkllm bench --format json --time-limit 90 --filter 'matmul/gemv*' --filter moe --filter ffn_gate_up \
     --filter attn_qkv --exclude '*texel*' > "$out/bench-decode.json" 2> "$out/bench-decode.err" || status=1
   save
+  # Prefill GEMM: the default tiles beside the large-tile candidate (gemm_large.*), which the
+  # scheduler takes only once a run like this one shows it faster.
+  timeout 200 $vkllm bench --format json --time-limit 90 --filter 'matmul/gemm.*' --filter 'matmul/gemm_large.*' \
+    > "$out/bench-gemm.json" 2> "$out/bench-gemm.err" || status=1
+  save
   long=$(printf 'hello world %.0s' $(seq 1 42))
   for preset in llama2-7b mixtral-8x7b; do
     $vkllm mkmodel -o /tmp/$preset.gguf --f16 --preset $preset --layers 4 > /dev/null

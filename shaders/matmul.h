@@ -19,6 +19,12 @@
 #define MATMUL_GEMM_TM 4u
 #define MATMUL_GEMM_TN 4u
 #define MATMUL_GEMM_WG ((MATMUL_GEMM_BM / MATMUL_GEMM_TM) * (MATMUL_GEMM_BN / MATMUL_GEMM_TN))
+// The large-tile candidate (matmul_gemm.comp with LARGE_TILES): 128 x 128 outputs, 8 x 8 per
+// invocation of a 16 x 16 workgroup; the shader's layout assumes exactly these values.
+#define MATMUL_GEMM_LARGE_BM 128u
+#define MATMUL_GEMM_LARGE_BN 128u
+#define MATMUL_GEMM_LARGE_BK 16u
+#define MATMUL_GEMM_LARGE_WG 256u
 
 // GEMV through texels (matmul_gemv.comp with TEXEL, for CPU devices): a workgroup of
 // MATMUL_GEMV_TEXEL_WG invocations computes MATMUL_GEMV_TEXEL_ROWS outputs, so each x texel it

@@ -1,22 +1,40 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 // GEMM path of matmul (prefill, M > 1): shared-memory tiles of x and W, BM x BN outputs per
 // workgroup, TM x TN accumulators per invocation, f32 accumulation.
 //! variant f32
 //! variant f16 -DWEIGHT_F16
 //! variant moe_f32 -DMOE_GROUPED
 //! variant moe_f16 -DMOE_GROUPED -DWEIGHT_F16
+//! variant large_f32 -DLARGE_TILES
+//! variant large_f16 -DLARGE_TILES -DWEIGHT_F16
+// LARGE_TILES (a candidate for GPUs, timed beside the default by `vkllm bench`): 128 x 128
+// outputs per workgroup, 8 x 8 per invocation read from shared memory as vec4s, so each value
+// read serves 8 FMAs (4 x 4: 4), tiles fetched as 16-byte vectors where K allows, and the next
+// tile's fetch issued before this tile's arithmetic.
 #include "matmul.h"
 
+#ifdef LARGE_TILES
+#ifdef MOE_GROUPED
+#error "the MoE tile map is built for MATMUL_GEMM_BM rows"
+#endif
+#define BM MATMUL_GEMM_LARGE_BM
+#define BN MATMUL_GEMM_LARGE_BN
+#define BK MATMUL_GEMM_LARGE_BK
+#define WG MATMUL_GEMM_LARGE_WG
+#else
 #define BM MATMUL_GEMM_BM
 #define BN MATMUL_GEMM_BN
 #define BK MATMUL_GEMM_BK
 #define TM MATMUL_GEMM_TM
 #define TN MATMUL_GEMM_TN
 #define WG MATMUL_GEMM_WG
+#endif
 
 layout(local_size_x = WG) in;
 layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 #include "weights.glsl"
 layout(binding = 2) writeonly buffer Y { float y[]; };
 #ifdef MOE_GROUPED
@@ -30,6 +48,125 @@ uint x_row(uint r) { return pc.topk > 0u ? perm[r] / pc.topk : r; }
 uint x_row(uint r) { return r; }
 #endif
 
+#ifdef LARGE_TILES
+// Invocation (tm, tn) of a 16 x 16 grid owns rows tm * 4 + {0..3} and BM / 2 + tm * 4 + {0..3},
+// columns likewise: its vec4 reads of a shared row are then side by side across a subgroup's
+// columns (no bank conflicts) and shared by its rows (broadcast). Tiles are K-major, padded by
+// one vec4 so that the transposing stores conflict at most 2 ways.
+shared vec4 x_tile[BK][BM / 4u + 1u];
+shared vec4 w_tile[BK][BN / 4u + 1u];
+#ifdef WEIGHT_F16
+#define W_RUN 8u  // consecutive k of one W row per invocation and tile: one 16-byte vector of halves
+#else
+#define W_RUN 4u
+#endif
+#define X_PARTS (BM * BK / 4u / WG)  // vec4s of x per invocation and tile
+#define W_PARTS (BN * BK / W_RUN / WG)
+
+// 4 consecutive x values of row m from k on, zeros past the rows or K; `vectors`: K % 8 == 0
+// (f16) or K % 4 == 0, so a vector is all in or all out and starts on 16 bytes.
+vec4 fetch_x(uint m, uint row_end, uint k, bool vectors)
+{
+    if (m >= row_end) return vec4(0.0);
+    uint at = x_row(m) * pc.K + k;
+    if (vectors) return k < pc.K ? x4[at / 4u] : vec4(0.0);
+    vec4 v;
+    for (uint c = 0u; c < 4u; c++) v[c] = k + c < pc.K ? x[at + c] : 0.0;
+    return v;
+}
+
+// W_RUN consecutive values of W row n from k on, as lo (the first 4) and hi.
+void fetch_w(uint n, uint k, uint w_base, bool vectors, out vec4 lo, out vec4 hi)
+{
+    lo = hi = vec4(0.0);
+    if (n >= pc.N) return;
+    uint at = w_base + n * pc.K + k;
+#ifdef WEIGHT_F16
+    if (vectors) {
+        if (k < pc.K) {
+            uvec4 q = w4[at / 8u];
+            lo = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
+            hi = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
+        }
+        return;
+    }
+    for (uint c = 0u; c < 4u; c++) {
+        lo[c] = k + c < pc.K ? weight_at(at + c) : 0.0;
+        hi[c] = k + 4u + c < pc.K ? weight_at(at + 4u + c) : 0.0;
+    }
+#else
+    if (vectors) {
+        if (k < pc.K) lo = w4[at / 4u];
+        return;
+    }
+    for (uint c = 0u; c < 4u; c++) lo[c] = k + c < pc.K ? w[at + c] : 0.0;
+#endif
+}
+
+// This invocation's share of the tiles at k0: part p is vector e = tid + p WG of the tile, row
+// e / (BK / run), k offset run (e % (BK / run)); runs of a row sit side by side in memory.
+void fetch_tiles(uint m0, uint row_end, uint n0, uint w_base, uint k0, bool vectors, out vec4 xs[X_PARTS],
+                 out vec4 ws[W_PARTS][2])
+{
+    uint tid = gl_LocalInvocationID.x;
+    [[unroll]] for (uint p = 0u; p < X_PARTS; p++) {
+        uint e = tid + p * WG;
+        xs[p] = fetch_x(m0 + e / (BK / 4u), row_end, k0 + 4u * (e % (BK / 4u)), vectors);
+    }
+    [[unroll]] for (uint p = 0u; p < W_PARTS; p++) {
+        uint e = tid + p * WG;
+        fetch_w(n0 + e / (BK / W_RUN), k0 + W_RUN * (e % (BK / W_RUN)), w_base, vectors, ws[p][0], ws[p][1]);
+    }
+}
+
+void stash_tiles(vec4 xs[X_PARTS], vec4 ws[W_PARTS][2])
+{
+    uint tid = gl_LocalInvocationID.x;
+    [[unroll]] for (uint p = 0u; p < X_PARTS; p++) {
+        uint e = tid + p * WG, r = e / (BK / 4u), k = 4u * (e % (BK / 4u));
+        for (uint c = 0u; c < 4u; c++) x_tile[k + c][r / 4u][r % 4u] = xs[p][c];
+    }
+    [[unroll]] for (uint p = 0u; p < W_PARTS; p++) {
+        uint e = tid + p * WG, r = e / (BK / W_RUN), k = W_RUN * (e % (BK / W_RUN));
+        for (uint c = 0u; c < W_RUN; c++) w_tile[k + c][r / 4u][r % 4u] = ws[p][c / 4u][c % 4u];
+    }
+}
+
+void main()
+{
+    uint n0 = gl_WorkGroupID.x * BN, m0 = gl_WorkGroupID.y * BM, row_end = pc.M, w_base = 0u;
+    uint tid = gl_LocalInvocationID.x, tn = tid % 16u, tm = tid / 16u;
+    bool vectors = pc.K % W_RUN == 0u;  // uniform
+    vec4 acc[8][2];  // [row i][column half]: rows tm * 4 + i (i < 4), BM / 2 + tm * 4 + i - 4
+    [[unroll]] for (uint i = 0u; i < 8u; i++) acc[i][0] = acc[i][1] = vec4(0.0);
+    vec4 xs[X_PARTS], ws[W_PARTS][2];
+    fetch_tiles(m0, row_end, n0, w_base, 0u, vectors, xs, ws);
+    for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
+        stash_tiles(xs, ws);
+        barrier();
+        if (k0 + BK < pc.K) fetch_tiles(m0, row_end, n0, w_base, k0 + BK, vectors, xs, ws);  // in flight meanwhile
+        [[unroll]] for (uint kk = 0u; kk < BK; kk++) {
+            vec4 a[2] = vec4[2](x_tile[kk][tm], x_tile[kk][tm + BM / 8u]);
+            vec4 b0 = w_tile[kk][tn], b1 = w_tile[kk][tn + BN / 8u];
+            [[unroll]] for (uint i = 0u; i < 8u; i++) {
+                float ai = a[i / 4u][i % 4u];
+                acc[i][0] = fma(vec4(ai), b0, acc[i][0]);
+                acc[i][1] = fma(vec4(ai), b1, acc[i][1]);
+            }
+        }
+        barrier();  // the next stash overwrites the tiles
+    }
+    [[unroll]] for (uint i = 0u; i < 8u; i++) {
+        uint m = m0 + (i < 4u ? 0u : BM / 2u) + tm * 4u + i % 4u;
+        if (m >= row_end) continue;
+        [[unroll]] for (uint h = 0u; h < 2u; h++) {
+            uint n = n0 + h * (BN / 2u) + tn * 4u;
+            for (uint c = 0u; c < 4u; c++)
+                if (n + c < pc.N) y[m * pc.N + n + c] = acc[i][h][c];
+        }
+    }
+}
+#else
 // K-major tiles; the +1 pad keeps the transposing stores free of bank conflicts.
 shared float x_tile[BK][BM + 1];
 shared float w_tile[BK][BN + 1];
@@ -83,3 +220,4 @@ void main()
         }
     }
 }
+#endif

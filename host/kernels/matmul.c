@@ -26,7 +26,7 @@ void ref_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t N
 
 enum { GEMV_F32, GEMV_F16, GEMM_F32, GEMM_F16, GEMV_TEXEL_F32, GEMV_TEXEL_F16, GEMM_TEXEL_F32, GEMM_TEXEL_F16,
        GEMV_ADD_F32, GEMV_ADD_F16, GEMV_TEXEL_ADD_F32, GEMV_TEXEL_ADD_F16, GEMV_ROWS_F32, GEMV_ROWS_F16,
-       GEMV_ROWS_ADD_F32, GEMV_ROWS_ADD_F16, FAULT_DROP_TERM };
+       GEMV_ROWS_ADD_F32, GEMV_ROWS_ADD_F16, GEMM_LARGE_F32, GEMM_LARGE_F16, FAULT_DROP_TERM };
 
 #define X_AND_W 0x3u  // texel bindings: x and W
 
@@ -47,11 +47,17 @@ static const vkl_variant variants[] = {
     [GEMV_ROWS_F16] = { "gemv_rows.f16", "matmul_gemv.rows_f16", false, 0 },
     [GEMV_ROWS_ADD_F32] = { "gemv_rows_add.f32", "matmul_gemv.rows_add_f32", false, 0 },
     [GEMV_ROWS_ADD_F16] = { "gemv_rows_add.f16", "matmul_gemv.rows_add_f16", false, 0 },
+    [GEMM_LARGE_F32] = { "gemm_large.f32", "matmul_gemm.large_f32", false, 0 },
+    [GEMM_LARGE_F16] = { "gemm_large.f16", "matmul_gemm.large_f16", false, 0 },
     [FAULT_DROP_TERM] = { "fault_drop_term", "matmul_gemv.fault_drop_term", true, 0 },
 };
 
 static bool is_gemm_texel(uint32_t variant) { return variant == GEMM_TEXEL_F32 || variant == GEMM_TEXEL_F16; }
-static bool is_gemv(uint32_t variant) { return variant != GEMM_F32 && variant != GEMM_F16 && !is_gemm_texel(variant); }
+static bool is_gemm_large(uint32_t variant) { return variant == GEMM_LARGE_F32 || variant == GEMM_LARGE_F16; }
+static bool is_gemv(uint32_t variant)
+{
+    return variant != GEMM_F32 && variant != GEMM_F16 && !is_gemm_texel(variant) && !is_gemm_large(variant);
+}
 static bool is_texel(uint32_t variant)
 {
     return (variant >= GEMV_TEXEL_F32 && variant <= GEMM_TEXEL_F16) || variant == GEMV_TEXEL_ADD_F32 ||
@@ -69,7 +75,7 @@ static bool has_f16_weights(uint32_t variant)
 {
     return variant == GEMV_F16 || variant == GEMM_F16 || variant == GEMV_TEXEL_F16 || variant == GEMM_TEXEL_F16 ||
            variant == GEMV_ADD_F16 || variant == GEMV_TEXEL_ADD_F16 || variant == GEMV_ROWS_F16 ||
-           variant == GEMV_ROWS_ADD_F16;
+           variant == GEMV_ROWS_ADD_F16 || variant == GEMM_LARGE_F16;
 }
 
 const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights, bool residual)
@@ -86,6 +92,8 @@ const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t
     if (residual && rows) return "gemv_rows_add.f16";
     if (residual) return f16_weights ? "gemv_add.f16" : "gemv_add.f32";
     if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
+    // gemm_large.* (128 x 128 tiles) is a candidate for GPUs, timed beside gemm.* by `vkllm
+    // bench` and benchmarks/device_run.sh bench; not chosen before a GPU run shows it faster.
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
     if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
     if (rows) return "gemv_rows.f16";
@@ -180,8 +188,10 @@ static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
         vkl_split_groups(push.N, &out->groups[0], &out->groups[1]);
         out->groups[2] = push.M;
     } else {
-        out->groups[0] = (push.N + MATMUL_GEMM_BN - 1) / MATMUL_GEMM_BN;
-        out->groups[1] = (push.M + MATMUL_GEMM_BM - 1) / MATMUL_GEMM_BM;
+        uint32_t bn = is_gemm_large(c->variant) ? MATMUL_GEMM_LARGE_BN : MATMUL_GEMM_BN;
+        uint32_t bm = is_gemm_large(c->variant) ? MATMUL_GEMM_LARGE_BM : MATMUL_GEMM_BM;
+        out->groups[0] = (push.N + bn - 1) / bn;
+        out->groups[1] = (push.M + bm - 1) / bm;
         out->groups[2] = 1;
     }
     push.groups_x = out->groups[0];
