@@ -81,26 +81,23 @@ void fetch_w(uint n, uint k, uint w_base, bool vectors, out vec4 lo, out vec4 hi
     lo = hi = vec4(0.0);
     if (n >= pc.N) return;
     uint at = w_base + n * pc.K + k;
-#ifdef WEIGHT_F16
     if (vectors) {
+#ifdef WEIGHT_F16
         if (k < pc.K) {
             uvec4 q = w4[at / 8u];
             lo = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
             hi = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
         }
-        return;
-    }
-    for (uint c = 0u; c < 4u; c++) {
-        lo[c] = k + c < pc.K ? weight_at(at + c) : 0.0;
-        hi[c] = k + 4u + c < pc.K ? weight_at(at + 4u + c) : 0.0;
-    }
 #else
-    if (vectors) {
         if (k < pc.K) lo = w4[at / 4u];
+#endif
         return;
     }
-    for (uint c = 0u; c < 4u; c++) lo[c] = k + c < pc.K ? w[at + c] : 0.0;
-#endif
+    for (uint c = 0u; c < W_RUN; c++) {
+        float value = k + c < pc.K ? weight_at(at + c) : 0.0;
+        if (c < 4u) lo[c] = value;
+        else hi[c - 4u] = value;
+    }
 }
 
 // This invocation's share of the tiles at k0: part p is vector e = tid + p WG of the tile, row
