@@ -131,6 +131,25 @@ bool vkl_model_check(const vkl_model *m, bool f32_only)
     return true;
 }
 
+double vkl_model_decode_weight_bytes(const vkl_model *m)
+{
+    const vkl_model_config *c = &m->config;
+    double bytes = 0.0;
+    for (ptrdiff_t i = 0; i < arrlen(m->tensors); i++) {
+        const vkl_model_tensor *t = &m->tensors[i];
+        if (strcmp(t->name, "token_embd.weight") == 0) continue;
+        bool experts = strstr(t->name, "_exps.") != NULL && c->n_experts > 0;
+        bytes += experts ? (double)t->bytes * c->n_experts_used / c->n_experts : (double)t->bytes;
+    }
+    return bytes;
+}
+
+bool vkl_model_prefers_inline_dispatch(const vkl_model *m)
+{
+    uint32_t layers = m->config.n_layers ? m->config.n_layers : 1;
+    return vkl_model_decode_weight_bytes(m) / layers <= VKL_INLINE_DISPATCH_LAYER_BYTES;
+}
+
 bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
                           uint64_t offset)
 {

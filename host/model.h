@@ -61,6 +61,19 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
 // with the element count the config implies, and f32 when `f32_only`. Logs the first problem,
 // naming the file and tensor.
 bool vkl_model_check(const vkl_model *model, bool f32_only);
+// Bytes of weights a decode step reads: every tensor but the embedding table (one row of it)
+// and, of MoE expert tensors, the share of the experts a token uses.
+double vkl_model_decode_weight_bytes(const vkl_model *model);
+
+// Largest mean weight bytes per layer at which a CPU device (llvmpipe) decodes faster with
+// each dispatch on one thread than handed to worker threads (vkl_instance_desc
+// cpu_inline_dispatch). Measured on the 2-core dev VM, f32, 6 layers, vocabulary 512: dim 128
+// (0.8 MB a layer) 823 tokens/s on one thread against 362 with two; dim 192 (1.9 MB) 302
+// against 332; see benchmarks/README.md.
+#define VKL_INLINE_DISPATCH_LAYER_BYTES (1024.0 * 1024.0)
+// Whether the model's layers are that small (decode weight bytes over layers).
+bool vkl_model_prefers_inline_dispatch(const vkl_model *model);
+
 // Adds a tensor; false (with an error naming the file) when it would leave the file.
 bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
                           uint64_t offset);

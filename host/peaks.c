@@ -196,12 +196,21 @@ static double cpu_read_gbps(void)
 
 // ---------------------------------------------------------------- cache
 
+const char *vkl_peaks_cpu_threads(const vkl_device *device)
+{
+    const char *threads = getenv("LP_NUM_THREADS");
+    return device->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU && threads && threads[0] ? threads : NULL;
+}
+
+// Per device and driver; on a CPU device also per LP_NUM_THREADS, as llvmpipe's worker
+// threads change what it reaches.
 static bool cache_file(const vkl_device *device, char *path, size_t size)
 {
     const char *p = device->pipeline_cache_path, *slash = strrchr(p, '/');
     if (!p[0] || !slash) return false;
-    snprintf(path, size, "%.*s/peaks-%04x-%04x-%s.txt", (int)(slash - p), p, device->info->vendor_id,
-             device->info->device_id, device->info->driver_version);
+    const char *threads = vkl_peaks_cpu_threads(device);
+    snprintf(path, size, "%.*s/peaks-%04x-%04x-%s%s%.16s.txt", (int)(slash - p), p, device->info->vendor_id,
+             device->info->device_id, device->info->driver_version, threads ? "-threads" : "", threads ? threads : "");
     for (char *c = path + (slash - p) + 1; *c; c++)
         if (*c == ' ' || *c == '/') *c = '_';
     return true;

@@ -24,8 +24,10 @@ typedef struct vkl_peaks {
 } vkl_peaks;
 
 // Measures the peaks, or reads them from the cache next to the pipeline cache when `use_cache`
-// (and writes them there after measuring).
+// (and writes them there after measuring), per device, driver and vkl_peaks_cpu_threads.
 vkl_status vkl_peaks_get(vkl_device *device, bool use_cache, vkl_peaks *out);
+// On a CPU device, the LP_NUM_THREADS it runs under (llvmpipe's worker threads); else NULL.
+const char *vkl_peaks_cpu_threads(const vkl_device *device);
 // The roofline bound for a kernel of `flops` and `bytes`: the larger of the two times at peak.
 double vkl_peaks_min_us(const vkl_peaks *p, double flops, double bytes);
 

@@ -46,18 +46,22 @@ typedef struct vkl_device_info {
 // Zero means default everywhere.
 typedef struct vkl_instance_desc {
     bool validate;                        // enable VK_LAYER_KHRONOS_validation and count its messages
+    bool cpu_inline_dispatch;             // CPU devices (llvmpipe) run each dispatch on their queue thread
 } vkl_instance_desc;
 
 typedef struct vkl_instance {
     VkInstance instance;
     VkDebugUtilsMessengerEXT messenger;
     uint32_t validation_messages;         // incremented by the debug messenger
+    bool cpu_inline_dispatch;             // LP_NUM_THREADS=0 set by vkl_instance_create (desc asked, user had not)
     uint32_t device_count;
     VkPhysicalDevice *physical_devices;   // (device_count)
     vkl_device_info *device_infos;        // (device_count)
 } vkl_instance;
 
-// Loads Vulkan, creates the instance and queries every physical device.
+// Loads Vulkan, creates the instance and queries every physical device. With
+// desc->cpu_inline_dispatch it first sets LP_NUM_THREADS=0 (process-wide; llvmpipe reads it when
+// it is enumerated) unless the environment already sets LP_NUM_THREADS.
 vkl_status vkl_instance_create(const vkl_instance_desc *desc, vkl_instance **out);
 // Destroys the instance; all devices made from it must be destroyed first.
 void vkl_instance_destroy(vkl_instance *instance);

@@ -19,12 +19,29 @@ expected_logits = open(os.path.join(models, "expected", "stories260K.t0.n256.nop
 BOUND = 1e-3
 
 
-def check(model_args):
+INLINE_NOTE = "runs each dispatch on one thread (LP_NUM_THREADS=0)"
+
+
+def environment(threads):
+    """The test's environment with LP_NUM_THREADS unset (threads None) or set to `threads`."""
+    env = {k: v for k, v in os.environ.items() if k != "LP_NUM_THREADS"}
+    if threads is not None:
+        env["LP_NUM_THREADS"] = threads
+    return env
+
+
+def check(model_args, threads=None):
     with tempfile.TemporaryDirectory() as tmp:
         dump = os.path.join(tmp, "logits.f32")
         run = subprocess.run([vkllm, "run"] + model_args + ["-t", "0", "-n", "256", "--dump-logits", dump],
-                             capture_output=True)
+                             capture_output=True, env=environment(threads))
         assert run.returncode == 0, run.stderr.decode()
+        err = run.stderr.decode()
+        # A CPU device runs a model this small on one thread unless LP_NUM_THREADS says otherwise
+        # (vkl_model_prefers_inline_dispatch); a GPU never prints the note.
+        on_cpu_device = "llvmpipe" in err
+        if "--cpu" not in model_args:
+            assert (INLINE_NOTE in err) == (on_cpu_device and threads is None), err
         assert run.stdout == expected_text, "text differs from llama2.c:\n" + run.stdout.decode(errors="replace")
         got = open(dump, "rb").read()
     assert len(got) == len(expected_logits), (len(got), len(expected_logits))
@@ -33,6 +50,8 @@ def check(model_args):
     worst = max(range(n), key=lambda i: abs(a[i] - b[i]))
     err = abs(a[worst] - b[worst])
     path = "CPU reference path" if "--cpu" in model_args else "GPU path"
+    if threads is not None:
+        path += f", LP_NUM_THREADS={threads}"
     print(f"{os.path.basename(model_args[1])}, {path}: text byte-exact; max logit difference {err:.3g} at position {worst // 512}, "
           f"token {worst % 512} (bound {BOUND})")
     assert err <= BOUND
@@ -41,6 +60,8 @@ def check(model_args):
 for path in ([], ["--cpu"]):
     check(["-m", os.path.join(models, "stories260K.bin"), "-z", os.path.join(models, "tok512.bin")] + path)
     check(["-m", os.path.join(models, "stories260K.gguf")] + path)
+# llvmpipe's worker threads, as a user who sets LP_NUM_THREADS gets them.
+check(["-m", os.path.join(models, "stories260K.gguf")], threads="2")
 
 # With a prompt the GPU runs it as batches (one of 21 tokens; 128 + the rest for the long one)
 # while the CPU path runs token by token: the texts must still be identical.

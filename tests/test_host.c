@@ -11,6 +11,7 @@
 #include "host/check.h"
 #include "host/half.h"
 #include "host/json.h"
+#include "host/model.h"
 #include "host/ref.h"
 #include "host/rng.h"
 #include "host/tokenizer.h"
@@ -232,6 +233,35 @@ static void test_pipeline_cache_envelope(void)
     free(file);
 }
 
+// A model of named tensor sizes only: what vkl_model_decode_weight_bytes reads.
+static void add_sized_tensor(vkl_model *m, const char *name, uint64_t bytes)
+{
+    vkl_model_tensor t = { .bytes = bytes };
+    snprintf(t.name, sizeof t.name, "%s", name);
+    arrput(m->tensors, t);
+}
+
+static void test_inline_dispatch_choice(void)
+{
+    const uint64_t MiB = 1u << 20;
+    vkl_model m = { .config = { .n_layers = 2 } };
+    add_sized_tensor(&m, "token_embd.weight", 1000 * MiB);  // one row read per token: not counted
+    add_sized_tensor(&m, "blk.0.attn_q.weight", MiB);
+    add_sized_tensor(&m, "blk.1.attn_q.weight", MiB / 2);
+    add_sized_tensor(&m, "output.weight", MiB / 2);
+    EXPECT(vkl_model_decode_weight_bytes(&m) == 2.0 * MiB);
+    EXPECT(vkl_model_prefers_inline_dispatch(&m));  // 1 MiB a layer: at the limit
+    add_sized_tensor(&m, "output_norm.weight", 2);
+    EXPECT(!vkl_model_prefers_inline_dispatch(&m));  // 2 bytes over it
+    arrfree(m.tensors);
+
+    vkl_model moe = { .config = { .n_layers = 1, .n_experts = 8, .n_experts_used = 2 } };
+    add_sized_tensor(&moe, "blk.0.ffn_up_exps.weight", 4 * MiB);  // a token reads 2 of 8 experts
+    EXPECT(vkl_model_decode_weight_bytes(&moe) == 1.0 * MiB);
+    EXPECT(vkl_model_prefers_inline_dispatch(&moe));
+    arrfree(moe.tensors);
+}
+
 static void test_json(void)
 {
     char *text = NULL;
@@ -264,6 +294,7 @@ int main(void)
     test_kv_append_capacity();
     test_tokenizer_small_vocabulary();
     test_pipeline_cache_envelope();
+    test_inline_dispatch_choice();
     test_json();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

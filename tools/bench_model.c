@@ -62,21 +62,12 @@ static vkl_status repetition(const bench_model_options *o, vkl_scheduler *s, con
     return VKL_OK;
 }
 
-// Decode reads every weight but the embedding table (one row) and, of MoE expert tensors, the
-// share of the experts a token uses; and the KV cache so far.
+// Decode reads the weights (vkl_model_decode_weight_bytes) and the KV cache so far.
 static double decode_bytes(const vkl_model *m, uint32_t positions)
 {
     vkl_scheduler_memory need = vkl_scheduler_memory_needed(m, positions);
-    const vkl_model_config *c = &m->config;
-    double bytes = 0.0;
-    for (ptrdiff_t i = 0; i < arrlen(m->tensors); i++) {
-        const vkl_model_tensor *t = &m->tensors[i];
-        if (strcmp(t->name, "token_embd.weight") == 0) continue;
-        bool experts = strstr(t->name, "_exps.") != NULL;
-        bytes += experts ? (double)t->bytes * c->n_experts_used / c->n_experts : (double)t->bytes;
-    }
     double kv_per_position = (double)need.kv_cache / positions;
-    return bytes + kv_per_position * positions / 2.0;  // mean cache length over the decode
+    return vkl_model_decode_weight_bytes(m) + kv_per_position * positions / 2.0;  // mean cache length over the decode
 }
 
 static int report(const bench_model_options *o, const vkl_model *m, const model_run *r, const vkl_peaks *peaks)
@@ -136,36 +127,33 @@ static vkl_status profile(vkl_scheduler *s, const uint32_t *tokens, uint32_t pos
     return status == VKL_ERR_UNSUPPORTED ? VKL_OK : status;
 }
 
-int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peaks *peaks)
+int bench_model(const bench_model_options *o, const vkl_model *model, vkl_device *device, const vkl_peaks *peaks)
 {
-    vkl_model model;
-    if (vkl_model_load(o->path, &model) != VKL_OK) return CLI_EXIT_FAIL;
     uint32_t positions = o->prompt + o->generate;
     int code = CLI_EXIT_OK;
-    if (o->prompt == 0 || o->generate == 0 || o->repeats == 0 || positions > model.config.context) {
+    if (o->prompt == 0 || o->generate == 0 || o->repeats == 0 || positions > model->config.context) {
         fprintf(stderr, "vkllm: error: bench -m: -p %u + -n %u must be positive and within the model's context of %u "
-                "(and -r >= 1)\n", o->prompt, o->generate, model.config.context);
+                "(and -r >= 1)\n", o->prompt, o->generate, model->config.context);
         code = CLI_EXIT_USAGE;
     }
     uint32_t *tokens = malloc(positions * sizeof *tokens);
-    float *logits = malloc((size_t)model.config.vocab_size * sizeof *logits);
+    float *logits = malloc((size_t)model->config.vocab_size * sizeof *logits);
     vkl_scheduler *s = NULL;
-    if (code == CLI_EXIT_OK && (!tokens || !logits || vkl_scheduler_create(device, &model, positions, &s) != VKL_OK ||
+    if (code == CLI_EXIT_OK && (!tokens || !logits || vkl_scheduler_create(device, model, positions, &s) != VKL_OK ||
                                  vkl_scheduler_set_timing(s, true) != VKL_OK))
         code = CLI_EXIT_FAIL;
     vkl_rng rng;
     vkl_rng_seed(&rng, 42);  // random tokens, as llama-bench uses
     for (uint32_t i = 0; code == CLI_EXIT_OK && i < positions; i++)
-        tokens[i] = (uint32_t)vkl_rng_uniform(&rng, 0.0f, (float)model.config.vocab_size - 1.0f);
+        tokens[i] = (uint32_t)vkl_rng_uniform(&rng, 0.0f, (float)model->config.vocab_size - 1.0f);
     model_run r = { 0 }, warm = { 0 };
     if (code == CLI_EXIT_OK && repetition(o, s, tokens, logits, &warm) != VKL_OK) code = CLI_EXIT_FAIL;
     for (uint32_t i = 0; code == CLI_EXIT_OK && i < o->repeats; i++)
         if (repetition(o, s, tokens, logits, &r) != VKL_OK) code = CLI_EXIT_FAIL;
-    if (code == CLI_EXIT_OK) code = report(o, &model, &r, peaks);
+    if (code == CLI_EXIT_OK) code = report(o, model, &r, peaks);
     if (code == CLI_EXIT_OK && o->profile && profile(s, tokens, positions) != VKL_OK) code = CLI_EXIT_FAIL;
     vkl_scheduler_destroy(s);
     free(tokens);
     free(logits);
-    vkl_model_free(&model);
     return code;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "host/model.h"
 #include "host/peaks.h"
 
 typedef struct bench_model_options {
@@ -14,6 +15,6 @@ typedef struct bench_model_options {
     bool profile;  // also time each dispatch of a decode step
 } bench_model_options;
 
-int bench_model(const bench_model_options *o, vkl_device *device, const vkl_peaks *peaks);
+int bench_model(const bench_model_options *o, const vkl_model *model, vkl_device *device, const vkl_peaks *peaks);
 
 #endif

@@ -77,7 +77,7 @@ int cli_common_parse(cli_common *common, int argc, char **argv, int *i)
 bool cli_session_open(const cli_common *common, bool with_device, cli_session *session)
 {
     *session = (cli_session){ 0 };
-    vkl_instance_desc desc = { .validate = common->validate };
+    vkl_instance_desc desc = { .validate = common->validate, .cpu_inline_dispatch = common->cpu_inline_dispatch };
     if (vkl_instance_create(&desc, &session->instance) != VKL_OK) return false;
     if (!with_device) return true;
     uint32_t index;
@@ -88,6 +88,9 @@ bool cli_session_open(const cli_common *common, bool with_device, cli_session *s
         fprintf(stderr, "vkllm: error: cannot open device %u: %s\n", index, vkl_status_string(status));
         return false;
     }
+    if (session->instance->cpu_inline_dispatch && session->device->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU)
+        fprintf(stderr, "vkllm: note: %s runs each dispatch on one thread (LP_NUM_THREADS=0): this model's layers "
+                "are too small to pay for worker threads; set LP_NUM_THREADS to choose\n", session->device->info->name);
     return true;
 }
 

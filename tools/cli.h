@@ -14,6 +14,7 @@ typedef struct cli_common {
     int device;              // -1: choose automatically
     bool validate;           // --vulkan-validation or VKLLM_VALIDATE=1
     bool no_pipeline_cache;
+    bool cpu_inline_dispatch;  // set by model commands for small models: vkl_model_prefers_inline_dispatch
 } cli_common;
 
 typedef struct cli_session {

@@ -121,10 +121,12 @@ typedef struct bench_row {
     double gflops, gbps, pct;
 } bench_row;
 
-static void print_peaks(FILE *out, const vkl_device_info *info, const vkl_peaks *p)
+static void print_peaks(FILE *out, const vkl_device *device, const vkl_peaks *p)
 {
-    fprintf(out, "peaks of %s (%s %s)%s:\n", info->name, info->driver_name, info->driver_version,
-            p->from_cache ? ", cached" : ", measured");
+    const vkl_device_info *info = device->info;
+    const char *threads = vkl_peaks_cpu_threads(device);
+    fprintf(out, "peaks of %s (%s %s)%s%s%s:\n", info->name, info->driver_name, info->driver_version,
+            threads ? ", LP_NUM_THREADS=" : "", threads ? threads : "", p->from_cache ? ", cached" : ", measured");
     fprintf(out, "  memory read %.1f GB/s (storage buffers %.1f", p->read_gbps, p->read_storage_gbps);
     if (p->read_texel_gbps > 0) fprintf(out, ", texel buffers %.1f", p->read_texel_gbps);
     fprintf(out, "), copy %.1f GB/s (read + write)\n", p->copy_gbps);
@@ -325,31 +327,40 @@ static int bench_kernels(const bench_cli *o, vkl_device *device, const vkl_peaks
     return code;
 }
 
+// The session, peaks and the run for parsed options; `model` is loaded for -m, else NULL.
+static int bench_session(bench_cli *o, const vkl_model *model)
+{
+    if (model) o->common.cpu_inline_dispatch = vkl_model_prefers_inline_dispatch(model);
+    cli_session session;
+    if (!cli_session_open(&o->common, true, &session)) return cli_session_close(&session, CLI_EXIT_FAIL);
+    vkl_peaks peaks;
+    // Device lines go to stderr when JSON goes to stdout, so stdout stays one JSON document.
+    FILE *info = o->format == FORMAT_JSON ? stderr : stdout;
+    int code = CLI_EXIT_OK;
+    if (vkl_peaks_get(session.device, !o->common.no_pipeline_cache, &peaks) != VKL_OK) code = CLI_EXIT_FAIL;
+    else {
+        print_peaks(info, session.device, &peaks);
+        if (model) code = bench_model(&o->model, model, session.device, &peaks);
+        else if (!o->peaks_only) code = bench_kernels(o, session.device, &peaks);
+    }
+    return cli_session_close(&session, code);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_cli o = { 0 };
     int code = parse_args(argc, argv, &o);
-    if (code) {
-        arrfree(o.patterns);
-        arrfree(o.excludes);
-        return code < 0 ? CLI_EXIT_OK : code;
-    }
-    cli_session session;
-    if (!cli_session_open(&o.common, true, &session)) {
-        arrfree(o.patterns);
-        arrfree(o.excludes);
-        return CLI_EXIT_FAIL;
-    }
-    vkl_peaks peaks;
-    // Device lines go to stderr when JSON goes to stdout, so stdout stays one JSON document.
-    FILE *info = o.format == FORMAT_JSON ? stderr : stdout;
-    if (vkl_peaks_get(session.device, !o.common.no_pipeline_cache, &peaks) != VKL_OK) code = CLI_EXIT_FAIL;
-    else {
-        print_peaks(info, session.device->info, &peaks);
-        if (o.model.path) code = bench_model(&o.model, session.device, &peaks);
-        else if (!o.peaks_only) code = bench_kernels(&o, session.device, &peaks);
-    }
+    if (code == 0) {
+        // A model is loaded before the device opens: its size decides how a CPU device runs it.
+        vkl_model model;
+        if (!o.model.path) code = bench_session(&o, NULL);
+        else if (vkl_model_load(o.model.path, &model) != VKL_OK) code = CLI_EXIT_FAIL;
+        else {
+            code = bench_session(&o, &model);
+            vkl_model_free(&model);
+        }
+    } else if (code < 0) code = CLI_EXIT_OK;
     arrfree(o.patterns);
     arrfree(o.excludes);
-    return cli_session_close(&session, code);
+    return code;
 }

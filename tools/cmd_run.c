@@ -269,9 +269,11 @@ static int run_path(const run_options *o, const vkl_model *model, const vkl_toke
         uint32_t context = o->context ? (uint32_t)o->context : model->config.context;
         return run_cpu(o, model, context, tok, prompt, prompt_len, dump);
     }
+    cli_common common = o->common;
+    common.cpu_inline_dispatch = vkl_model_prefers_inline_dispatch(model);
     cli_session session;
     int code = CLI_EXIT_FAIL;
-    if (cli_session_open(&o->common, true, &session))
+    if (cli_session_open(&common, true, &session))
         code = run_gpu(o, model, session.device, tok, prompt, prompt_len, dump);
     return cli_session_close(&session, code);
 }
