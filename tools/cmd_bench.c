@@ -49,7 +49,9 @@ static const char USAGE[] =
     "  -m MODEL          end to end: prefill of -p tokens (pp) and decode of -n tokens (tg), -r times,\n"
     "                    tokens/s mean and spread, GPU and host time per decoded token\n"
     "  --profile         with -m: also time each dispatch of a decode step on its own (at the last\n"
-    "                    position), summed over the layers, to show where a token's time goes\n";
+    "                    position), summed over the layers, to show where a token's time goes\n"
+    "With -m, a CPU device (llvmpipe) runs a model with at most 1 MiB of decode weights per layer\n"
+    "on one thread (LP_NUM_THREADS=0) unless LP_NUM_THREADS is set; peaks are cached per value.\n";
 
 static int parse_format(const char *v, bench_format *f)
 {

@@ -42,7 +42,9 @@ static const char USAGE[] =
     "                 its bound (exit 1 if any); slow: for checking, not for speed\n"
     "  --device N, --vulkan-validation   as for every command\n"
     "  --dump-logits PATH  write each computed position's logits as raw f32 (for tests); on the GPU\n"
-    "                 the prompt runs as a batch, so its rows start at the last prompt position\n";
+    "                 the prompt runs as a batch, so its rows start at the last prompt position\n"
+    "On a CPU device (llvmpipe), a model with at most 1 MiB of decode weights per layer runs each\n"
+    "dispatch on one thread (LP_NUM_THREADS=0) unless LP_NUM_THREADS is set.\n";
 
 static bool parse_float(const char *what, const char *text, float lo, float hi, float *out)
 {
