@@ -46,6 +46,10 @@ if [ "$mode" = bench ]; then
   timeout 200 $vkllm bench --format json --time-limit 90 --filter 'matmul/gemm.*' --filter 'matmul/gemm_large.*' \
     > "$out/bench-gemm.json" 2> "$out/bench-gemm.err" || status=1
   save
+  # Decode attention: an invocation per key (decode.*) beside a subgroup per key (decode_lanes.*).
+  timeout 150 $vkllm bench --format json --time-limit 60 --filter 'attention/decode.*' \
+    --filter 'attention/decode_lanes.*' > "$out/bench-attention.json" 2> "$out/bench-attention.err" || status=1
+  save
   long=$(printf 'hello world %.0s' $(seq 1 42))
   for preset in llama2-7b mixtral-8x7b; do
     $vkllm mkmodel -o /tmp/$preset.gguf --f16 --preset $preset --layers 4 > /dev/null

@@ -2,7 +2,9 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 // Split-context decode attention, first pass: one chunk of keys of one head per workgroup;
-// see attention.h.
+// see attention.h. KEY_LANES (variants lanes_*, for GPUs): the scores are computed by a
+// subgroup per key, its lanes splitting the head dimension (key_scores), not an invocation per
+// key.
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): q, K and V are read
 // as RGBA32UI texels by a workgroup of ATTN_TEXEL_WG invocations, for HEADS query heads of one
 // KV group at once: scores 4 keys per invocation at a time, then the weighted sum of V one slot
@@ -14,6 +16,8 @@
 // output is written directly (binding 5) and the merge pass is not run.
 //! variant f32
 //! variant f16 -DKV_F16
+//! variant lanes_f32 -DKEY_LANES
+//! variant lanes_f16 -DKEY_LANES -DKV_F16
 //! variant texel_f32 -DTEXEL
 //! variant texel_f16 -DTEXEL -DKV_F16
 #include "attention.h"
@@ -298,6 +302,35 @@ layout(binding = 4) writeonly buffer Partials { float partials[]; };
 shared float q_vec[ATTN_DMAX];
 shared float scores[ATTN_CHUNK];
 
+#ifdef KEY_LANES
+#define LANE_KEYS 4u  // keys a subgroup scores at once, so their loads are in flight together
+// Scores of keys [start, end) into scores[] with each subgroup taking LANE_KEYS keys at a time
+// and its lanes splitting the head dimension: neighbouring lanes read neighbouring values of a
+// key's row (one invocation per key, the default, reads D values 4 * KVH * D bytes apart across
+// a subgroup). subgroupAdd sums the lanes' parts; local_max takes the subgroup's keys.
+void key_scores(uint start, uint end, uint stride, uint kv_base, inout float local_max)
+{
+    uint lane = gl_SubgroupInvocationID, step = gl_NumSubgroups * LANE_KEYS;
+    for (uint k0 = start + gl_SubgroupID * LANE_KEYS; k0 < end; k0 += step) {
+        float part[LANE_KEYS];
+        uint row[LANE_KEYS];
+        [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) {
+            part[r] = 0.0;
+            row[r] = min(k0 + r, end - 1u) * stride + kv_base;  // keys past the end repeat the last, unstored
+        }
+        for (uint d = lane; d < pc.D; d += gl_SubgroupSize)
+            [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) part[r] = fma(q_vec[d], load_k(row[r] + d), part[r]);
+        [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) {
+            float s = subgroupAdd(part[r]);
+            if (k0 + r < end) {
+                if (subgroupElect()) scores[k0 + r - start] = s;
+                local_max = max(local_max, s);
+            }
+        }
+    }
+}
+#endif
+
 void main()
 {
     uint tid = gl_LocalInvocationID.x, chunk = gl_WorkGroupID.x, h = gl_WorkGroupID.y;
@@ -315,12 +348,16 @@ void main()
     for (uint d = tid; d < pc.D; d += ATTN_WG) q_vec[d] = q[h * pc.D + d] * pc.scale;
     barrier();
     float local_max = ATTN_MASKED;
+#ifdef KEY_LANES
+    key_scores(start, end, stride, kv_base, local_max);
+#else
     for (uint k = start + tid; k < end; k += ATTN_WG) {
         float s = 0.0;
         for (uint d = 0u; d < pc.D; d++) s = fma(q_vec[d], load_k(k * stride + kv_base + d), s);
         scores[k - start] = s;
         local_max = max(local_max, s);
     }
+#endif
     float chunk_max = workgroup_max(local_max);  // its barriers also publish scores[]
     float local_sum = 0.0;
     for (uint k = start + tid; k < end; k += ATTN_WG) {

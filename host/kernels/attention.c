@@ -46,13 +46,20 @@ void ref_attention(float *o, const float *q, const float *k_cache, const float *
     free(scores);
 }
 
-enum { PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16, DECODE_TEXEL_F32, DECODE_TEXEL_F16, PREFILL_TEXEL_F32, PREFILL_TEXEL_F16 };
+enum {
+    PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16, DECODE_LANES_F32, DECODE_LANES_F16, DECODE_TEXEL_F32,
+    DECODE_TEXEL_F16, PREFILL_TEXEL_F32, PREFILL_TEXEL_F16
+};
 #define Q_K_V 0x7u  // texel bindings: q, k_cache, v_cache
 static const vkl_variant variants[] = {
     [PREFILL_F32] = { "prefill.f32", "attention_prefill.f32", false, 0 },
     [PREFILL_F16] = { "prefill.f16", "attention_prefill.f16", false, 0 },
     [DECODE_F32] = { "decode.f32", "attention_decode.f32", false, 0 },
     [DECODE_F16] = { "decode.f16", "attention_decode.f16", false, 0 },
+    // A GPU candidate (KEY_LANES): a subgroup per key in the scores; vkl_attention_variant keeps
+    // decode.* until a GPU run times the two side by side (benchmarks/device_run.sh bench).
+    [DECODE_LANES_F32] = { "decode_lanes.f32", "attention_decode.lanes_f32", false, 0 },
+    [DECODE_LANES_F16] = { "decode_lanes.f16", "attention_decode.lanes_f16", false, 0 },
     [DECODE_TEXEL_F32] = { "decode_texel.f32", "attention_decode.texel_f32", false, Q_K_V },
     [DECODE_TEXEL_F16] = { "decode_texel.f16", "attention_decode.texel_f16", false, Q_K_V },
     // The texel decode shader, a workgroup per query row (and per KV group's heads).
@@ -64,7 +71,8 @@ static bool is_texel(uint32_t variant) { return variant >= DECODE_TEXEL_F32; }
 static bool is_texel_prefill(uint32_t variant) { return variant >= PREFILL_TEXEL_F32; }
 static bool kv_f16(uint32_t variant)
 {
-    return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_TEXEL_F16 || variant == PREFILL_TEXEL_F16;
+    return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_LANES_F16 || variant == DECODE_TEXEL_F16 ||
+           variant == PREFILL_TEXEL_F16;
 }
 
 const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache)
