@@ -68,8 +68,8 @@ double vkl_model_decode_weight_bytes(const vkl_model *model);
 // Largest mean weight bytes per layer at which a CPU device (llvmpipe) decodes faster with
 // each dispatch on one thread than handed to worker threads (vkl_instance_desc
 // cpu_inline_dispatch). Measured on the 2-core dev VM, f32, 6 layers, vocabulary 512: dim 128
-// (0.8 MB a layer) 823 tokens/s on one thread against 362 with two; dim 192 (1.9 MB) 302
-// against 332; see benchmarks/README.md.
+// (0.8 MB a layer) 601-877 tokens/s on one thread against 339-424 with two; dim 192 (1.8 MB)
+// 294-312 against 207-332; see benchmarks/README.md.
 #define VKL_INLINE_DISPATCH_LAYER_BYTES (1024.0 * 1024.0)
 // Whether the model's layers are that small (decode weight bytes over layers).
 bool vkl_model_prefers_inline_dispatch(const vkl_model *model);

@@ -279,7 +279,7 @@ static vkl_status enumerate_devices(vkl_instance *instance)
 }
 
 // llvmpipe hands each dispatch to its worker threads and waits for them: on the 2-core dev VM
-// an empty dispatch took 27 us that way and 1 us with LP_NUM_THREADS=0, which runs it on the
+// an empty dispatch took 27-49 us that way and 1 us with LP_NUM_THREADS=0, which runs it on the
 // driver's queue thread. Small models pay that hand-off dozens of times per token; large ones
 // need every core. A value the user set wins.
 static bool request_inline_dispatch(void)
