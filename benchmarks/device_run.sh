@@ -23,7 +23,46 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max
 vkllm=build/vkllm
 $vkllm devices 2>&1 | tee "$out/devices.txt"
 status=0
-mode=${1:-all}  # all | bench (the GPU's own paths checked, then benchmarks)
+mode=${1:-all}  # all | bench (the GPU's own paths checked, then benchmarks) | compare
+if [ "$mode" = compare ]; then
+  # Builds side by side (tuning sweeps): build/vkllm and every .alt/vkllm-NAME (binaries built
+  # here with other constants, carried as .alt) bench the same cases, given as filters after
+  # `compare`, one JSON report per build (compare-NAME.json). Each build first checks the kernels that
+  # COMPARE_CHECK names (check filters, space-separated).
+  shift
+  filters=() checks=()
+  for f in "$@"; do filters+=(--filter "$f"); done
+  read -ra names <<< "${COMPARE_CHECK:-}"  # not glob-expanded
+  for f in "${names[@]}"; do checks+=(--filter "$f"); done
+  $vkllm bench --peaks --no-pipeline-cache 2>&1 | tee "$out/peaks.txt"
+  for bin in $vkllm ${COMPARE_BUILDS-.alt/vkllm-*}; do  # COMPARE_BUILDS= : build/vkllm alone
+    [ -x "$bin" ] || continue
+    name=${bin##*/vkllm-}; [ "$bin" = "$vkllm" ] && name=main
+    if [ ${#checks[@]} -gt 0 ]; then
+      $bin check "${checks[@]}" > "$out/check-$name.txt" 2>&1 || status=1
+      echo "$name check: $(tail -1 "$out/check-$name.txt")"
+    fi
+    if [ ${#filters[@]} -gt 0 ]; then
+      timeout 120 $bin bench --format json --time-limit ${COMPARE_SECONDS:-30} "${filters[@]}" \
+        > "$out/compare-$name.json" 2> "$out/compare-$name.err" || status=1
+    fi
+    save
+  done
+  # End to end (COMPARE_MODEL: a mkmodel preset, 4 layers, f16): the builds in turn, twice.
+  if [ -n "${COMPARE_MODEL:-}" ]; then
+    $vkllm mkmodel -o /tmp/compare.gguf --f16 --preset "$COMPARE_MODEL" --layers 4 > /dev/null || status=1
+    for round in 1 2; do
+      for bin in $vkllm ${COMPARE_BUILDS-.alt/vkllm-*}; do
+        name=${bin##*/vkllm-}; [ "$bin" = "$vkllm" ] && name=main
+        echo "== $name round $round" >> "$out/compare-models.txt"
+        $bin bench -m /tmp/compare.gguf -p 512 -n 128 -r 3 >> "$out/compare-models.txt" 2>&1 || status=1
+        save
+      done
+    done
+    grep -E "^==|tg128|pp512" "$out/compare-models.txt"
+  fi
+  exit $status
+fi
 if [ "$mode" = bench ]; then
   # Texel variants are left out: GPUs read through storage buffers (`vkllm devices`: "large
   # reads via"), and the texel cases alone ran the full suite past its time limit.
