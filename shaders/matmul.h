@@ -33,7 +33,15 @@
 #define MATMUL_GEMV_TEXEL_ROWS 8u
 // The same row blocks read from storage buffers (ROW_BLOCKS, for GPUs): workgroups of
 // MATMUL_GEMV_ROWS_WG, each invocation with ROWS weight vectors in flight per step.
-#define MATMUL_GEMV_ROWS_WG 128u
+#define MATMUL_GEMV_ROWS_WG 64u
+// Outputs per workgroup of the plain GEMV there (matmul's rows variants; attn_qkv and the MoE
+// GEMV keep MATMUL_GEMV_TEXEL_ROWS), and the steps along K unrolled (all of them). ffn_gate_up
+// runs in workgroups of MATMUL_GATE_UP_WG. Chosen from a sweep on an H100 (rows 1-8, unroll
+// 1-4, workgroups 32-256; benchmarks/results/nvidia-h100/gemv-sweep.md): 8 rows, no unrolling
+// and 128 invocations before.
+#define MATMUL_GEMV_ROWS_ROWS 2u
+#define MATMUL_GEMV_ROWS_UNROLL 2u
+#define MATMUL_GATE_UP_WG 32u
 // ffn_gate_up (the same shader with GATE_UP): rows of each of W_gate and W_up per workgroup.
 #define MATMUL_GATE_UP_ROWS 4u
 // GEMM through texels (the same shader with MT): MATMUL_GEMM_TEXEL_MT rows of x by

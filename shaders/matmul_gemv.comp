@@ -83,11 +83,17 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #ifdef TEXEL
 #define WG MATMUL_GEMV_TEXEL_WG
+#define UNROLL 1u
 // 16-byte vectors of x and the weights: RGBA32UI texels ...
 #define VECTORS(b, name, block) layout(binding = b, rgba32ui) uniform readonly uimageBuffer name
 #define FETCH(name, i) imageLoad(name, int(i))
 #else
+#ifdef GATE_UP
+#define WG MATMUL_GATE_UP_WG
+#else
 #define WG MATMUL_GEMV_ROWS_WG
+#endif
+#define UNROLL MATMUL_GEMV_ROWS_UNROLL
 // ... or uvec4 elements of storage buffers
 #define VECTORS(b, name, block) layout(binding = b) readonly buffer block { uvec4 name[]; }
 #define FETCH(name, i) name[i]
@@ -96,6 +102,8 @@
 #define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
 #elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)
 #define ROWS MATMUL_GEMM_TEXEL_ROWS
+#elif !defined(TEXEL) && !defined(QKV) && !defined(MOE_GROUPED)
+#define ROWS MATMUL_GEMV_ROWS_ROWS
 #else
 #define ROWS MATMUL_GEMV_TEXEL_ROWS
 #endif
@@ -194,9 +202,9 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 
 // acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over this invocation's
 // texels; with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
-void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
+void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
 {
-    for (uint i = tid; i < texels; i += WG) {
+    {
         vec4 xa[MT], xb[MT];
         [[unroll]] for (uint m = 0; m < MT; m++) {
             xa[m] = x_at(x_texel[m] + i * (WEIGHT_VEC / 4u));
@@ -213,6 +221,17 @@ void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_te
             [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
         }
     }
+}
+
+// Every UNROLL-th step of the loop over K is unrolled UNROLL times: straight-line code lets
+// the compiler issue UNROLL times as many loads before it waits (storage path only).
+void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
+{
+    uint i = tid;
+    for (; i + (UNROLL - 1u) * WG < texels; i += UNROLL * WG)
+        [[unroll]] for (uint u = 0; u < UNROLL; u++) accumulate_step(mat, i + u * WG, row_texel, x_texel, acc);
+    if (UNROLL > 1u)
+        for (; i < texels; i += WG) accumulate_step(mat, i, row_texel, x_texel, acc);
 }
 
 // Outputs [n0, n0 + ROWS) of x rows [m0, min(m0 + MT, row_end)), with W's rows from w_row0 on.

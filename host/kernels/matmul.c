@@ -92,8 +92,10 @@ const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t
     if (residual && rows) return "gemv_rows_add.f16";
     if (residual) return f16_weights ? "gemv_add.f16" : "gemv_add.f32";
     if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
-    // gemm_large.* (128 x 128 tiles) is a candidate for GPUs, timed beside gemm.* by `vkllm
-    // bench` and benchmarks/device_run.sh bench; not chosen before a GPU run shows it faster.
+    // GPUs: 128 x 128 tiles once M and K are large. On an H100 at M = 512 they beat the 64 x 64
+    // tiles at every Llama shape with K >= 4096, and lost at TinyLlama's K = 2048 and with
+    // stories260K (benchmarks/results/nvidia-h100/gemm.md).
+    if (M >= 256 && K >= 4096) return f16_weights ? "gemm_large.f16" : "gemm_large.f32";
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
     if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
     if (rows) return "gemv_rows.f16";
@@ -177,8 +179,10 @@ uint32_t vkl_matmul_row_blocks_launch(struct matmul_push push, uint32_t row_bloc
 static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 {
     struct matmul_push push = { .M = c->dims[0], .N = c->dims[1], .K = c->dims[2] };
-    if (is_row_blocks(c->variant))
-        return vkl_matmul_row_blocks_launch(push, (push.N + MATMUL_GEMV_TEXEL_ROWS - 1) / MATMUL_GEMV_TEXEL_ROWS, out);
+    if (is_row_blocks(c->variant)) {
+        uint32_t rows = is_texel(c->variant) ? MATMUL_GEMV_TEXEL_ROWS : MATMUL_GEMV_ROWS_ROWS;
+        return vkl_matmul_row_blocks_launch(push, (push.N + rows - 1) / rows, out);
+    }
     out->spec0_subgroup_min = is_gemm_texel(c->variant);
     if (is_gemm_texel(c->variant)) {
         out->groups[0] = (push.M + MATMUL_GEMM_TEXEL_MT - 1) / MATMUL_GEMM_TEXEL_MT;
