@@ -56,8 +56,7 @@ static const vkl_variant variants[] = {
     [PREFILL_F16] = { "prefill.f16", "attention_prefill.f16", false, 0 },
     [DECODE_F32] = { "decode.f32", "attention_decode.f32", false, 0 },
     [DECODE_F16] = { "decode.f16", "attention_decode.f16", false, 0 },
-    // A GPU candidate (KEY_LANES): a subgroup per key in the scores; vkl_attention_variant keeps
-    // decode.* until a GPU run times the two side by side (benchmarks/device_run.sh bench).
+    // For GPUs (KEY_LANES): a subgroup per key in the scores; see vkl_attention_variant.
     [DECODE_LANES_F32] = { "decode_lanes.f32", "attention_decode.lanes_f32", false, 0 },
     [DECODE_LANES_F16] = { "decode_lanes.f16", "attention_decode.lanes_f16", false, 0 },
     [DECODE_TEXEL_F32] = { "decode_texel.f32", "attention_decode.texel_f32", false, Q_K_V },
@@ -81,6 +80,12 @@ const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint3
     if (M > 1 && texel) return f16_cache ? "prefill_texel.f16" : "prefill_texel.f32";
     if (M > 1) return f16_cache ? "prefill.f16" : "prefill.f32";
     if (texel) return f16_cache ? "decode_texel.f16" : "decode_texel.f32";
+    // GPUs, f32 cache (the scheduler's): a subgroup per key where heads are wide enough for its
+    // lanes. In Llama-2-7B decode on an H100 (4 layers, 64-key chunks; benchmarks/results/
+    // nvidia-h100/attention-decode.md) attention took 103 us per token against 129 at context
+    // 640, and 241 against 423 at 4,028. With D = 8 it lost 65 % in the kernel benchmark, and
+    // with an f16 cache it won and lost by turns.
+    if (!f16_cache && D >= 64) return "decode_lanes.f32";
     return f16_cache ? "decode.f16" : "decode.f32";
 }
 
@@ -134,6 +139,12 @@ static uint32_t chunks_of(const vkl_case *c)
     if (is_texel_prefill(c->variant)) return 1;
     uint32_t chunk = is_texel(c->variant) ? ATTN_TEXEL_CHUNK : ATTN_CHUNK;
     return (c->dims[DIM_C] + chunk - 1) / chunk;
+}
+
+uint32_t vkl_attention_max_chunks(uint32_t context)
+{
+    uint32_t chunk = ATTN_CHUNK < ATTN_TEXEL_CHUNK ? ATTN_CHUNK : ATTN_TEXEL_CHUNK;
+    return (uint32_t)(((uint64_t)context + chunk - 1) / chunk);
 }
 
 static void attention_tensors(const vkl_case *c, vkl_tensor_desc *out)

@@ -11,5 +11,8 @@
 // flash-style prefill for a batch; for one query, the texel decode where the device prefers
 // texel reads and D % 8 == 0, else the storage-buffer decode.
 const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache);
+// Most chunks any decode variant splits `context` keys into: the partials buffer holds this many
+// per head.
+uint32_t vkl_attention_max_chunks(uint32_t context);
 
 #endif
