@@ -25,7 +25,7 @@ vkl_status vkl_scheduler_create(vkl_device *device, const vkl_model *model, uint
 void vkl_scheduler_destroy(vkl_scheduler *s);
 vkl_scheduler_memory vkl_scheduler_memory_use(const vkl_scheduler *s);
 // Device bytes the scheduler would take for `context` positions: weights, KV cache, scratch.
-vkl_scheduler_memory vkl_scheduler_memory_needed(const vkl_model *model, uint32_t context);
+vkl_scheduler_memory vkl_scheduler_memory_needed(const vkl_device_info *info, const vkl_model *model, uint32_t context);
 // The largest context up to `context` whose weights, KV cache and scratch fit on the device.
 uint32_t vkl_scheduler_context_that_fits(const vkl_device *device, const vkl_model *model, uint32_t context);
 // Runs `token` at position `pos` and copies the vocab_size logits out.

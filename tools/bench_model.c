@@ -63,20 +63,21 @@ static vkl_status repetition(const bench_model_options *o, vkl_scheduler *s, con
 }
 
 // Decode reads the weights (vkl_model_decode_weight_bytes) and the KV cache so far.
-static double decode_bytes(const vkl_model *m, uint32_t positions)
+static double decode_bytes(const vkl_device_info *info, const vkl_model *m, uint32_t positions)
 {
-    vkl_scheduler_memory need = vkl_scheduler_memory_needed(m, positions);
+    vkl_scheduler_memory need = vkl_scheduler_memory_needed(info, m, positions);
     double kv_per_position = (double)need.kv_cache / positions;
     return vkl_model_decode_weight_bytes(m) + kv_per_position * positions / 2.0;  // mean cache length over the decode
 }
 
-static int report(const bench_model_options *o, const vkl_model *m, const model_run *r, const vkl_peaks *peaks)
+static int report(const bench_model_options *o, const vkl_device_info *info, const vkl_model *m, const model_run *r,
+                  const vkl_peaks *peaks)
 {
     const char *name = m->path;
     printf("| model | test | tokens/s | ± sd |\n| --- | --- | ---: | ---: |\n");
     printf("| %s | pp%u | %.1f | %.1f |\n", name, o->prompt, stats_mean(&r->pp), stats_sd(&r->pp));
     printf("| %s | tg%u | %.1f | %.1f |\n", name, o->generate, stats_mean(&r->tg), stats_sd(&r->tg));
-    double bytes = decode_bytes(m, o->prompt + o->generate), tg = stats_mean(&r->tg);
+    double bytes = decode_bytes(info, m, o->prompt + o->generate), tg = stats_mean(&r->tg);
     double bound = peaks->read_gbps * 1e9 / bytes;
     printf("\ndecode: GPU %.1f us and host %.1f us per token (host = wall time outside the GPU's timestamps);\n",
            stats_mean(&r->gpu_us), stats_mean(&r->host_us));
@@ -150,7 +151,7 @@ int bench_model(const bench_model_options *o, const vkl_model *model, vkl_device
     if (code == CLI_EXIT_OK && repetition(o, s, tokens, logits, &warm) != VKL_OK) code = CLI_EXIT_FAIL;
     for (uint32_t i = 0; code == CLI_EXIT_OK && i < o->repeats; i++)
         if (repetition(o, s, tokens, logits, &r) != VKL_OK) code = CLI_EXIT_FAIL;
-    if (code == CLI_EXIT_OK) code = report(o, model, &r, peaks);
+    if (code == CLI_EXIT_OK) code = report(o, device->info, model, &r, peaks);
     if (code == CLI_EXIT_OK && o->profile && profile(s, tokens, positions) != VKL_OK) code = CLI_EXIT_FAIL;
     vkl_scheduler_destroy(s);
     free(tokens);
