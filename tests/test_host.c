@@ -11,11 +11,14 @@
 #include "host/check.h"
 #include "host/half.h"
 #include "host/json.h"
+#include "host/kernels/attention.h"
+#include "host/kernels/matmul.h"
 #include "host/model.h"
 #include "host/ref.h"
 #include "host/rng.h"
 #include "host/tokenizer.h"
 #include "runtime/pipeline_cache.h"
+#include "shaders/attention.h"
 
 static int passed, failed;
 
@@ -262,6 +265,27 @@ static void test_inline_dispatch_choice(void)
     arrfree(moe.tensors);
 }
 
+// The variants the scheduler takes on a GPU and on a CPU device (tuned on an H100 and lavapipe).
+static void test_variant_choice(void)
+{
+    unsetenv("VKLLM_READ_PATH");
+    vkl_device_info gpu = { .type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, .texel_reads = true };
+    vkl_device_info cpu = { .type = VK_PHYSICAL_DEVICE_TYPE_CPU, .texel_reads = true };
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 128, false), "decode_lanes.f32") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 64, false), "decode_lanes.f32") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 32, false), "decode.f32") == 0);  // too few lanes' worth
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 128, true), "decode.f16") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 7, 128, false), "prefill.f32") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&cpu, 1, 128, false), "decode_texel.f32") == 0);
+    EXPECT(strcmp(vkl_matmul_variant(&gpu, 512, 4096, true, false), "gemm_large.f16") == 0);
+    EXPECT(strcmp(vkl_matmul_variant(&gpu, 256, 4096, false, false), "gemm_large.f32") == 0);
+    EXPECT(strcmp(vkl_matmul_variant(&gpu, 255, 4096, false, false), "gemm.f32") == 0);
+    EXPECT(strcmp(vkl_matmul_variant(&gpu, 512, 2048, true, false), "gemm.f16") == 0);  // TinyLlama: small tiles won
+    EXPECT(strcmp(vkl_matmul_variant(&gpu, 1, 4096, true, false), "gemv_rows.f16") == 0);
+    EXPECT(strcmp(vkl_matmul_variant(&cpu, 512, 4096, true, false), "gemm_texel.f16") == 0);
+    EXPECT(vkl_attention_max_chunks(1) == 1 && vkl_attention_max_chunks(ATTN_CHUNK + 1) == 2);
+}
+
 static void test_json(void)
 {
     char *text = NULL;
@@ -295,6 +319,7 @@ int main(void)
     test_tokenizer_small_vocabulary();
     test_pipeline_cache_envelope();
     test_inline_dispatch_choice();
+    test_variant_choice();
     test_json();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
