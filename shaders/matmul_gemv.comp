@@ -200,31 +200,29 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 }
 #endif
 
-// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over this invocation's
-// texels; with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
+// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), at vector i of the rows;
+// with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
 void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
 {
-    {
-        vec4 xa[MT], xb[MT];
-        [[unroll]] for (uint m = 0; m < MT; m++) {
-            xa[m] = x_at(x_texel[m] + i * (WEIGHT_VEC / 4u));
-            xb[m] = WEIGHT_VEC == 8u ? x_at(x_texel[m] + 2u * i + 1u) : vec4(0.0);
+    vec4 xa[MT], xb[MT];
+    [[unroll]] for (uint m = 0; m < MT; m++) {
+        xa[m] = x_at(x_texel[m] + i * (WEIGHT_VEC / 4u));
+        xb[m] = WEIGHT_VEC == 8u ? x_at(x_texel[m] + 2u * i + 1u) : vec4(0.0);
 #ifdef NORM
-            acc[m][SUMS - 1u] += dot(xa[m], xa[m]) + dot(xb[m], xb[m]);
-            xa[m] *= g_at(i * (WEIGHT_VEC / 4u));
-            if (WEIGHT_VEC == 8u) xb[m] *= g_at(2u * i + 1u);
+        acc[m][SUMS - 1u] += dot(xa[m], xa[m]) + dot(xb[m], xb[m]);
+        xa[m] *= g_at(i * (WEIGHT_VEC / 4u));
+        if (WEIGHT_VEC == 8u) xb[m] *= g_at(2u * i + 1u);
 #endif
-        }
-        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            vec4 wa, wb;
-            weight_texel(w + mat, row_texel[r] + i, wa, wb);
-            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
-        }
+    }
+    [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        vec4 wa, wb;
+        weight_texel(w + mat, row_texel[r] + i, wa, wb);
+        [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
     }
 }
 
-// Every UNROLL-th step of the loop over K is unrolled UNROLL times: straight-line code lets
-// the compiler issue UNROLL times as many loads before it waits (storage path only).
+// The loop over K, UNROLL steps at a time in straight-line code (storage path), so that the
+// compiler can issue UNROLL times as many loads before it waits; leftover steps run one by one.
 void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
 {
     uint i = tid;
