@@ -86,6 +86,13 @@ void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
 #define BENCH_MAX_SETS 8u
 #define BENCH_MAX_RUNS 64u
 #define BENCH_CACHE_BYTES (256ull << 20)  // larger than the last-level caches of GPUs and CPUs
+// GPU time of warm-up runs before the timed ones, on GPUs. Filling a case's inputs leaves the
+// device idle for a while, and GPUs lower their clocks when idle; a warm-up of one run per set
+// (well under a millisecond for most cases) may end before they are back up. CPU devices (their
+// runs are milliseconds; CI's time) warm up with one run per set.
+#define BENCH_WARMUP_US 50000.0
+#define BENCH_WARMUP_BATCHES 4u
+#define BENCH_WARMUP_RUNS 512u  // the most runs of one warm-up batch (command buffer)
 
 struct vkl_bencher {
     vkl_device *device;
@@ -211,11 +218,28 @@ static vkl_status time_runs(vkl_bencher *b, const vkl_case *c, const bench_sets 
     return status;
 }
 
+// Warm-up: every set once (pipelines, caches), then on GPUs batches of runs until BENCH_WARMUP_US
+// of GPU time (clocks), at most BENCH_WARMUP_BATCHES. Returns the last run's time.
+static vkl_status warm_up(vkl_bencher *b, const vkl_case *c, const bench_sets *s, double *last_us)
+{
+    double us[BENCH_WARMUP_RUNS], spent = 0.0;
+    double target = b->device->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0.0 : BENCH_WARMUP_US;
+    uint32_t runs = s->count;
+    for (uint32_t batch = 0; batch < BENCH_WARMUP_BATCHES && (batch == 0 || spent < target); batch++) {
+        VKL_TRY(time_runs(b, c, s, runs, us));
+        for (uint32_t i = 0; i < runs; i++) spent += us[i];
+        *last_us = us[runs - 1];
+        double needed = ceil((target - spent) / fmax(*last_us, 0.01));  // runs left to fill the time
+        runs = (uint32_t)fmax(1.0, fmin(BENCH_WARMUP_RUNS, needed));
+    }
+    return VKL_OK;
+}
+
 static vkl_status measure(vkl_bencher *b, const vkl_case *c, bench_sets *s, vkl_bench_result *r)
 {
-    double us[BENCH_MAX_RUNS];
-    VKL_TRY(time_runs(b, c, s, s->count, us));  // warm-up: every set once (pipelines, caches, clocks)
-    double estimate = us[s->count - 1] > 0.01 ? us[s->count - 1] : 0.01;
+    double us[BENCH_MAX_RUNS], last = 0.0;
+    VKL_TRY(warm_up(b, c, s, &last));
+    double estimate = last > 0.01 ? last : 0.01;
     uint32_t runs = (uint32_t)fmin(BENCH_MAX_RUNS, fmax(5.0, b->options.target_seconds * 1e6 / estimate));
     if (estimate > b->options.target_seconds * 1e6) runs = 3;  // slow cases: a few runs
     VKL_TRY(time_runs(b, c, s, runs, us));
