@@ -93,8 +93,9 @@ const char *vkl_matmul_variant(const vkl_device_info *info, uint32_t M, uint32_t
     if (residual) return f16_weights ? "gemv_add.f16" : "gemv_add.f32";
     if (M > 1 && texel) return f16_weights ? "gemm_texel.f16" : "gemm_texel.f32";
     // GPUs: 128 x 128 tiles once M and K are large. On an H100 at M = 512 they beat the 64 x 64
-    // tiles at every Llama shape with K >= 4096, and lost at TinyLlama's K = 2048 and with
-    // stories260K (benchmarks/results/nvidia-h100/gemm.md).
+    // tiles at every Llama shape with K >= 4096 but Llama-3-8B's 1,024-row K/V projections with
+    // f16 weights (439 -> 668 us), and lost at TinyLlama's K = 2048 and with stories260K
+    // (benchmarks/results/nvidia-h100/gemm.md). N is not known here.
     if (M >= 256 && K >= 4096) return f16_weights ? "gemm_large.f16" : "gemm_large.f32";
     if (M > 1) return f16_weights ? "gemm.f16" : "gemm.f32";
     if (texel) return f16_weights ? "gemv_texel.f16" : "gemv_texel.f32";
