@@ -25,19 +25,21 @@ $vkllm devices 2>&1 | tee "$out/devices.txt"
 status=0
 mode=${1:-all}  # all | bench (the GPU's own paths checked, then benchmarks) | compare
 if [ "$mode" = compare ]; then
-  # Builds side by side (tuning sweeps): build/vkllm and every .alt/vkllm-NAME (binaries built
-  # here with other constants, carried as .alt) bench the same cases, given as filters after
-  # `compare`, one JSON report per build (compare-NAME.json). Each build first checks the kernels that
-  # COMPARE_CHECK names (check filters, space-separated).
+  # Builds side by side (tuning sweeps): build/vkllm ("main") and every .alt/vkllm-NAME
+  # (binaries built here with other constants, carried as .alt; COMPARE_BUILDS= leaves them out)
+  # bench the same cases, given as filters after `compare`, one JSON report per build
+  # (compare-NAME.json). Each build first checks the kernels COMPARE_CHECK names (check filters,
+  # space-separated).
   shift
-  filters=() checks=()
+  filters=() checks=() builds=()
   for f in "$@"; do filters+=(--filter "$f"); done
   read -ra names <<< "${COMPARE_CHECK:-}"  # not glob-expanded
   for f in "${names[@]}"; do checks+=(--filter "$f"); done
+  for bin in $vkllm ${COMPARE_BUILDS-.alt/vkllm-*}; do [ -x "$bin" ] && builds+=("$bin"); done
+  build_name() { if [ "$1" = "$vkllm" ]; then echo main; else echo "${1##*/vkllm-}"; fi; }
   $vkllm bench --peaks --no-pipeline-cache 2>&1 | tee "$out/peaks.txt"
-  for bin in $vkllm ${COMPARE_BUILDS-.alt/vkllm-*}; do  # COMPARE_BUILDS= : build/vkllm alone
-    [ -x "$bin" ] || continue
-    name=${bin##*/vkllm-}; [ "$bin" = "$vkllm" ] && name=main
+  for bin in "${builds[@]}"; do
+    name=$(build_name "$bin")
     if [ ${#checks[@]} -gt 0 ]; then
       $bin check "${checks[@]}" > "$out/check-$name.txt" 2>&1 || status=1
       echo "$name check: $(tail -1 "$out/check-$name.txt")"
@@ -52,9 +54,8 @@ if [ "$mode" = compare ]; then
   if [ -n "${COMPARE_MODEL:-}" ]; then
     $vkllm mkmodel -o /tmp/compare.gguf --f16 --preset "$COMPARE_MODEL" --layers 4 > /dev/null || status=1
     for round in 1 2; do
-      for bin in $vkllm ${COMPARE_BUILDS-.alt/vkllm-*}; do
-        name=${bin##*/vkllm-}; [ "$bin" = "$vkllm" ] && name=main
-        echo "== $name round $round" >> "$out/compare-models.txt"
+      for bin in "${builds[@]}"; do
+        echo "== $(build_name "$bin") round $round" >> "$out/compare-models.txt"
         $bin bench -m /tmp/compare.gguf -p 512 -n 128 -r 3 >> "$out/compare-models.txt" 2>&1 || status=1
         save
       done
