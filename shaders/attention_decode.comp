@@ -7,13 +7,14 @@
 // key.
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): q, K and V are read
 // as RGBA32UI texels by a workgroup of ATTN_TEXEL_WG invocations, for HEADS query heads of one
-// KV group at once: scores 4 keys per invocation at a time, then the weighted sum of V one slot
-// of 8 head values per invocation; workgroup barriers only where subgroups may be smaller than
-// the workgroup. llvmpipe pays per texel fetch and per shared-memory load, not per byte, so
-// each fetch serves several keys or heads and the weights reach the V sum by subgroup
-// broadcast. Needs D % 8 == 0. Chunks of ATTN_TEXEL_CHUNK keys; where one chunk holds the
-// whole cache, and in prefill (a workgroup per query row, variants prefill_texel.*), the
-// output is written directly (binding 5) and the merge pass is not run.
+// KV group and (prefill) ROWS consecutive query rows at once: scores 4 keys per invocation at a
+// time, then the weighted sum of V one slot of 8 head values per invocation; workgroup
+// barriers only where subgroups may be smaller than the workgroup. llvmpipe pays per texel
+// fetch and per shared-memory load, not per byte, so each fetch serves several keys, heads or
+// rows and the weights reach the V sum by subgroup broadcast. Needs D % 8 == 0. Chunks of
+// ATTN_TEXEL_CHUNK keys; where one chunk holds the whole cache, and in prefill (a workgroup per
+// ROWS query rows, variants prefill_texel.*), the output is written directly (binding 5) and
+// the merge pass is not run.
 //! variant f32
 //! variant f16 -DKV_F16
 //! variant lanes_f32 -DKEY_LANES
@@ -39,15 +40,19 @@ layout(binding = 5) buffer O { float o[]; };
 layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 
 #define CHUNK ATTN_TEXEL_CHUNK
-// Query heads per workgroup (1, 2 or 4; set by the host), all of one KV group, so that each K
-// and V texel read serves them all.
+// Query heads per workgroup (1, 2 or 4; set by the host), all of one KV group, and query rows
+// per workgroup (prefill; HEADS * ROWS <= 4), so that each K and V texel read serves them all.
+// Each (row, head) pair has a set of sums, indexed hh below: head h0 + hh % HEADS of query row
+// q_row + hh / HEADS.
 layout(constant_id = 1) const uint HEADS = 1u;
-#define MAX_HEADS 4u
+layout(constant_id = 2) const uint ROWS = 1u;
+const uint PAIRS = HEADS * ROWS;
+#define MAX_PAIRS 4u  // most pairs per workgroup
 #define KEYS_PER_INVOCATION 4u  // scores: keys per invocation at a time, sharing each q texel read
 #define V_KEYS 4u               // weighted sum of V: keys per step, their weights broadcast from one lane each
-shared float weights[MAX_HEADS][CHUNK];  // per head: scores, then exp(score - max)
+shared float weights[MAX_PAIRS][CHUNK];  // per head: scores, then exp(score - max)
 shared float subgroup_part[WG];
-shared vec4 slot_part[MAX_HEADS][WG][2];  // V sums of invocations that share a slot
+shared vec4 slot_part[MAX_PAIRS][WG][2];  // V sums of invocations that share a slot
 
 // Values 8s..8s+7 of the row of the K (which 0) or V (which 1) cache starting at element `base`.
 void load_slot(uint which, uint base, uint s, out vec4 lo, out vec4 hi)
@@ -118,38 +123,45 @@ void store_slot(uint h, uint q_row, uint chunk, uint s, vec4 lo, vec4 hi, Merge 
     }
 }
 
-// Scores of keys [start, end) for heads h0.. into weights[]: q . K[k], q pre-scaled as the
-// reference does; returns each head's maximum over this invocation's keys.
-void scores(uint q_row, uint h0, uint start, uint end, uint key0, uint row_stride, out float local_max[MAX_HEADS])
+// Query row of pair hh of the workgroup whose first row is q_row; pairs past the last row
+// repeat it (their results are not stored).
+uint pair_row(uint q_row, uint hh) { return min(q_row + hh / HEADS, pc.M - 1u); }
+
+// Scores of keys [start, end) for pairs hh into weights[]: q . K[k], q pre-scaled as the
+// reference does; keys at or past a pair's length[hh] (its query's causal limit) score
+// ATTN_MASKED. Returns each pair's maximum over this invocation's keys.
+void scores(uint q_row, uint h0, uint start, uint end, uint key0, uint row_stride, uint length[MAX_PAIRS],
+            out float local_max[MAX_PAIRS])
 {
     uint tid = gl_LocalInvocationID.x, slots = pc.D / 8u;
-    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) local_max[hh] = ATTN_MASKED;
+    [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) local_max[hh] = ATTN_MASKED;
     for (uint k0 = start; k0 < end; k0 += WG * KEYS_PER_INVOCATION) {  // keys k0 + tid + WG r
         uint key_base[KEYS_PER_INVOCATION];
-        float score[MAX_HEADS][KEYS_PER_INVOCATION];
+        float score[MAX_PAIRS][KEYS_PER_INVOCATION];
         [[unroll]] for (uint r = 0u; r < KEYS_PER_INVOCATION; r++) {  // keys past the end repeat the last
             key_base[r] = min(k0 + tid + WG * r, end - 1u) * row_stride + key0;
-            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) score[hh][r] = 0.0;
+            [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) score[hh][r] = 0.0;
         }
         for (uint s = 0u; s < slots; s++) {
-            vec4 q_lo[MAX_HEADS], q_hi[MAX_HEADS];
-            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
-                uint q_texel = (q_row * pc.H + h0 + hh) * pc.D / 4u + 2u * s;
+            vec4 q_lo[MAX_PAIRS], q_hi[MAX_PAIRS];
+            [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
+                uint q_texel = (pair_row(q_row, hh) * pc.H + h0 + hh % HEADS) * pc.D / 4u + 2u * s;
                 q_lo[hh] = uintBitsToFloat(imageLoad(q_texels, int(q_texel))) * pc.scale;
                 q_hi[hh] = uintBitsToFloat(imageLoad(q_texels, int(q_texel + 1u))) * pc.scale;
             }
             [[unroll]] for (uint r = 0u; r < KEYS_PER_INVOCATION; r++) {
                 vec4 lo, hi;
                 load_slot(0u, key_base[r], s, lo, hi);
-                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) score[hh][r] += dot(q_lo[hh], lo) + dot(q_hi[hh], hi);
+                [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) score[hh][r] += dot(q_lo[hh], lo) + dot(q_hi[hh], hi);
             }
         }
         [[unroll]] for (uint r = 0u; r < KEYS_PER_INVOCATION; r++) {
             uint k = k0 + tid + WG * r;
             if (k < end)
-                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
-                    weights[hh][k - start] = score[hh][r];
-                    local_max[hh] = max(local_max[hh], score[hh][r]);
+                [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
+                    float score_k = k < length[hh] ? score[hh][r] : ATTN_MASKED;
+                    weights[hh][k - start] = score_k;
+                    local_max[hh] = max(local_max[hh], score_k);
                 }
         }
     }
@@ -157,12 +169,12 @@ void scores(uint q_row, uint h0, uint start, uint end, uint key0, uint row_strid
 
 // acc[hh] += sum of p_k V[k] over slot s of keys first, first + step, .. < end (weights[] holds p).
 void v_sum(uint s, uint first, uint step, uint start, uint end, uint key0, uint row_stride,
-           inout vec4 acc_lo[MAX_HEADS], inout vec4 acc_hi[MAX_HEADS])
+           inout vec4 acc_lo[MAX_PAIRS], inout vec4 acc_hi[MAX_PAIRS])
 {
     for (uint k = first; k < end; k += step) {
         vec4 lo, hi;
         load_slot(1u, k * row_stride + key0, s, lo, hi);
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
             float p = weights[hh][k - start];
             acc_lo[hh] = fma(vec4(p), lo, acc_lo[hh]);
             acc_hi[hh] = fma(vec4(p), hi, acc_hi[hh]);
@@ -173,18 +185,18 @@ void v_sum(uint s, uint first, uint step, uint start, uint end, uint key0, uint 
 // As v_sum over keys [start, end), V_KEYS at a time with each key's weights broadcast from the
 // invocation that read them (a shared load per key costs llvmpipe a gather); needs the
 // workgroup to be one subgroup.
-void v_sum_broadcast(uint s, uint start, uint end, uint key0, uint row_stride, inout vec4 acc_lo[MAX_HEADS],
-                     inout vec4 acc_hi[MAX_HEADS])
+void v_sum_broadcast(uint s, uint start, uint end, uint key0, uint row_stride, inout vec4 acc_lo[MAX_PAIRS],
+                     inout vec4 acc_hi[MAX_PAIRS])
 {
     uint k = start, tid = gl_LocalInvocationID.x;
     for (; k + V_KEYS <= end; k += V_KEYS) {
-        float mine[MAX_HEADS];
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) mine[hh] = weights[hh][k - start + tid % V_KEYS];
+        float mine[MAX_PAIRS];
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) mine[hh] = weights[hh][k - start + tid % V_KEYS];
 #define V_KEY(J)                                                              \
     {                                                                         \
         vec4 lo, hi;                                                          \
         load_slot(1u, (k + J) * row_stride + key0, s, lo, hi);                \
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {                     \
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {                     \
             float p = subgroupBroadcast(mine[hh], J);                         \
             acc_lo[hh] = fma(vec4(p), lo, acc_lo[hh]);                        \
             acc_hi[hh] = fma(vec4(p), hi, acc_hi[hh]);                        \
@@ -196,29 +208,34 @@ void v_sum_broadcast(uint s, uint start, uint end, uint key0, uint row_stride, i
     v_sum(s, k, 1u, start, end, key0, row_stride, acc_lo, acc_hi);
 }
 
-// Keys [chunk CHUNK, ..) of the `length` that query row q_row sees, for heads h0..: scores,
-// softmax weights, weighted sums of V; run_max and run_sum carry each head's running maximum
-// and sum from chunk to chunk.
-void attend_chunk(uint q_row, uint h0, uint chunk, uint length, inout float run_max[MAX_HEADS],
-                  inout float run_sum[MAX_HEADS])
+// Keys [chunk CHUNK, ..) for the pairs of query rows q_row.. and heads h0.., pair hh seeing
+// length[hh] keys: scores, softmax weights, weighted sums of V; run_max and run_sum carry each
+// pair's running maximum and sum from chunk to chunk. A pair whose keys all lie before the
+// chunk (rows end at different keys) takes part with weights of 0 and stores nothing: its
+// output was final at its last chunk.
+void attend_chunk(uint q_row, uint h0, uint chunk, uint length[MAX_PAIRS], inout float run_max[MAX_PAIRS],
+                  inout float run_sum[MAX_PAIRS])
 {
     uint tid = gl_LocalInvocationID.x, row_stride = pc.KVH * pc.D, key0 = (h0 / (pc.H / pc.KVH)) * pc.D;
-    uint slots = pc.D / 8u, start = chunk * CHUNK, end = min(start + CHUNK, length);
-    float m[MAX_HEADS], sum[MAX_HEADS], local[MAX_HEADS];
-    scores(q_row, h0, start, end, key0, row_stride, local);
-    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+    uint slots = pc.D / 8u, start = chunk * CHUNK, end = min(start + CHUNK, length[PAIRS - 1u]);
+    float m[MAX_PAIRS], sum[MAX_PAIRS], local[MAX_PAIRS];
+    bool stores[MAX_PAIRS];  // decode stores every chunk's partials, also past the context
+    [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++)
+        stores[hh] = pc.chunks > 1u || (start < length[hh] && q_row + hh / HEADS < pc.M);
+    scores(q_row, h0, start, end, key0, row_stride, length, local);
+    [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
         m[hh] = workgroup_combine(local[hh], true);  // ATTN_MASKED for a chunk past the context
         local[hh] = 0.0;
     }
     sync_weights();
     for (uint k = start + tid; k < end; k += WG)
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
             float p = exp(weights[hh][k - start] - m[hh]);
             weights[hh][k - start] = p;
             local[hh] += p;
         }
-    Merge mg[MAX_HEADS];
-    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+    Merge mg[MAX_PAIRS];
+    [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
         sum[hh] = workgroup_combine(local[hh], false);
         float new_max = max(run_max[hh], m[hh]);
         mg[hh].keep = exp(run_max[hh] - new_max);  // 0 before the first chunk (run_max ATTN_MASKED)
@@ -227,47 +244,49 @@ void attend_chunk(uint q_row, uint h0, uint chunk, uint length, inout float run_
         run_max[hh] = new_max;
         mg[hh].total = run_sum[hh];
         mg[hh].first = chunk == 0u;
-        mg[hh].last = end == length;
+        mg[hh].last = start + CHUNK >= length[hh];
     }
     sync_weights();
     // Weighted sum of V, 8 head values (a slot) per invocation at a time. With fewer slots than
     // invocations (small heads), `spread` invocations share a slot, each over every spread-th
     // key, and add up through shared memory: one invocation alone would walk all the chunk's
     // keys while the rest idle.
-    vec4 acc_lo[MAX_HEADS], acc_hi[MAX_HEADS];
+    vec4 acc_lo[MAX_PAIRS], acc_hi[MAX_PAIRS];
     if (slots < WG) {
         uint spread = WG / slots, s = tid / spread, group = tid % spread;
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) acc_lo[hh] = acc_hi[hh] = vec4(0.0);
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) acc_lo[hh] = acc_hi[hh] = vec4(0.0);
         if (s < slots) v_sum(s, start + group, spread, start, end, key0, row_stride, acc_lo, acc_hi);
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
             slot_part[hh][tid][0] = acc_lo[hh];
             slot_part[hh][tid][1] = acc_hi[hh];
         }
         sync_weights();
         if (s < slots && group == 0u)
-            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+            [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
                 for (uint g = 1u; g < spread; g++) {
                     acc_lo[hh] += slot_part[hh][tid + g][0];
                     acc_hi[hh] += slot_part[hh][tid + g][1];
                 }
-                store_slot(h0 + hh, q_row, chunk, s, acc_lo[hh], acc_hi[hh], mg[hh]);
+                if (stores[hh])
+                    store_slot(h0 + hh % HEADS, pair_row(q_row, hh), chunk, s, acc_lo[hh], acc_hi[hh], mg[hh]);
             }
     } else {
         // Every invocation runs each pass (a slot past the last repeats it, not stored), so all
         // take part in the broadcasts.
         for (uint s0 = 0u; s0 < slots; s0 += WG) {
             uint s = min(s0 + tid, slots - 1u);
-            [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) acc_lo[hh] = acc_hi[hh] = vec4(0.0);
+            [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) acc_lo[hh] = acc_hi[hh] = vec4(0.0);
             if (SUBGROUP_MIN >= WG) v_sum_broadcast(s, start, end, key0, row_stride, acc_lo, acc_hi);
             else v_sum(s, start, 1u, start, end, key0, row_stride, acc_lo, acc_hi);
             if (s0 + tid < slots)
-                [[unroll]] for (uint hh = 0u; hh < HEADS; hh++)
-                    store_slot(h0 + hh, q_row, chunk, s, acc_lo[hh], acc_hi[hh], mg[hh]);
+                [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++)
+                    if (stores[hh])
+                        store_slot(h0 + hh % HEADS, pair_row(q_row, hh), chunk, s, acc_lo[hh], acc_hi[hh], mg[hh]);
         }
     }
     if (tid == 0u && pc.chunks > 1u)
-        [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
-            uint out_base = ((h0 + hh) * pc.chunks + chunk) * (pc.D + 2u);
+        [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
+            uint out_base = ((h0 + hh % HEADS) * pc.chunks + chunk) * (pc.D + 2u);
             partials[out_base + pc.D] = m[hh];
             partials[out_base + pc.D + 1u] = sum[hh];
         }
@@ -275,18 +294,22 @@ void attend_chunk(uint q_row, uint h0, uint chunk, uint length, inout float run_
 }
 
 // Decode with the context split (pc.chunks > 1): chunk gl_WorkGroupID.x of the one query.
-// Otherwise (one chunk covers the cache, or prefill: query row gl_WorkGroupID.z at position
-// pos[0] + row) each workgroup walks all the keys its query sees, a chunk at a time.
+// Otherwise (one chunk covers the cache, or prefill: query rows ROWS gl_WorkGroupID.z.., row r
+// at position pos[0] + r) each workgroup walks all the keys its queries see, a chunk at a time.
 void main()
 {
-    uint q_row = gl_WorkGroupID.z, h0 = gl_WorkGroupID.y * HEADS, length = pos[0] + q_row + 1u;
-    float run_max[MAX_HEADS], run_sum[MAX_HEADS];
-    [[unroll]] for (uint hh = 0u; hh < HEADS; hh++) {
+    uint q_row = gl_WorkGroupID.z * ROWS, h0 = gl_WorkGroupID.y * HEADS;
+    float run_max[MAX_PAIRS], run_sum[MAX_PAIRS];
+    uint length[MAX_PAIRS];  // the last pair has the longest
+    [[unroll]] for (uint hh = 0u; hh < PAIRS; hh++) {
         run_max[hh] = ATTN_MASKED;
         run_sum[hh] = 0.0;
+        length[hh] = pos[0] + pair_row(q_row, hh) + 1u;
     }
     if (pc.chunks > 1u) attend_chunk(0u, h0, gl_WorkGroupID.x, length, run_max, run_sum);
-    else for (uint chunk = 0u; chunk * CHUNK < length; chunk++) attend_chunk(q_row, h0, chunk, length, run_max, run_sum);
+    else
+        for (uint chunk = 0u; chunk * CHUNK < length[PAIRS - 1u]; chunk++)
+            attend_chunk(q_row, h0, chunk, length, run_max, run_sum);
 }
 
 #else  // storage-buffer path

@@ -119,8 +119,12 @@ static const uint32_t texel_quick[][6] = {
     { 1, 8, 4, 8, 37, 512 }, { 1, 4, 1, 96, 1000, 1024 }, { 1, 2, 1, 256, 256, 520 }, { 1, 12, 2, 72, 600, 1024 },
 };
 // Texel prefill: the prefill shapes (all D % 8 == 0), plus queries whose keys span 2 and 3
-// chunks (merged as they go), after a prefix, in workgroups of 2 and 4 heads.
-static const uint32_t prefill_texel_extra[][6] = { { 7, 12, 2, 72, 600, 1024 }, { 3, 16, 2, 32, 1030, 2048 } };
+// chunks (merged as they go), after a prefix, in workgroups of 2 and 4 heads; and workgroups of
+// 4 and 2 query rows whose first rows end their keys a chunk before the others (positions 510
+// to 513 and 511, 512: 512 keys a chunk), with a last workgroup of 1 row.
+static const uint32_t prefill_texel_extra[][6] = {
+    { 7, 12, 2, 72, 600, 1024 }, { 3, 16, 2, 32, 1030, 2048 }, { 9, 4, 4, 64, 510, 1024 }, { 7, 4, 2, 32, 511, 1024 },
+};
 
 static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
@@ -177,6 +181,9 @@ static void attention_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
         values[i] = i < visible ? vkl_rng_uniform(rng, d[index].lo, d[index].hi) : NAN;
 }
 
+// Texel path: (query row, head) pairs per workgroup, as the shader's MAX_PAIRS.
+#define TEXEL_PAIRS 4u
+
 // Texel path: query heads per workgroup, the most of 4, 2 and 1 that divides the GQA group
 // (H / KVH), so that one read of a K or V texel serves them all.
 static uint32_t texel_heads(const vkl_case *c)
@@ -196,11 +203,14 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
         return 1;
     }
     // The texel path also binds o, which it writes itself where one chunk covers the cache (and
-    // in prefill), and takes texel_heads(c) query heads of a KV group per workgroup (spec constant 1).
+    // in prefill), and takes texel_heads(c) query heads of a KV group per workgroup (spec constant
+    // 1) and, in prefill, as many query rows as make 4 (row, head) pairs (spec constant 2).
     uint32_t heads = is_texel(c->variant) ? texel_heads(c) : 1;
+    uint32_t rows = is_texel_prefill(c->variant) ? TEXEL_PAIRS / heads : 1;
     out[0] = (vkl_launch){ .binding_count = is_texel(c->variant) ? 6 : 5, .bindings = { 0, 1, 2, 3, 5, 4 },
-                           .groups = { push.chunks, push.H / heads, push.M }, .spec0_subgroup_min = is_texel(c->variant),
-                           .spec_count = is_texel(c->variant) ? 2 : 0, .spec = { 0, heads } };
+                           .groups = { push.chunks, push.H / heads, (push.M + rows - 1) / rows },
+                           .spec0_subgroup_min = is_texel(c->variant), .spec_count = is_texel(c->variant) ? 3 : 0,
+                           .spec = { 0, heads, rows } };
     out[1] = (vkl_launch){ .shader = "attention_merge.default", .binding_count = 2, .bindings = { 5, 4 },
                            .groups = { (push.H * push.D + ATTN_MERGE_WG - 1) / ATTN_MERGE_WG, 1, 1 } };
     vkl_launch_set_push(&out[0], &push, sizeof push);
