@@ -211,7 +211,7 @@ void v_sum_broadcast(uint s, uint start, uint end, uint key0, uint row_stride, i
 // Keys [chunk CHUNK, ..) for the pairs of query rows q_row.. and heads h0.., pair hh seeing
 // length[hh] keys: scores, softmax weights, weighted sums of V; run_max and run_sum carry each
 // pair's running maximum and sum from chunk to chunk. A pair whose keys all lie before the
-// chunk (rows end at different keys) takes part with weights of 0 and stores nothing: its
+// chunk (rows end at different keys) runs along, its sums meaningless, and stores nothing: its
 // output was final at its last chunk.
 void attend_chunk(uint q_row, uint h0, uint chunk, uint length[MAX_PAIRS], inout float run_max[MAX_PAIRS],
                   inout float run_sum[MAX_PAIRS])
