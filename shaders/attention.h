@@ -35,6 +35,7 @@
 #define ATTN_MERGE_WG 64u    // decode merge: one invocation per output value
 #define ATTN_TEXEL_WG 8u       // decode, texel path: invocations per workgroup
 #define ATTN_TEXEL_CHUNK 512u  // decode, texel path: keys per workgroup (stories260K's whole context)
+#define ATTN_TEXEL_PAIRS 4u    // texel path: most (query row, head) pairs per workgroup
 
 PUSH_CONSTANTS(attention_push)
 {

@@ -47,10 +47,10 @@ layout(constant_id = 0) const uint SUBGROUP_MIN = 1u;
 layout(constant_id = 1) const uint HEADS = 1u;
 layout(constant_id = 2) const uint ROWS = 1u;
 const uint PAIRS = HEADS * ROWS;
-#define MAX_PAIRS 4u  // most pairs per workgroup
+#define MAX_PAIRS ATTN_TEXEL_PAIRS
 #define KEYS_PER_INVOCATION 4u  // scores: keys per invocation at a time, sharing each q texel read
 #define V_KEYS 4u               // weighted sum of V: keys per step, their weights broadcast from one lane each
-shared float weights[MAX_PAIRS][CHUNK];  // per head: scores, then exp(score - max)
+shared float weights[MAX_PAIRS][CHUNK];  // per pair: scores, then exp(score - max)
 shared float subgroup_part[WG];
 shared vec4 slot_part[MAX_PAIRS][WG][2];  // V sums of invocations that share a slot
 

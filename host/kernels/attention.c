@@ -181,9 +181,6 @@ static void attention_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
         values[i] = i < visible ? vkl_rng_uniform(rng, d[index].lo, d[index].hi) : NAN;
 }
 
-// Texel path: (query row, head) pairs per workgroup, as the shader's MAX_PAIRS.
-#define TEXEL_PAIRS 4u
-
 // Texel path: query heads per workgroup, the most of 4, 2 and 1 that divides the GQA group
 // (H / KVH), so that one read of a K or V texel serves them all.
 static uint32_t texel_heads(const vkl_case *c)
@@ -206,7 +203,7 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
     // in prefill), and takes texel_heads(c) query heads of a KV group per workgroup (spec constant
     // 1) and, in prefill, as many query rows as make 4 (row, head) pairs (spec constant 2).
     uint32_t heads = is_texel(c->variant) ? texel_heads(c) : 1;
-    uint32_t rows = is_texel_prefill(c->variant) ? TEXEL_PAIRS / heads : 1;
+    uint32_t rows = is_texel_prefill(c->variant) ? ATTN_TEXEL_PAIRS / heads : 1;
     out[0] = (vkl_launch){ .binding_count = is_texel(c->variant) ? 6 : 5, .bindings = { 0, 1, 2, 3, 5, 4 },
                            .groups = { push.chunks, push.H / heads, (push.M + rows - 1) / rows },
                            .spec0_subgroup_min = is_texel(c->variant), .spec_count = is_texel(c->variant) ? 3 : 0,
