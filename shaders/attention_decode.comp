@@ -2,9 +2,10 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 // Split-context decode attention, first pass: one chunk of keys of one head per workgroup;
-// see attention.h. KEY_LANES (variants lanes_*, for GPUs): the scores are computed by a
-// subgroup per key, its lanes splitting the head dimension (key_scores), not an invocation per
-// key.
+// see attention.h. KEY_LANES (variants lanes_*, for GPUs; D % 4 == 0): the scores are computed
+// by a subgroup per key, its lanes splitting the head dimension (key_scores), not an invocation
+// per key, and the V sum by groups of invocations each over every few keys (value_sums), all
+// with 16-byte loads.
 // Texel path (TEXEL, for CPU devices; see vkl_device_prefers_texel_reads): q, K and V are read
 // as RGBA32UI texels by a workgroup of ATTN_TEXEL_WG invocations, for HEADS query heads of one
 // KV group and (prefill) ROWS consecutive query rows at once: scores 4 keys per invocation at a
@@ -316,33 +317,43 @@ void main()
 #define REDUCE_WORKGROUP_SIZE ATTN_WG
 #include "reduce.glsl"
 
+#ifdef KEY_LANES
+#define KV_VEC4  // needs D % 4 == 0 (vkl_attention_variant)
+#endif
 layout(local_size_x = ATTN_WG) in;
 layout(binding = 0) readonly buffer Q { float q[]; };
 #include "kv.glsl"
 layout(binding = 3) readonly buffer Pos { uint pos[]; };
 layout(binding = 4) writeonly buffer Partials { float partials[]; };
 
-shared float q_vec[ATTN_DMAX];
 shared float scores[ATTN_CHUNK];
 
 #ifdef KEY_LANES
-#define LANE_KEYS 4u  // keys a subgroup scores at once, so their loads are in flight together
-// Scores of keys [start, end) into scores[] with each subgroup taking LANE_KEYS keys at a time
-// and its lanes splitting the head dimension: neighbouring lanes read neighbouring values of a
-// key's row (one invocation per key, the default, reads D values 4 * KVH * D bytes apart across
-// a subgroup). subgroupAdd sums the lanes' parts; local_max takes the subgroup's keys.
-void key_scores(uint start, uint end, uint stride, uint kv_base, inout float local_max)
+// GPUs: every K and V read is a 16-byte load (8 with f16) by neighbouring lanes on neighbouring
+// values of a row, and each invocation keeps several in flight. The one-invocation-per-key
+// path walks a chunk's 64 keys one 4-byte load after another in the V sum, which left an H100
+// waiting on memory (Llama-2-7B decode at context 640: 103 us per token against 29 at the
+// roofline).
+#define LANE_KEYS 8u  // keys a subgroup scores at once, their loads in flight together
+#define V_KEYS 8u     // keys an invocation adds to its V sum at once, likewise
+shared vec4 q_quads[ATTN_DMAX / 4u];
+shared vec4 v_part[ATTN_WG];
+
+// Scores of keys [start, end) into scores[], a subgroup taking LANE_KEYS keys at a time and its
+// lanes splitting the head dimension, 4 values each; subgroupAdd sums the lanes' parts.
+// Rows and bases count quads (4 values).
+void key_scores(uint start, uint end, uint stride4, uint base4, inout float local_max)
 {
-    uint lane = gl_SubgroupInvocationID, step = gl_NumSubgroups * LANE_KEYS;
+    uint lane = gl_SubgroupInvocationID, quads = pc.D / 4u, step = gl_NumSubgroups * LANE_KEYS;
     for (uint k0 = start + gl_SubgroupID * LANE_KEYS; k0 < end; k0 += step) {
         float part[LANE_KEYS];
         uint row[LANE_KEYS];
         [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) {
             part[r] = 0.0;
-            row[r] = min(k0 + r, end - 1u) * stride + kv_base;  // keys past the end repeat the last, unstored
+            row[r] = min(k0 + r, end - 1u) * stride4 + base4;  // keys past the end repeat the last, unstored
         }
-        for (uint d = lane; d < pc.D; d += gl_SubgroupSize)
-            [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) part[r] = fma(q_vec[d], load_k(row[r] + d), part[r]);
+        for (uint d = lane; d < quads; d += gl_SubgroupSize)
+            [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) part[r] += dot(q_quads[d], load_k4(row[r] + d));
         [[unroll]] for (uint r = 0u; r < LANE_KEYS; r++) {
             float s = subgroupAdd(part[r]);
             if (k0 + r < end) {
@@ -352,6 +363,35 @@ void key_scores(uint start, uint end, uint stride, uint kv_base, inout float loc
         }
     }
 }
+
+// The chunk's sum of p_k V[k] into partials[out_base..]: invocation tid adds quad tid % quads of
+// every groups-th key from start + tid / quads, V_KEYS keys at a time; the groups' sums then
+// meet in shared memory. Call in uniform control flow.
+void value_sums(uint start, uint end, uint stride4, uint base4, uint out_base)
+{
+    uint tid = gl_LocalInvocationID.x, quads = pc.D / 4u, groups = ATTN_WG / quads;
+    uint s = tid % quads, g = tid / quads;
+    vec4 acc = vec4(0.0);
+    if (g < groups)
+        for (uint k0 = start + g; k0 < end; k0 += groups * V_KEYS) {
+            vec4 v[V_KEYS];
+            float p[V_KEYS];
+            [[unroll]] for (uint j = 0u; j < V_KEYS; j++) {  // keys past the end: the last, weighted 0
+                uint k = k0 + groups * j;
+                p[j] = k < end ? scores[k - start] : 0.0;
+                v[j] = load_v4(min(k, end - 1u) * stride4 + base4 + s);
+            }
+            [[unroll]] for (uint j = 0u; j < V_KEYS; j++) acc = fma(vec4(p[j]), v[j], acc);
+        }
+    v_part[tid] = acc;
+    barrier();
+    if (tid < quads) {
+        for (uint j = 1u; j < groups; j++) acc += v_part[j * quads + tid];
+        [[unroll]] for (uint c = 0u; c < 4u; c++) partials[out_base + 4u * tid + c] = acc[c];
+    }
+}
+#else
+shared float q_vec[ATTN_DMAX];
 #endif
 
 void main()
@@ -368,12 +408,16 @@ void main()
         }
         return;
     }
-    for (uint d = tid; d < pc.D; d += ATTN_WG) q_vec[d] = q[h * pc.D + d] * pc.scale;
-    barrier();
     float local_max = ATTN_MASKED;
 #ifdef KEY_LANES
-    key_scores(start, end, stride, kv_base, local_max);
+    for (uint d = tid; d < pc.D / 4u; d += ATTN_WG)
+        q_quads[d] = vec4(q[h * pc.D + 4u * d], q[h * pc.D + 4u * d + 1u], q[h * pc.D + 4u * d + 2u],
+                          q[h * pc.D + 4u * d + 3u]) * pc.scale;
+    barrier();
+    key_scores(start, end, stride / 4u, kv_base / 4u, local_max);
 #else
+    for (uint d = tid; d < pc.D; d += ATTN_WG) q_vec[d] = q[h * pc.D + d] * pc.scale;
+    barrier();
     for (uint k = start + tid; k < end; k += ATTN_WG) {
         float s = 0.0;
         for (uint d = 0u; d < pc.D; d++) s = fma(q_vec[d], load_k(k * stride + kv_base + d), s);
@@ -389,11 +433,15 @@ void main()
         local_sum += p;
     }
     float chunk_sum = workgroup_sum(local_sum);  // and publish the probabilities
+#ifdef KEY_LANES
+    value_sums(start, end, stride / 4u, kv_base / 4u, out_base);
+#else
     for (uint d = tid; d < pc.D; d += ATTN_WG) {
         float a = 0.0;
         for (uint k = start; k < end; k++) a = fma(scores[k - start], load_v(k * stride + kv_base + d), a);
         partials[out_base + d] = a;
     }
+#endif
     if (tid == 0u) {
         partials[out_base + pc.D] = chunk_max;
         partials[out_base + pc.D + 1u] = chunk_sum;

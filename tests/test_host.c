@@ -274,7 +274,8 @@ static void test_variant_choice(void)
     EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 128, false), "decode_lanes.f32") == 0);
     EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 64, false), "decode_lanes.f32") == 0);
     EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 32, false), "decode.f32") == 0);  // too few lanes' worth
-    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 128, true), "decode.f16") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 128, true), "decode_lanes.f16") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 66, false), "decode.f32") == 0);  // lanes read 4 values at once
     EXPECT(strcmp(vkl_attention_variant(&gpu, 7, 128, false), "prefill.f32") == 0);
     EXPECT(strcmp(vkl_attention_variant(&cpu, 1, 128, false), "decode_texel.f32") == 0);
     EXPECT(strcmp(vkl_matmul_variant(&gpu, 512, 4096, true, false), "gemm_large.f16") == 0);

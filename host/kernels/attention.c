@@ -80,12 +80,12 @@ const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint3
     if (M > 1 && texel) return f16_cache ? "prefill_texel.f16" : "prefill_texel.f32";
     if (M > 1) return f16_cache ? "prefill.f16" : "prefill.f32";
     if (texel) return f16_cache ? "decode_texel.f16" : "decode_texel.f32";
-    // GPUs, f32 cache (the scheduler's): a subgroup per key where heads are wide enough for its
-    // lanes. In Llama-2-7B decode on an H100 (4 layers, 64-key chunks; benchmarks/results/
-    // nvidia-h100/attention-decode.md) attention took 103 us per token against 129 at context
-    // 640, and 241 against 423 at 4,028. With D = 8 it lost 65 % in the kernel benchmark, and
-    // with an f16 cache it won and lost by turns.
-    if (!f16_cache && D >= 64) return "decode_lanes.f32";
+    // GPUs: a subgroup per key where heads are wide enough for its lanes. In Llama-2-7B decode on
+    // an H100 (4 layers, f32 cache; benchmarks/results/nvidia-h100/attention-decode.md) attention
+    // took 83 us per token at context 640 (decode.f32: 129), and 244 at 4,028 (423). The kernel
+    // benchmark had it faster with f16 caches too (ctx 4096: 76 against 153 us), and slower with
+    // D = 8 (13.1 against 11.2 us).
+    if (D >= 64 && D % 4 == 0) return f16_cache ? "decode_lanes.f16" : "decode_lanes.f32";
     return f16_cache ? "decode.f16" : "decode.f32";
 }
 
