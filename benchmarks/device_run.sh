@@ -20,6 +20,11 @@ if ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&
 fi
 export XDG_CACHE_HOME=$out/cache
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv > "$out/nvidia-smi.csv" 2>&1
+# The SM clock, power and load every 0.5 s through the call: timings taken at a lowered clock show.
+nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,pstate,power.draw,utilization.gpu --format=csv \
+  -lms 500 > "$out/clocks.csv" 2>&1 &
+clock_log=$!
+trap 'kill $clock_log 2> /dev/null' EXIT
 vkllm=build/vkllm
 $vkllm devices 2>&1 | tee "$out/devices.txt"
 status=0
@@ -50,17 +55,23 @@ if [ "$mode" = compare ]; then
     fi
     save
   done
-  # End to end (COMPARE_MODEL: a mkmodel preset, 4 layers, f16): the builds in turn, twice.
+  # End to end (COMPARE_MODEL: a mkmodel preset, 4 layers, f16): the builds in turn, twice, for
+  # each set of `bench -m` options in COMPARE_MODEL_RUNS (separated by ';'; e.g. with --profile,
+  # or a long prompt).
   if [ -n "${COMPARE_MODEL:-}" ]; then
     $vkllm mkmodel -o /tmp/compare.gguf --f16 --preset "$COMPARE_MODEL" --layers 4 > /dev/null || status=1
-    for round in 1 2; do
-      for bin in "${builds[@]}"; do
-        echo "== $(build_name "$bin") round $round" >> "$out/compare-models.txt"
-        $bin bench -m /tmp/compare.gguf -p 512 -n 128 -r 3 >> "$out/compare-models.txt" 2>&1 || status=1
-        save
+    IFS=';' read -ra runs <<< "${COMPARE_MODEL_RUNS:--p 512 -n 128 -r 3}"
+    for options in "${runs[@]}"; do
+      read -ra args <<< "$options"
+      for round in 1 2; do
+        for bin in "${builds[@]}"; do
+          echo "== $(build_name "$bin") round $round: bench -m ${args[*]}" >> "$out/compare-models.txt"
+          $bin bench -m /tmp/compare.gguf "${args[@]}" >> "$out/compare-models.txt" 2>&1 || status=1
+          save
+        done
       done
     done
-    grep -E "^==|tg128|pp512" "$out/compare-models.txt"
+    grep -E "^==|tg[0-9]|pp[0-9]|^\| attention" "$out/compare-models.txt"
   fi
   exit $status
 fi

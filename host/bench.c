@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "host/dispatch.h"
 #include "host/model_presets.h"
@@ -86,19 +87,33 @@ void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
 #define BENCH_MAX_SETS 8u
 #define BENCH_MAX_RUNS 64u
 #define BENCH_CACHE_BYTES (256ull << 20)  // larger than the last-level caches of GPUs and CPUs
-// GPU time of warm-up runs before the timed ones, on GPUs. Filling a case's inputs leaves the
-// device idle for a while, and GPUs lower their clocks when idle; a warm-up of one run per set
-// (well under a millisecond for most cases) may end before they are back up. CPU devices (their
-// runs are milliseconds; CI's time) warm up with one run per set.
+// Warm-up on GPUs. GPUs lower their clocks when idle, and the device idles while the host draws
+// a case's inputs: an H100 left 1,980 MHz for 345 after about 2 s idle and came back only after
+// up to a second of load, and f16 GEMVs and decode attention timed after a 50 ms warm-up ran
+// 1.8-2.6x slower than after 2 s (benchmarks/README.md, thirteenth stop). So a case that finds
+// the device idle for over BENCH_IDLE_S warms up for BENCH_WARMUP_COLD_S of wall time, in
+// batches of about BENCH_WARMUP_BATCH_US of GPU time; one that follows another at once, for
+// BENCH_WARMUP_US of GPU time. CPU devices (their runs are milliseconds; CI's time) warm up with
+// one run per set.
+#define BENCH_IDLE_S 1.0
+#define BENCH_WARMUP_COLD_S 2.0
 #define BENCH_WARMUP_US 50000.0
-#define BENCH_WARMUP_BATCHES 4u
+#define BENCH_WARMUP_BATCH_US 20000.0
 #define BENCH_WARMUP_RUNS 512u  // the most runs of one warm-up batch (command buffer)
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 struct vkl_bencher {
     vkl_device *device;
     vkl_pipeline_set *pipelines;
     vkl_peaks peaks;
     vkl_bench_options options;
+    double busy_until;  // when the device last finished work of this bencher (now_seconds; 0: never)
 };
 
 vkl_status vkl_bencher_create(vkl_device *device, const vkl_peaks *peaks, const vkl_bench_options *options,
@@ -218,19 +233,21 @@ static vkl_status time_runs(vkl_bencher *b, const vkl_case *c, const bench_sets 
     return status;
 }
 
-// Warm-up: every set once (pipelines, caches), then on GPUs batches of runs until BENCH_WARMUP_US
-// of GPU time (clocks), at most BENCH_WARMUP_BATCHES. Returns the last run's time.
+// Warm-up: every set once (pipelines, caches), then on GPUs batches of runs until the device's
+// clocks are up (see BENCH_WARMUP_COLD_S). Returns the last run's time.
 static vkl_status warm_up(vkl_bencher *b, const vkl_case *c, const bench_sets *s, double *last_us)
 {
-    double us[BENCH_WARMUP_RUNS], spent = 0.0;
-    double target = b->device->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0.0 : BENCH_WARMUP_US;
+    double us[BENCH_WARMUP_RUNS], spent_us = 0.0, start = now_seconds();
+    bool gpu = b->device->info->type != VK_PHYSICAL_DEVICE_TYPE_CPU;
+    bool cold = b->busy_until == 0.0 || start - b->busy_until > BENCH_IDLE_S;
     uint32_t runs = s->count;
-    for (uint32_t batch = 0; batch < BENCH_WARMUP_BATCHES && (batch == 0 || spent < target); batch++) {
+    for (;;) {
         VKL_TRY(time_runs(b, c, s, runs, us));
-        for (uint32_t i = 0; i < runs; i++) spent += us[i];
+        for (uint32_t i = 0; i < runs; i++) spent_us += us[i];
         *last_us = us[runs - 1];
-        double needed = ceil((target - spent) / fmax(*last_us, 0.01));  // runs left to fill the time
-        runs = (uint32_t)fmax(1.0, fmin(BENCH_WARMUP_RUNS, needed));
+        if (!gpu || (cold ? now_seconds() - start >= BENCH_WARMUP_COLD_S : spent_us >= BENCH_WARMUP_US)) break;
+        double batch_us = cold ? BENCH_WARMUP_BATCH_US : BENCH_WARMUP_US - spent_us;
+        runs = (uint32_t)fmax(1.0, fmin(BENCH_WARMUP_RUNS, ceil(batch_us / fmax(*last_us, 0.01))));
     }
     return VKL_OK;
 }
@@ -243,6 +260,7 @@ static vkl_status measure(vkl_bencher *b, const vkl_case *c, bench_sets *s, vkl_
     uint32_t runs = (uint32_t)fmin(BENCH_MAX_RUNS, fmax(5.0, b->options.target_seconds * 1e6 / estimate));
     if (estimate > b->options.target_seconds * 1e6) runs = 3;  // slow cases: a few runs
     VKL_TRY(time_runs(b, c, s, runs, us));
+    b->busy_until = now_seconds();
     qsort(us, runs, sizeof us[0], compare_double);
     r->us_min = us[0];
     r->us_max = us[runs - 1];
