@@ -26,6 +26,8 @@
 #define ATTN_WG 128u
 #define ATTN_BQ 8u       // prefill queries per workgroup; ATTN_BQ * ATTN_BK == ATTN_WG
 #define ATTN_BK 16u      // prefill keys per tile
+#define ATTN_TILED_BQ 32u    // prefill, tiled variants (GPUs): queries per workgroup; 4 * ATTN_WG / ATTN_BK
+#define ATTN_TILED_DMAX 128u // tiled variants: largest head dimension (shared memory)
 #define ATTN_DMAX 256u   // largest head dimension
 // Decode keys per workgroup (storage path). 64 gives workgroups enough for a GPU at short
 // contexts: on an H100, Llama-2-7B decode attention at context 640 took 257 us per token (4

@@ -8,7 +8,13 @@
 // contexts of a few thousand keys.
 //! variant f32
 //! variant f16 -DKV_F16
+//! variant tiled_f32 -DTILED
+//! variant tiled_f16 -DTILED -DKV_F16
 #include "attention.h"
+
+#ifdef TILED
+#include "attention_prefill_tiled.glsl"
+#else
 
 #define BQ ATTN_BQ
 #define BK ATTN_BK
@@ -102,3 +108,4 @@ void main()
         o[((m0 + out_row) * pc.H + h) * pc.D + d] = acc[j] * inv_sum;
     }
 }
+#endif

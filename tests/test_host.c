@@ -276,7 +276,8 @@ static void test_variant_choice(void)
     EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 32, false), "decode.f32") == 0);  // too few lanes' worth
     EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 128, true), "decode_lanes.f16") == 0);
     EXPECT(strcmp(vkl_attention_variant(&gpu, 1, 66, false), "decode.f32") == 0);  // lanes read 4 values at once
-    EXPECT(strcmp(vkl_attention_variant(&gpu, 7, 128, false), "prefill.f32") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 7, 128, false), "prefill_tiled.f32") == 0);
+    EXPECT(strcmp(vkl_attention_variant(&gpu, 7, 256, false), "prefill.f32") == 0);  // over the tiles' shared memory
     EXPECT(strcmp(vkl_attention_variant(&cpu, 1, 128, false), "decode_texel.f32") == 0);
     EXPECT(strcmp(vkl_matmul_variant(&gpu, 512, 4096, true, false), "gemm_large.f16") == 0);
     EXPECT(strcmp(vkl_matmul_variant(&gpu, 256, 4096, false, false), "gemm_large.f32") == 0);

@@ -48,7 +48,7 @@ void ref_attention(float *o, const float *q, const float *k_cache, const float *
 
 enum {
     PREFILL_F32, PREFILL_F16, DECODE_F32, DECODE_F16, DECODE_LANES_F32, DECODE_LANES_F16, DECODE_TEXEL_F32,
-    DECODE_TEXEL_F16, PREFILL_TEXEL_F32, PREFILL_TEXEL_F16
+    DECODE_TEXEL_F16, PREFILL_TEXEL_F32, PREFILL_TEXEL_F16, PREFILL_TILED_F32, PREFILL_TILED_F16
 };
 #define Q_K_V 0x7u  // texel bindings: q, k_cache, v_cache
 static const vkl_variant variants[] = {
@@ -64,20 +64,27 @@ static const vkl_variant variants[] = {
     // The texel decode shader, a workgroup per query row (and per KV group's heads).
     [PREFILL_TEXEL_F32] = { "prefill_texel.f32", "attention_decode.texel_f32", false, Q_K_V },
     [PREFILL_TEXEL_F16] = { "prefill_texel.f16", "attention_decode.texel_f16", false, Q_K_V },
+    // For GPUs: 32 queries a workgroup, register tiles, 16-byte reads; D % 4 == 0, D <= 128.
+    [PREFILL_TILED_F32] = { "prefill_tiled.f32", "attention_prefill.tiled_f32", false, 0 },
+    [PREFILL_TILED_F16] = { "prefill_tiled.f16", "attention_prefill.tiled_f16", false, 0 },
 };
 static bool is_decode(uint32_t variant) { return variant >= DECODE_F32 && variant <= DECODE_TEXEL_F16; }
-static bool is_texel(uint32_t variant) { return variant >= DECODE_TEXEL_F32; }
-static bool is_texel_prefill(uint32_t variant) { return variant >= PREFILL_TEXEL_F32; }
+static bool is_texel(uint32_t variant) { return variant >= DECODE_TEXEL_F32 && variant <= PREFILL_TEXEL_F16; }
+static bool is_texel_prefill(uint32_t variant) { return variant == PREFILL_TEXEL_F32 || variant == PREFILL_TEXEL_F16; }
+static bool is_tiled(uint32_t variant) { return variant == PREFILL_TILED_F32 || variant == PREFILL_TILED_F16; }
 static bool kv_f16(uint32_t variant)
 {
     return variant == PREFILL_F16 || variant == DECODE_F16 || variant == DECODE_LANES_F16 || variant == DECODE_TEXEL_F16 ||
-           variant == PREFILL_TEXEL_F16;
+           variant == PREFILL_TEXEL_F16 || variant == PREFILL_TILED_F16;
 }
 
 const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache)
 {
     bool texel = D % 8 == 0 && vkl_device_prefers_texel_reads(info);
     if (M > 1 && texel) return f16_cache ? "prefill_texel.f16" : "prefill_texel.f32";
+    // GPUs, prompts: 32 queries a workgroup over each K/V tile where the head fits its shared
+    // memory (every Llama and Mixtral head); see attention_prefill_tiled.glsl.
+    if (M > 1 && D % 4 == 0 && D <= ATTN_TILED_DMAX) return f16_cache ? "prefill_tiled.f16" : "prefill_tiled.f32";
     if (M > 1) return f16_cache ? "prefill.f16" : "prefill.f32";
     if (texel) return f16_cache ? "decode_texel.f16" : "decode_texel.f32";
     // GPUs: a subgroup per key where heads are wide enough for its lanes. In Llama-2-7B decode on
@@ -100,6 +107,16 @@ static const uint32_t prefill_full[][6] = {
     { 16, 4, 1, 128, 8176, 8192 },
 };
 static const uint32_t prefill_quick[][6] = { { 5, 8, 4, 8, 0, 512 }, { 17, 4, 4, 64, 0, 64 }, { 9, 4, 2, 256, 300, 512 } };
+// Tiled prefill (D <= 128): the prefill shapes but D = 256, plus blocks of 32 queries full, cut
+// short by one and by 31 (M = 32, 33, 63) after a prefix, a prefix not a multiple of the 16-key
+// tile, D = 8 (one quad of the output for 2 of 16 columns), 80 and 96 (a second quad for some
+// columns only), MQA.
+static const uint32_t tiled_full[][6] = {
+    { 1, 1, 1, 64, 0, 16 },      { 5, 8, 4, 8, 0, 512 },       { 17, 4, 4, 64, 0, 64 },     { 33, 8, 2, 80, 100, 256 },
+    { 16, 4, 1, 96, 17, 64 },    { 40, 8, 2, 128, 0, 64 },     { 512, 4, 4, 64, 0, 512 },   { 16, 4, 1, 128, 8176, 8192 },
+    { 32, 4, 2, 128, 5, 64 },    { 63, 6, 3, 96, 130, 256 },   { 97, 2, 1, 8, 31, 160 },    { 33, 3, 3, 80, 1000, 1040 },
+};
+static const uint32_t tiled_quick[][6] = { { 5, 8, 4, 8, 0, 512 }, { 33, 8, 2, 80, 100, 256 }, { 63, 6, 3, 96, 130, 256 } };
 static const uint32_t decode_full[][6] = {
     { 1, 1, 1, 64, 0, 16 },      { 1, 8, 4, 8, 37, 512 },     { 1, 4, 1, 96, 1000, 1024 },  { 1, 8, 2, 256, 300, 512 },
     { 1, 16, 16, 80, 513, 1024 }, { 1, 32, 8, 128, 4095, 4096 }, { 1, 32, 8, 128, 8191, 8192 },
@@ -128,6 +145,10 @@ static const uint32_t prefill_texel_extra[][6] = {
 
 static void attention_shapes(const vkl_kernel *self, uint32_t variant, bool quick, vkl_case **cases)
 {
+    if (is_tiled(variant)) {
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, tiled_quick, tiled_full);
+        return;
+    }
     if (is_texel_prefill(variant)) VKL_ADD_SHAPES(cases, self, variant, prefill_texel_extra);
     if (is_texel(variant) && is_decode(variant)) VKL_ADD_QUICK_OR_FULL(cases, self, variant, quick, texel_quick, texel_full);
     else if (is_decode(variant) && quick) VKL_ADD_SHAPES(cases, self, variant, decode_quick);
@@ -195,7 +216,8 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
     struct attention_push push = { .M = d[DIM_M], .H = d[DIM_H], .KVH = d[DIM_KVH], .D = d[DIM_D],
                                    .chunks = chunks_of(c), .scale = (float)(1.0 / sqrt(d[DIM_D])) };
     if (!is_decode(c->variant) && !is_texel(c->variant)) {
-        out[0] = (vkl_launch){ .spec_count = 1, .spec = { push.D }, .groups = { (push.M + ATTN_BQ - 1) / ATTN_BQ, push.H, 1 } };
+        uint32_t block = is_tiled(c->variant) ? ATTN_TILED_BQ : ATTN_BQ;
+        out[0] = (vkl_launch){ .spec_count = 1, .spec = { push.D }, .groups = { (push.M + block - 1) / block, push.H, 1 } };
         vkl_launch_set_push(&out[0], &push, sizeof push);
         return 1;
     }
