@@ -88,9 +88,9 @@ void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
 #define BENCH_MAX_RUNS 64u
 #define BENCH_CACHE_BYTES (256ull << 20)  // larger than the last-level caches of GPUs and CPUs
 // Warm-up on GPUs. GPUs lower their clocks when idle, and the device idles while the host draws
-// a case's inputs: an H100 left 1,980 MHz for 345 after about 2 s idle and came back only after
-// up to a second of load, and f16 GEMVs and decode attention timed after a 50 ms warm-up ran
-// 1.8-2.6x slower than after 2 s (benchmarks/README.md, thirteenth stop). So a case that finds
+// a case's inputs: an H100 left 1,980 MHz for 345 after 2-3 s idle and came back only after up
+// to a second of load, and f16 GEMVs, attn_qkv and decode attention timed after a 50 ms warm-up
+// ran 1.8-3.6x slower than after 2 s (benchmarks/README.md, thirteenth stop). So a case that finds
 // the device idle for over BENCH_IDLE_S warms up for BENCH_WARMUP_COLD_S of wall time, in
 // batches of about BENCH_WARMUP_BATCH_US of GPU time; one that follows another at once, for
 // BENCH_WARMUP_US of GPU time. CPU devices (their runs are milliseconds; CI's time) warm up with

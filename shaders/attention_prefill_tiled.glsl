@@ -1,10 +1,10 @@
 // Prefill attention for GPUs (variants tiled_*, D % 4 == 0, D <= ATTN_TILED_DMAX): as the flash
-// kernel above, but ATTN_TILED_BQ queries per workgroup share each K and V tile (8 there), and
-// each invocation works on a register tile: 4 queries x 1 key of scores, 4 queries x D / 64
-// quads of the output, reading shared memory as 16-byte vectors. The flash kernel spends two
-// shared-memory loads per FMA and reads each tile for 8 queries; on an H100 it ran at 4-7 % of
-// the f32 FMA peak (benchmarks/results/nvidia-h100/bench.json). No subgroup operations, so any
-// subgroup size is right. Shared memory: 27 KB at the largest D, under lavapipe's 32 KB.
+// kernel of attention_prefill.comp, but ATTN_TILED_BQ queries per workgroup share each K and V
+// tile (ATTN_BQ there), and each invocation works on a register tile: 4 queries x 1 key of
+// scores, 4 queries x D / 64 quads of the output, reading shared memory as 16-byte vectors. The
+// flash kernel spends two shared-memory loads per FMA; on an H100 it ran at 4-7 % of the f32 FMA
+// peak, this one at 10-20 % (benchmarks/README.md, thirteenth stop). No subgroup operations, so
+// any subgroup size is right. Shared memory: 27 KB at the largest D, under lavapipe's 32 KB.
 #define BQ ATTN_TILED_BQ
 #define BK ATTN_BK
 #define QUADS_MAX (ATTN_TILED_DMAX / 4u)
