@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "host/clock.h"
 #include "host/dispatch.h"
 #include "host/model_presets.h"
 #include "runtime/buffer.h"
@@ -101,19 +101,12 @@ void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
 #define BENCH_WARMUP_BATCH_US 20000.0
 #define BENCH_WARMUP_RUNS 512u  // the most runs of one warm-up batch (command buffer)
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 struct vkl_bencher {
     vkl_device *device;
     vkl_pipeline_set *pipelines;
     vkl_peaks peaks;
     vkl_bench_options options;
-    double busy_until;  // when the device last finished work of this bencher (now_seconds; 0: never)
+    double busy_until;  // when the device last finished work of this bencher (vkl_seconds_now; 0: never)
 };
 
 vkl_status vkl_bencher_create(vkl_device *device, const vkl_peaks *peaks, const vkl_bench_options *options,
@@ -237,7 +230,7 @@ static vkl_status time_runs(vkl_bencher *b, const vkl_case *c, const bench_sets 
 // clocks are up (see BENCH_WARMUP_COLD_S). Returns the last run's time.
 static vkl_status warm_up(vkl_bencher *b, const vkl_case *c, const bench_sets *s, double *last_us)
 {
-    double us[BENCH_WARMUP_RUNS], spent_us = 0.0, start = now_seconds();
+    double us[BENCH_WARMUP_RUNS], spent_us = 0.0, start = vkl_seconds_now();
     bool gpu = b->device->info->type != VK_PHYSICAL_DEVICE_TYPE_CPU;
     bool cold = b->busy_until == 0.0 || start - b->busy_until > BENCH_IDLE_S;
     uint32_t runs = s->count;
@@ -245,7 +238,7 @@ static vkl_status warm_up(vkl_bencher *b, const vkl_case *c, const bench_sets *s
         VKL_TRY(time_runs(b, c, s, runs, us));
         for (uint32_t i = 0; i < runs; i++) spent_us += us[i];
         *last_us = us[runs - 1];
-        if (!gpu || (cold ? now_seconds() - start >= BENCH_WARMUP_COLD_S : spent_us >= BENCH_WARMUP_US)) break;
+        if (!gpu || (cold ? vkl_seconds_now() - start >= BENCH_WARMUP_COLD_S : spent_us >= BENCH_WARMUP_US)) break;
         double batch_us = cold ? BENCH_WARMUP_BATCH_US : BENCH_WARMUP_US - spent_us;
         runs = (uint32_t)fmax(1.0, fmin(BENCH_WARMUP_RUNS, ceil(batch_us / fmax(*last_us, 0.01))));
     }
@@ -260,7 +253,7 @@ static vkl_status measure(vkl_bencher *b, const vkl_case *c, bench_sets *s, vkl_
     uint32_t runs = (uint32_t)fmin(BENCH_MAX_RUNS, fmax(5.0, b->options.target_seconds * 1e6 / estimate));
     if (estimate > b->options.target_seconds * 1e6) runs = 3;  // slow cases: a few runs
     VKL_TRY(time_runs(b, c, s, runs, us));
-    b->busy_until = now_seconds();
+    b->busy_until = vkl_seconds_now();
     qsort(us, runs, sizeof us[0], compare_double);
     r->us_min = us[0];
     r->us_max = us[runs - 1];

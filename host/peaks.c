@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "host/clock.h"
 #include "runtime/buffer.h"
 #include "runtime/command.h"
 #include "runtime/pipeline.h"
@@ -117,13 +117,6 @@ static vkl_status measure_fma(peak_run *r, const char *shader, double *gflops)
     return VKL_OK;
 }
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static vkl_status measure_submit(vkl_device *device, double *us)
 {
     vkl_cmd *cmd;
@@ -136,9 +129,9 @@ static vkl_status measure_submit(vkl_device *device, double *us)
     if (status == VKL_OK && vkCreateFence(device->device, &info, NULL, &fence) != VK_SUCCESS) status = VKL_ERR_VULKAN;
     double times[51];
     for (uint32_t i = 0; i < 51 && status == VKL_OK; i++) {
-        double t = now_us();
+        double t = vkl_seconds_now();
         status = vkl_submit_wait(device, &cmd, 1, fence);
-        times[i] = now_us() - t;
+        times[i] = (vkl_seconds_now() - t) * 1e6;
     }
     if (status == VKL_OK) *us = median(times, 51);
     if (fence) vkDestroyFence(device->device, fence, NULL);
@@ -181,13 +174,13 @@ static double cpu_read_gbps(void)
     cpu_slice slices[64];
     double best = 0.0;
     for (int pass = 0; pass < 3; pass++) {
-        double t = now_us();
+        double t = vkl_seconds_now();
         for (uint32_t i = 0; i < threads; i++) {
             slices[i] = (cpu_slice){ data + i * (words / threads), words / threads, 0 };
             pthread_create(&tid[i], NULL, sum_slice, &slices[i]);
         }
         for (uint32_t i = 0; i < threads; i++) pthread_join(tid[i], NULL);
-        double gbps = (double)(words / threads) * threads * 8.0 / (now_us() - t) / 1000.0;
+        double gbps = (double)(words / threads) * threads * 8.0 / (vkl_seconds_now() - t) / 1e9;
         best = gbps > best ? gbps : best;
     }
     free(data);

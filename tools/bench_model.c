@@ -5,19 +5,12 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "host/clock.h"
 #include "host/model.h"
 #include "host/rng.h"
 #include "host/scheduler.h"
 #include "tools/cli.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct stats {
     double sum, sum_sq;
@@ -46,16 +39,16 @@ typedef struct model_run {
 static vkl_status repetition(const bench_model_options *o, vkl_scheduler *s, const uint32_t *tokens, float *logits,
                              model_run *r)
 {
-    double t = now_s();
+    double t = vkl_seconds_now();
     VKL_TRY(vkl_scheduler_prefill(s, tokens, o->prompt, 0, logits));
-    stats_add(&r->pp, o->prompt / (now_s() - t));
-    t = now_s();
+    stats_add(&r->pp, o->prompt / (vkl_seconds_now() - t));
+    t = vkl_seconds_now();
     double gpu = 0.0;
     for (uint32_t i = 0; i < o->generate; i++) {
         VKL_TRY(vkl_scheduler_forward(s, tokens[o->prompt + i], o->prompt + i, logits));
         gpu += vkl_scheduler_gpu_us(s, false);
     }
-    double wall = now_s() - t;
+    double wall = vkl_seconds_now() - t;
     stats_add(&r->tg, o->generate / wall);
     stats_add(&r->gpu_us, gpu / o->generate);
     stats_add(&r->host_us, (wall * 1e6 - gpu) / o->generate);
@@ -151,10 +144,10 @@ int bench_model(const bench_model_options *o, const vkl_model *model, vkl_device
     // Warm-up: one repetition, repeated on GPUs for WARMUP_GPU_S, since they raise their clocks
     // only after up to a second of load (see host/bench.c).
     model_run r = { 0 }, warm = { 0 };
-    double warm_until = now_s() + (device->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0.0 : WARMUP_GPU_S);
+    double warm_until = vkl_seconds_now() + (device->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0.0 : WARMUP_GPU_S);
     do {
         if (code == CLI_EXIT_OK && repetition(o, s, tokens, logits, &warm) != VKL_OK) code = CLI_EXIT_FAIL;
-    } while (code == CLI_EXIT_OK && now_s() < warm_until);
+    } while (code == CLI_EXIT_OK && vkl_seconds_now() < warm_until);
     for (uint32_t i = 0; code == CLI_EXIT_OK && i < o->repeats; i++)
         if (repetition(o, s, tokens, logits, &r) != VKL_OK) code = CLI_EXIT_FAIL;
     if (code == CLI_EXIT_OK) code = report(o, device->info, model, &r, peaks);

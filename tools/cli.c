@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 bool cli_parse_u64(const char *what, const char *text, uint64_t max, uint64_t *out)
 {
@@ -107,9 +106,3 @@ int cli_session_close(cli_session *session, int code)
     return code;
 }
 
-double cli_seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}

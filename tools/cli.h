@@ -36,7 +36,5 @@ const char *cli_option_value(int argc, char **argv, int *i);
 bool cli_session_open(const cli_common *common, bool with_device, cli_session *session);
 // Destroys what was opened. Returns CLI_EXIT_FAIL if validation reported any message, else `code`.
 int cli_session_close(cli_session *session, int code);
-// Seconds on the monotonic clock, for elapsed times.
-double cli_seconds_now(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host/bench.h"
+#include "host/clock.h"
 #include "host/json.h"
 #include "tools/bench_model.h"
 #include "tools/cli.h"
@@ -297,11 +298,11 @@ static int bench_kernels(const bench_cli *o, vkl_device *device, const vkl_peaks
     if (o->format != FORMAT_JSON) print_header(out, o->format);
     bench_row *rows = calloc((size_t)arrlen(cases), sizeof *rows);
     int code = rows ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-    double start = cli_seconds_now();
+    double start = vkl_seconds_now();
     for (ptrdiff_t i = 0; i < arrlen(cases) && code == CLI_EXIT_OK; i++) {
         bench_row *row = &rows[i];
         row->bc = &cases[i];
-        if (o->time_limit > 0 && cli_seconds_now() - start >= o->time_limit) {
+        if (o->time_limit > 0 && vkl_seconds_now() - start >= o->time_limit) {
             row->r = (vkl_bench_result){ .status = VKL_CASE_SKIP };
             snprintf(row->r.detail, sizeof row->r.detail, "not started: --time-limit %.0f s reached", o->time_limit);
         } else if (vkl_bencher_run(b, &cases[i].c, &row->r) != VKL_OK) {

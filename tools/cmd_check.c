@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "host/check.h"
+#include "host/clock.h"
 #include "host/json.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -190,7 +191,7 @@ static int run_cases(const check_options *o, vkl_device *device, const vkl_case 
     if (vkl_checker_create(device, &checker) != VKL_OK) return CLI_EXIT_FAIL;
     size_t count = (size_t)arrlen(cases), counts[3] = { 0 };
     vkl_case_result *results = calloc(count ? count : 1, sizeof *results);
-    double start = cli_seconds_now();
+    double start = vkl_seconds_now();
     int code = results ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     for (size_t i = 0; i < count && code == CLI_EXIT_OK; i++) {
         vkl_status status = vkl_checker_run(checker, &cases[i], o->seed, &results[i]);
@@ -204,7 +205,7 @@ static int run_cases(const check_options *o, vkl_device *device, const vkl_case 
     }
     vkl_checker_destroy(checker);
     fprintf(table, "%zu passed, %zu failed, %zu skipped in %.1f s (seed %llu)\n", counts[VKL_CASE_PASS],
-            counts[VKL_CASE_FAIL], counts[VKL_CASE_SKIP], cli_seconds_now() - start, (unsigned long long)o->seed);
+            counts[VKL_CASE_FAIL], counts[VKL_CASE_SKIP], vkl_seconds_now() - start, (unsigned long long)o->seed);
     if (code == CLI_EXIT_OK && o->json_path && !save_json(o, info, cases, results, count)) code = CLI_EXIT_FAIL;
     if (counts[VKL_CASE_FAIL]) code = CLI_EXIT_FAIL;
     free(results);

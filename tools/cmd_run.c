@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "host/clock.h"
 #include "host/cpu_forward.h"
 #include "host/model.h"
 #include "host/sampler.h"
@@ -98,13 +98,6 @@ static int parse_args(int argc, char **argv, run_options *o)
     return CLI_EXIT_OK;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 // One forward pass: the CPU reference path or the GPU scheduler.
 typedef struct forward_pass {
     vkl_cpu_forward *cpu;
@@ -140,7 +133,7 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
         return CLI_EXIT_FAIL;
     }
     int code = CLI_EXIT_OK;
-    double start = now_seconds(), prompt_done = start;
+    double start = vkl_seconds_now(), prompt_done = start;
     uint32_t token = prompt[0], pos = 0;
     bool have_logits = false;
     if (f->gpu) {  // the whole prompt as batches; its pieces are printed as they are forced
@@ -152,13 +145,13 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
         token = prompt[prompt_len - 1];
         pos = prompt_len - 1;
         have_logits = true;
-        prompt_done = now_seconds();
+        prompt_done = vkl_seconds_now();
     }
     for (; pos < positions && code == CLI_EXIT_OK; pos++) {
         if (!have_logits && !forward_token(f, token, pos, logits)) { code = CLI_EXIT_FAIL; break; }
         have_logits = false;
         if (dump) fwrite(logits, sizeof *logits, vocab, dump);
-        if (pos + 1 == prompt_len && !f->gpu) prompt_done = now_seconds();
+        if (pos + 1 == prompt_len && !f->gpu) prompt_done = vkl_seconds_now();
         uint32_t next = pos + 1 < prompt_len ? prompt[pos + 1] : vkl_sample(&sampler, logits);
         if (next == tok->bos) break;
         const char *piece = vkl_tokenizer_decode(tok, token, next);
@@ -167,7 +160,7 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
         token = next;
     }
     printf("\n");
-    double end = now_seconds(), prompt_s = prompt_done - start, gen_s = end - prompt_done;
+    double end = vkl_seconds_now(), prompt_s = prompt_done - start, gen_s = end - prompt_done;
     uint32_t generated = pos + 1 > prompt_len ? pos + 1 - prompt_len : 0;
     fprintf(stderr, "vkllm: prompt %u tokens in %.3f s (%.1f tokens/s), generation %u tokens in %.3f s (%.1f tokens/s)%s\n",
             prompt_len, prompt_s, prompt_s > 0 ? prompt_len / prompt_s : 0.0, generated, gen_s,
