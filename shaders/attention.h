@@ -5,7 +5,8 @@
 //
 // Prefill (attention_prefill.comp, any M): flash-style. A workgroup takes BQ queries of one
 // head and streams K/V tiles of BK keys through shared memory, keeping a running max and sum
-// per query, so memory does not grow with the context.
+// per query, so memory does not grow with the context. Its tiled variants (GPUs,
+// attention_prefill_tiled.glsl) take ATTN_TILED_BQ queries and work on register tiles.
 // Decode (M = 1): attention_decode.comp splits the keys into chunks of CHUNK across
 // workgroups, each writing an unnormalised partial (acc[D], max, sum); attention_merge.comp
 // combines the chunks of each head. The chunk count follows the capacity, not the current

@@ -7,9 +7,10 @@
 
 #include "runtime/context.h"
 
-// The variant name for M queries of head dimension D over an f32 or f16 cache on this device:
-// flash-style prefill for a batch; for one query, the texel decode where the device prefers
-// texel reads and D % 8 == 0, else the storage-buffer decode.
+// The variant name for M queries of head dimension D over an f32 or f16 cache on this device.
+// Where the device prefers texel reads and D % 8 == 0: the texel kernels (prefill_texel,
+// decode_texel). Else, for a batch, prefill_tiled where D % 4 == 0 and D <= 128, flash-style
+// prefill otherwise; for one query, decode_lanes where D >= 64 and D % 4 == 0, decode otherwise.
 const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint32_t D, bool f16_cache);
 // Most chunks any decode variant splits `context` keys into: the partials buffer holds this many
 // per head.
