@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "host/dispatch.h"
+#include "host/formats.h"
 #include "host/half.h"
 
 // A quiet NaN as f32 and as both f16 halves, so reads of guards or padding poison results.
@@ -160,6 +161,25 @@ static void add_f16_special_values(vkl_rng *rng, float *values, uint64_t count)
     }
 }
 
+// A quantized input: the values are quantized block by block (one block in 16 zeroed first, so
+// that zero scales are exercised), the checker's values become their dequantization (what the
+// device sees), and the device gets the repacked bytes.
+static bool fill_quantized(const vkl_tensor_desc *d, vkl_rng *rng, float *values, uint8_t *data)
+{
+    const vkl_format *f = vkl_format_of(d->dtype);
+    uint64_t file_bytes;
+    if (!vkl_format_file_bytes(f, d->count, &file_bytes)) return false;
+    uint8_t *file = malloc(file_bytes ? file_bytes : 1);
+    if (!file) return false;
+    for (uint64_t b = 0; b < d->count / f->block; b++)
+        if (vkl_rng_next(rng) % 16 == 0) memset(values + b * f->block, 0, f->block * sizeof *values);
+    vkl_format_quantize(f, values, d->count, file);
+    vkl_format_dequantize(f, file, d->count, values);
+    vkl_format_repack(f, file, d->count, data);
+    free(file);
+    return true;
+}
+
 void vkl_tensor_fill(const vkl_case *c, uint32_t t, const vkl_tensor_desc *d, vkl_rng *rng, float *values,
                      uint8_t *data)
 {
@@ -169,6 +189,10 @@ void vkl_tensor_fill(const vkl_case *c, uint32_t t, const vkl_tensor_desc *d, vk
     else {
         for (uint64_t i = 0; i < d->count; i++) values[i] = vkl_rng_uniform(rng, d->lo, d->hi);
         if (d->dtype == VKL_DTYPE_F16) add_f16_special_values(rng, values, d->count);
+    }
+    if (vkl_dtype_is_quantized(d->dtype)) {
+        if (!fill_quantized(d, rng, values, data)) abort();  // whole blocks: the kernels' shapes say so
+        return;
     }
     for (uint64_t i = 0; i < d->count; i++) {
         if (d->dtype == VKL_DTYPE_F16) {
@@ -362,14 +386,27 @@ vkl_status vkl_checker_run(vkl_checker *checker, const vkl_case *c, uint64_t see
 
 // ---------------------------------------------------------------- live buffers
 
-// Converts a tensor's stored bytes to the checker's float values.
-static void decode_values(const tensor_slot *s, const uint8_t *data)
+// Converts a tensor's stored bytes to the checker's float values; false when a quantized
+// tensor's copy in the file layout cannot be allocated.
+static bool decode_values(const tensor_slot *s, const uint8_t *data)
 {
+    if (vkl_dtype_is_quantized(s->desc.dtype)) {
+        const vkl_format *f = vkl_format_of(s->desc.dtype);
+        uint64_t file_bytes;
+        if (!vkl_format_file_bytes(f, s->desc.count, &file_bytes)) return false;
+        uint8_t *file = malloc(file_bytes ? file_bytes : 1);
+        if (!file) return false;
+        vkl_format_unpack(f, data, s->desc.count, file);
+        vkl_format_dequantize(f, file, s->desc.count, s->values);
+        free(file);
+        return true;
+    }
     for (uint64_t i = 0; i < s->desc.count; i++) {
         double v;
         read_element(s, data, i, &v);
         s->values[i] = (float)v;
     }
+    return true;
 }
 
 static vkl_status live_prepare(case_run *run, const vkl_binding *tensors, vkl_case_result *r)
@@ -388,7 +425,7 @@ static vkl_status live_prepare(case_run *run, const vkl_binding *tensors, vkl_ca
         if (!s->values || !s->image || (checked && !s->bounds)) return VKL_ERR_OUT_OF_MEMORY;
         if (s->desc.role != VKL_IN && s->desc.role != VKL_INOUT) continue;
         VKL_TRY(vkl_buffer_download(run->checker->device, tensors[t].buffer, tensors[t].offset, s->image, s->data_bytes));
-        decode_values(s, s->image);
+        if (!decode_values(s, s->image)) return VKL_ERR_OUT_OF_MEMORY;
     }
     return VKL_OK;
 }

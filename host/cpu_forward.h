@@ -15,6 +15,8 @@ typedef struct vkl_cpu_forward {
     float *router, *route_w;           // MoE: router logits (n_experts), chosen weights (k)
     uint32_t *route_ids;               // MoE: chosen experts (k)
     vkl_moe_stats moe_stats;           // MoE: expert load so far
+    const float **values;              // per model tensor: its values as f32 (the file's, or owned[i])
+    float **owned;                     // per model tensor: dequantized copies of non-f32 tensors
 } vkl_cpu_forward;
 
 // Checks that every tensor the pass needs exists with its shape and type; allocates the state.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/formats.h"
 #include "host/gguf.h"
 #include "host/model.h"
 #include "host/tokenizer.h"
@@ -62,8 +63,10 @@ static bool add_tensors(const vkl_gguf *g, vkl_model *model)
             return false;
         }
         snprintf(name, sizeof name, "%.*s", (int)t->name.length, t->name.text);
-        if (t->type != GGML_TYPE_F32 && t->type != GGML_TYPE_F16) {
-            vkl_log_error("%s: tensor %s has ggml type %u; only F32 (0) and F16 (1) are supported", g->path, name, t->type);
+        const vkl_format *format = vkl_format_from_ggml(t->type);
+        if (!format) {
+            vkl_log_error("%s: tensor %s has ggml type %u, which vkllm does not read (it reads f32, f16, q8_0, q4_0, "
+                          "q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k)", g->path, name, t->type);
             return false;
         }
         uint64_t dims[4];
@@ -73,7 +76,7 @@ static bool add_tensors(const vkl_gguf *g, vkl_model *model)
                           (unsigned long long)t->offset, g->alignment);
             return false;
         }
-        if (!vkl_model_add_tensor(model, name, t->type == GGML_TYPE_F16 ? VKL_DTYPE_F16 : VKL_DTYPE_F32, t->n_dims, dims,
+        if (!vkl_model_add_tensor(model, name, format->dtype, t->n_dims, dims,
                                   g->data_offset + t->offset))
             return false;
     }

@@ -1,4 +1,5 @@
 #include "host/kernel.h"
+#include "host/formats.h"
 
 #include <stdio.h>
 #include <stb/stb_ds.h>
@@ -61,6 +62,7 @@ void vkl_split_groups(uint32_t count, uint32_t *x, uint32_t *y)
 
 uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count)
 {
+    if (vkl_dtype_is_quantized(dtype)) return vkl_format_device_bytes(vkl_format_of(dtype), count);
     uint64_t bytes = dtype == VKL_DTYPE_F16 ? count * 2 : count * 4;
     return (bytes + 3) & ~(uint64_t)3;
 }

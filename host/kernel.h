@@ -21,9 +21,17 @@
 #define VKL_CASE_NAME_MAX 160
 #define VKL_MAX_DISPATCHES 8
 
+#include "host/formats/registry.h"
+
 // Values of every type travel through the checker as float: u32 tensors (token ids, positions,
-// counts, status flags) hold integers below 2^24, which float represents exactly.
-typedef enum vkl_dtype { VKL_DTYPE_F32, VKL_DTYPE_F16, VKL_DTYPE_U32 } vkl_dtype;
+// counts, status flags) hold integers below 2^24, which float represents exactly. The quantized
+// weight formats follow, one per line of host/formats/registry.h (host/formats.h describes them):
+// their values are what the format's dequantize() gives.
+#define VKL_DTYPE_ENUM_ENTRY(upper, lower) VKL_DTYPE_##upper,
+typedef enum vkl_dtype {
+    VKL_DTYPE_F32, VKL_DTYPE_F16, VKL_DTYPE_U32, VKLLM_FORMATS(VKL_DTYPE_ENUM_ENTRY) VKL_DTYPE_COUNT
+} vkl_dtype;
+#undef VKL_DTYPE_ENUM_ENTRY
 
 typedef enum vkl_role {
     VKL_IN,     // read by the kernel: random values (or fill())
@@ -177,7 +185,8 @@ void vkl_split_groups(uint32_t count, uint32_t *x, uint32_t *y);
 // Workgroups for one invocation per item, `workgroup` invocations each (shaders/grid.glsl);
 // returns groups[0], the groups_x that the shader needs.
 uint32_t vkl_launch_items(vkl_launch *launch, uint64_t items, uint32_t workgroup);
-// Storage bytes of `count` elements, rounded up to whole 32-bit words.
+// Storage bytes of `count` elements on the device, rounded up to whole 32-bit words (quantized
+// formats: their device layout, host/formats.h; count a multiple of the block).
 uint64_t vkl_dtype_bytes(vkl_dtype dtype, uint64_t count);
 
 // Every registered kernel (host/kernels/registry.h).

@@ -1,4 +1,6 @@
 #include "host/model.h"
+
+#include "host/formats.h"
 #include "host/tokenizer.h"
 
 #include <errno.h>
@@ -71,7 +73,7 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
 }
 
 // One tensor the forward pass reads, with its element count.
-static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64_t count, bool f32_only)
+static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64_t count)
 {
     char full[64];
     const vkl_model_tensor *t = vkl_model_find_layer(m, layer, name, full);
@@ -79,14 +81,15 @@ static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64
         vkl_log_error("%s: tensor %s is missing", m->path, full);
         return false;
     }
-    uint64_t elements = t->bytes / (t->dtype == VKL_DTYPE_F16 ? 2 : 4);
-    if (elements != count) {
+    if (t->count != count) {
         vkl_log_error("%s: tensor %s has %llu elements; the model's shape needs %llu", m->path, full,
-                      (unsigned long long)elements, (unsigned long long)count);
+                      (unsigned long long)t->count, (unsigned long long)count);
         return false;
     }
-    if (f32_only && t->dtype != VKL_DTYPE_F32) {
-        vkl_log_error("%s: tensor %s must be f32 for the CPU path (it is f16)", m->path, full);
+    // Norm weights are read as f32 by every kernel that applies them.
+    if (t->n_dims == 1 && t->dtype != VKL_DTYPE_F32) {
+        vkl_log_error("%s: tensor %s is %s; vectors (norm weights) must be f32", m->path, full,
+                      vkl_format_of(t->dtype)->name);
         return false;
     }
     return true;
@@ -99,12 +102,13 @@ static bool same_expert_types(const vkl_model *m, int layer)
     const vkl_model_tensor *up = vkl_model_find_layer(m, layer, "ffn_up_exps.weight", NULL);
     const vkl_model_tensor *down = vkl_model_find_layer(m, layer, "ffn_down_exps.weight", NULL);
     if (gate->dtype == up->dtype && gate->dtype == down->dtype) return true;
-    vkl_log_error("%s: blk.%d: ffn_gate_exps, ffn_up_exps and ffn_down_exps must share one type (f32 or f16)",
-                  m->path, layer);
+    vkl_log_error("%s: blk.%d: ffn_gate_exps, ffn_up_exps and ffn_down_exps must share one type (they are %s, %s, %s)",
+                  m->path, layer, vkl_format_of(gate->dtype)->name, vkl_format_of(up->dtype)->name,
+                  vkl_format_of(down->dtype)->name);
     return false;
 }
 
-bool vkl_model_check(const vkl_model *m, bool f32_only)
+bool vkl_model_check(const vkl_model *m)
 {
     const vkl_model_config *c = &m->config;
     uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, v = c->vocab_size,
@@ -120,12 +124,12 @@ bool vkl_model_check(const vkl_model *m, bool f32_only)
     const need *ffn = e ? moe : dense;
     size_t ffn_count = e ? 4 : 3;
     for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
-        if (!check_tensor(m, -1, global[i].name, global[i].count, f32_only)) return false;
+        if (!check_tensor(m, -1, global[i].name, global[i].count)) return false;
     for (uint32_t l = 0; l < c->n_layers; l++) {
         for (size_t i = 0; i < sizeof attention / sizeof attention[0]; i++)
-            if (!check_tensor(m, (int)l, attention[i].name, attention[i].count, f32_only)) return false;
+            if (!check_tensor(m, (int)l, attention[i].name, attention[i].count)) return false;
         for (size_t i = 0; i < ffn_count; i++)
-            if (!check_tensor(m, (int)l, ffn[i].name, ffn[i].count, f32_only)) return false;
+            if (!check_tensor(m, (int)l, ffn[i].name, ffn[i].count)) return false;
         if (e && !same_expert_types(m, (int)l)) return false;
     }
     return true;
@@ -164,10 +168,16 @@ bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, u
         }
         count *= dims[d];
     }
-    t.bytes = dtype == VKL_DTYPE_F16 ? count * 2 : count * 4;
+    const vkl_format *f = vkl_format_of(dtype);
+    if (n_dims == 0 || dims[n_dims - 1] % f->block || !vkl_format_file_bytes(f, count, &t.bytes)) {
+        vkl_log_error("%s: tensor %s: rows of %llu values are not whole %s blocks of %u", model->path, name,
+                      (unsigned long long)(n_dims ? dims[n_dims - 1] : 0), f->name, f->block);
+        return false;
+    }
+    t.count = count;
     if (count > UINT64_MAX / 4 || offset > model->file_size || t.bytes > model->file_size - offset) {
-        vkl_log_error("%s: tensor %s: %llu bytes at offset %llu run past the end of the file (%llu bytes)", model->path,
-                      name, (unsigned long long)t.bytes, (unsigned long long)offset,
+        vkl_log_error("%s: tensor %s (%s): %llu bytes at offset %llu run past the end of the file (%llu bytes)",
+                      model->path, name, f->name, (unsigned long long)t.bytes, (unsigned long long)offset,
                       (unsigned long long)model->file_size);
         return false;
     }

@@ -33,7 +33,8 @@ typedef struct vkl_model_tensor {
     uint32_t n_dims;
     uint64_t dims[4];        // row-major, dims[0] the outermost (a matmul weight is (out, in))
     const void *data;        // inside the model's file buffer
-    uint64_t bytes;
+    uint64_t bytes;          // in the file
+    uint64_t count;          // elements
 } vkl_model_tensor;
 
 struct vkl_tokenizer;
@@ -58,9 +59,9 @@ const vkl_model_tensor *vkl_model_find(const vkl_model *model, const char *name)
 // full name to full_name (64 bytes) when not NULL.
 const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, const char *name, char *full_name);
 // Checks every tensor a llama forward pass (dense, or MoE when config.n_experts) reads: present,
-// with the element count the config implies, and f32 when `f32_only`. Logs the first problem,
-// naming the file and tensor.
-bool vkl_model_check(const vkl_model *model, bool f32_only);
+// with the element count the config implies; norms f32. Logs the first problem, naming the file
+// and tensor.
+bool vkl_model_check(const vkl_model *model);
 // Bytes of weights a decode step reads: every tensor but the embedding table (one row of it)
 // and, of MoE expert tensors, the share of the experts a token uses.
 double vkl_model_decode_weight_bytes(const vkl_model *model);
@@ -74,7 +75,9 @@ double vkl_model_decode_weight_bytes(const vkl_model *model);
 // Whether the model's layers are that small (decode weight bytes over layers).
 bool vkl_model_prefers_inline_dispatch(const vkl_model *model);
 
-// Adds a tensor; false (with an error naming the file) when it would leave the file.
+// Adds a tensor of `dtype` (f32, f16 or a quantized format) with dims outermost first; false
+// (with an error naming the file, the tensor and the type) when its rows are not whole blocks of
+// the format or its bytes would leave the file.
 bool vkl_model_add_tensor(vkl_model *model, const char *name, vkl_dtype dtype, uint32_t n_dims, const uint64_t *dims,
                           uint64_t offset);
 

@@ -8,6 +8,7 @@
 
 #include "host/check.h"
 #include "host/dispatch.h"
+#include "host/formats.h"
 #include "host/kernels/attention.h"
 #include "host/kernels/attn_qkv.h"
 #include "host/kernels/embedding.h"
@@ -100,7 +101,8 @@ vkl_scheduler_memory vkl_scheduler_memory_needed(const vkl_device_info *info, co
 {
     const vkl_model_config *c = &model->config;
     vkl_scheduler_memory m = { 0 };
-    for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++) m.weights += (model->tensors[i].bytes + 15) & ~15ull;
+    for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++)
+        m.weights += (vkl_dtype_bytes(model->tensors[i].dtype, model->tensors[i].count) + 15) & ~15ull;
     m.kv_cache = 2ull * c->n_layers * context * c->n_kv_heads * c->head_dim * 4;
     uint64_t sizes[ACT_COUNT];
     activation_sizes(c, activation_rows(info, context), context, sizes);
@@ -118,6 +120,20 @@ static uint64_t max_weight_binding(const vkl_device_info *info)
     return info->max_storage_buffer_range;
 }
 
+// A tensor's bytes as the kernels read them: f32 and f16 as in the file, quantized formats
+// repacked into their planes.
+static vkl_status upload_tensor(vkl_scheduler *s, const vkl_model_tensor *t, vkl_buffer *b)
+{
+    if (!vkl_dtype_is_quantized(t->dtype)) return vkl_buffer_upload(s->device, b, 0, t->data, t->bytes);
+    uint64_t bytes = vkl_dtype_bytes(t->dtype, t->count);
+    uint8_t *device = malloc(bytes);
+    if (!device) return VKL_ERR_OUT_OF_MEMORY;
+    vkl_format_repack(vkl_format_of(t->dtype), t->data, t->count, device);
+    vkl_status status = vkl_buffer_upload(s->device, b, 0, device, bytes);
+    free(device);
+    return status;
+}
+
 static vkl_status upload_weights(vkl_scheduler *s)
 {
     const vkl_model *m = s->model;
@@ -125,7 +141,9 @@ static vkl_status upload_weights(vkl_scheduler *s)
     if (!s->weights) return VKL_ERR_OUT_OF_MEMORY;
     for (ptrdiff_t i = 0; i < arrlen(m->tensors); i++) {
         const vkl_model_tensor *t = &m->tensors[i];
-        uint64_t size = (t->bytes + 15) & ~15ull;  // whole 16-byte texels, for kernels that read texels
+        // whole 16-byte texels, for kernels that read texels; quantized tensors in their device
+        // layout (host/formats.h)
+        uint64_t size = (vkl_dtype_bytes(t->dtype, t->count) + 15) & ~15ull;
         uint64_t limit = max_weight_binding(s->device->info);
         if (size > limit) {
             vkl_log_error("%s: tensor %s (%llu bytes) exceeds the %llu bytes one binding may span on this device", m->path,
@@ -133,7 +151,7 @@ static vkl_status upload_weights(vkl_scheduler *s)
             return VKL_ERR_UNSUPPORTED;
         }
         VKL_TRY(vkl_buffer_create(s->device, size, &s->weights[i]));
-        VKL_TRY(vkl_buffer_upload(s->device, &s->weights[i], 0, t->data, t->bytes));
+        VKL_TRY(upload_tensor(s, t, &s->weights[i]));
         s->memory.weights += size;
     }
     return VKL_OK;
@@ -257,7 +275,13 @@ static void add_matmul(plan *p, uint32_t M, const vkl_buffer *x, int layer, cons
     const vkl_buffer *w = weight(p->s, layer, name, &dtype);
     uint32_t dims[3] = { M, N, K };
     vkl_binding t[3] = { whole(x), whole(w), whole(y) };
-    const char *variant = vkl_matmul_variant(p->s->device->info, M, K, dtype == VKL_DTYPE_F16, false);
+    const char *variant = vkl_matmul_variant_typed(p->s->device->info, M, K, dtype, false);
+    if (!variant) {  // vkl_model_add_tensor checked whole blocks along rows, so this is a bug
+        vkl_log_error("%s: %s: no matmul variant for %s weights with K = %u", p->s->model->path, name,
+                      vkl_format_of(dtype)->name, K);
+        p->ok = false;
+        return;
+    }
     add_kernel(p, name, "matmul", variant, dims, t, 3, 0.0f);
 }
 
@@ -276,7 +300,7 @@ static void add_projection_residual(plan *p, const char *add_label, uint32_t M, 
 {
     vkl_dtype dtype = VKL_DTYPE_F32;  // set by weight() when the tensor exists
     const vkl_buffer *w = weight(p->s, layer, name, &dtype);
-    const char *fused = vkl_matmul_variant(p->s->device->info, M, K, dtype == VKL_DTYPE_F16, true);
+    const char *fused = vkl_matmul_variant_typed(p->s->device->info, M, K, dtype, true);
     if (!fused) {
         add_matmul(p, M, x, layer, name, scratch, N, K);
         add_residual(p, add_label, residual, scratch);
@@ -297,8 +321,7 @@ static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
     uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
     vkl_dtype type = VKL_DTYPE_F32;
     const vkl_buffer *wq = weight(s, (int)l, "attn_q.weight", &type);
-    const char *fused =
-        vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->rope_neox, type == VKL_DTYPE_F16);
+    const char *fused = vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->rope_neox, type);
     if (!fused) return false;
     uint32_t dims[8] = { p->M, d, kv, d, c->head_dim, c->rope_dim, p0, s->context };
     vkl_binding t[10] = { whole(&a[ACT_X]), whole(wq), whole(&a[ACT_Q]),
@@ -357,7 +380,7 @@ static void plan_dense_ffn(plan *p, uint32_t l)
     uint32_t M = p->M, d = p->s->cfg.dim, h = p->s->cfg.hidden_dim, nh = M * h;
     vkl_dtype type = VKL_DTYPE_F32;
     const vkl_buffer *gate = weight(p->s, (int)l, "ffn_gate.weight", &type);
-    const char *fused = vkl_ffn_gate_up_variant(p->s->device->info, M, d, type == VKL_DTYPE_F16);
+    const char *fused = vkl_ffn_gate_up_variant(p->s->device->info, M, d, type);
     if (fused) {  // one dispatch instead of four
         uint32_t dims[3] = { M, h, d };
         vkl_binding t[5] = { whole(&a[ACT_X]), whole(gate), whole(&a[ACT_HB]),
@@ -391,7 +414,13 @@ static void plan_moe_ffn(plan *p, uint32_t l)
         whole(&a[ACT_WEIGHTS]), whole(&s->moe_counts[l]), whole(&s->moe_prob[l]), whole(&a[ACT_PROBS]),
         whole(&a[ACT_OFFSETS]), whole(&a[ACT_PERM]), whole(&a[ACT_INV]), whole(&a[ACT_TILES]), whole(&a[ACT_GATE]),
         whole(&a[ACT_UP]), whole(&a[ACT_HIDDEN]), whole(&a[ACT_Y]) };
-    const char *variant = vkl_moe_variant(s->device->info, c->dim, c->hidden_dim, type == VKL_DTYPE_F16);
+    const char *variant = vkl_moe_variant(s->device->info, c->dim, c->hidden_dim, type);
+    if (!variant) {
+        vkl_log_error("%s: blk.%u: %s experts need the width %u and expert width %u in whole blocks of %u",
+                      s->model->path, l, vkl_format_of(type)->name, c->dim, c->hidden_dim, vkl_format_of(type)->block);
+        p->ok = false;
+        return;
+    }
     add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], 0.0f);
 }
 
@@ -418,7 +447,7 @@ static bool plan_pass(vkl_scheduler *s, uint32_t M, int64_t pos, plan *p)
     const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
     uint32_t e[4] = { M, c->vocab_size, c->dim, 0 };
     vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
-    add_kernel(p, "token_embd", "embedding", vkl_embedding_variant(p->s->device->info, embd_type == VKL_DTYPE_F16), e, et,
+    add_kernel(p, "token_embd", "embedding", vkl_embedding_variant(p->s->device->info, embd_type), e, et,
                4, 0.0f);
     for (uint32_t l = 0; l < c->n_layers; l++) plan_layer(p, l);
     p->cmd = c->n_layers + 1;
@@ -539,7 +568,7 @@ uint32_t vkl_scheduler_context_that_fits(const vkl_device *device, const vkl_mod
 vkl_status vkl_scheduler_create(vkl_device *device, const vkl_model *model, uint32_t context, vkl_scheduler **out)
 {
     *out = NULL;
-    if (!vkl_model_check(model, false)) return VKL_ERR_INVALID_ARG;
+    if (!vkl_model_check(model)) return VKL_ERR_INVALID_ARG;
     if (!check_fits(device, model, context)) return VKL_ERR_OUT_OF_MEMORY;
     vkl_scheduler *s = calloc(1, sizeof *s);
     if (!s) return VKL_ERR_OUT_OF_MEMORY;

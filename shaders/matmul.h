@@ -51,6 +51,10 @@
 // 16 x 16 12.4, 8 x 16 14.7, 16 x 32 13.7, 32 x 16 14.2 (f32 weights).
 #define MATMUL_GEMM_TEXEL_MT 16u
 #define MATMUL_GEMM_TEXEL_ROWS 16u
+// The row-block GEMM on storage buffers (GPUs, quantized weights: gemm_rows): MATMUL_GEMM_ROWS_MT
+// x rows by MATMUL_GEMV_TEXEL_ROWS rows of W per workgroup of MATMUL_GEMV_ROWS_WG, so that the
+// shared partials stay small (4 x 8 x 64 floats). Not tuned on a GPU yet.
+#define MATMUL_GEMM_ROWS_MT 4u
 // The MoE grouped GEMM's tiles: rows of one expert (few per expert in a short prefill, where
 // tiles of 16 rows ran 4 % slower end to end than tiles of 4).
 #define MATMUL_MOE_TEXEL_MT 4u
@@ -68,6 +72,7 @@ PUSH_CONSTANTS(matmul_push)
     uint32_t rope_dim;  //   adjacent pairs by the angle table's row for their position
     uint32_t table_rows;// attn_qkv: rows of the angle table = rows of the KV caches
     uint32_t tiles;     // grouped (MoE) texel GEMM: entries in the tile map
+    uint32_t w_rows;    // grouped (MoE), quantized weights: rows of W, all experts' (E N)
 } PUSH_INSTANCE;
 
 #endif

@@ -43,6 +43,29 @@
 //! variant moe_gemv_gate_up_rows_f32 -DROW_BLOCKS -DMOE_GROUPED -DGATE_UP
 //! variant moe_gemv_gate_up_rows_f16 -DROW_BLOCKS -DMOE_GROUPED -DGATE_UP -DWEIGHT_F16
 //! variant fault_drop_term -DFAULT_DROP_TERM
+//! variant texel_{fmt} -DTEXEL
+//! variant gemm_texel_{fmt} -DTEXEL -DGEMM_TEXEL
+//! variant texel_add_{fmt} -DTEXEL -DRESIDUAL
+//! variant gate_up_texel_{fmt} -DTEXEL -DGATE_UP -DNORM
+//! variant qkv_texel_{fmt} -DTEXEL -DQKV -DNORM
+//! variant moe_texel_{fmt} -DTEXEL -DGEMM_TEXEL -DMOE_GROUPED
+//! variant moe_gate_up_texel_{fmt} -DTEXEL -DGEMM_TEXEL -DMOE_GROUPED -DGATE_UP
+//! variant moe_gemv_texel_{fmt} -DTEXEL -DMOE_GROUPED
+//! variant moe_gemv_gate_up_texel_{fmt} -DTEXEL -DMOE_GROUPED -DGATE_UP
+//! variant rows_{fmt} -DROW_BLOCKS
+//! variant rows_add_{fmt} -DROW_BLOCKS -DRESIDUAL
+//! variant gemm_rows_{fmt} -DROW_BLOCKS -DGEMM_TEXEL
+//! variant gate_up_rows_{fmt} -DROW_BLOCKS -DGATE_UP -DNORM
+//! variant qkv_rows_{fmt} -DROW_BLOCKS -DQKV -DNORM
+//! variant moe_rows_{fmt} -DROW_BLOCKS -DGEMM_TEXEL -DMOE_GROUPED
+//! variant moe_gate_up_rows_{fmt} -DROW_BLOCKS -DGEMM_TEXEL -DMOE_GROUPED -DGATE_UP
+//! variant moe_gemv_rows_{fmt} -DROW_BLOCKS -DMOE_GROUPED
+//! variant moe_gemv_gate_up_rows_{fmt} -DROW_BLOCKS -DMOE_GROUPED -DGATE_UP
+// {fmt}: quantized weights (WEIGHT_QUANT, one variant per format of host/formats/registry.h),
+// read through shaders/weight_format.glsl a unit (FORMAT_UNIT values) per step; rows of K a
+// multiple of the format's block. They exist on the row-block paths only: the texel ones for
+// CPU devices, the rows ones for GPUs, whose prefill GEMM (gemm_rows, GEMM_TEXEL on storage
+// buffers) is the register-tiled row-block GEMM with MATMUL_GEMM_ROWS_MT x rows.
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 // GATE_UP (kernel ffn_gate_up, row blocks): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
 // the SwiGLU FFN's first half in one dispatch instead of three.
@@ -100,8 +123,10 @@
 #endif
 #if defined(GATE_UP)
 #define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
-#elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)
+#elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED) && defined(TEXEL)
 #define ROWS MATMUL_GEMM_TEXEL_ROWS
+#elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)
+#define ROWS MATMUL_GEMV_TEXEL_ROWS  // gemm_rows: see MATMUL_GEMM_ROWS_MT
 #elif !defined(TEXEL) && !defined(QKV) && !defined(MOE_GROUPED)
 #define ROWS MATMUL_GEMV_ROWS_ROWS
 #else
@@ -138,6 +163,8 @@ VECTORS(4, g_texels, GVectors);
 #ifdef GEMM_TEXEL
 #ifdef MOE_GROUPED
 #define MT MATMUL_MOE_TEXEL_MT  // x rows per tile
+#elif !defined(TEXEL)
+#define MT MATMUL_GEMM_ROWS_MT  // storage buffers: shared partials of MT x ROWS x WG
 #else
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
 #endif
@@ -183,7 +210,21 @@ uvec4 load_weight(uint set, uint t)
 #endif
     return FETCH(w_texels, t);
 }
-#ifdef WEIGHT_F16
+#if defined(WEIGHT_QUANT)
+#include "weight_format.glsl"
+#define WEIGHT_VEC FORMAT_UNIT
+// Rows of weight matrix `set`, whose blocks' count places its meta plane.
+uint weight_rows(uint set)
+{
+#if defined(QKV)
+    return set == 0u ? pc.N : pc.n_kv;
+#elif defined(MOE_GROUPED)
+    return pc.w_rows;  // every expert's rows
+#else
+    return pc.N;
+#endif
+}
+#elif defined(WEIGHT_F16)
 #define WEIGHT_VEC 8u
 void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 {
@@ -200,6 +241,33 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 }
 #endif
 
+#ifdef WEIGHT_QUANT
+// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over unit i of the rows:
+// every row's unit is loaded first, then each vec4 of x serves all of them; with NORM, x is
+// multiplied by g first and acc[m][SUMS - 1] adds up x^2.
+void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
+{
+    weight_unit units[NW][ROWS];
+    [[unroll]] for (uint w = 0; w < NW; w++) {
+        uint meta_base = weight_meta_base(weight_rows(w + mat) * (pc.K / FORMAT_BLOCK));
+        [[unroll]] for (uint r = 0; r < ROWS; r++) units[w][r] = format_load(w + mat, meta_base, row_texel[r] + i);
+    }
+    [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) {
+        vec4 xv[MT];
+        [[unroll]] for (uint m = 0; m < MT; m++) {
+            xv[m] = x_at(x_texel[m] + i * (FORMAT_UNIT / 4u) + j);
+#ifdef NORM
+            acc[m][SUMS - 1u] += dot(xv[m], xv[m]);
+            xv[m] *= g_at(i * (FORMAT_UNIT / 4u) + j);
+#endif
+        }
+        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+            vec4 wv = format_vec4(units[w][r], j);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xv[m], wv);
+        }
+    }
+}
+#else
 // acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), at vector i of the rows;
 // with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
 void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
@@ -220,6 +288,7 @@ void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], i
         [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
     }
 }
+#endif
 
 // The loop over K, UNROLL steps at a time in straight-line code (storage path), so that the
 // compiler can issue UNROLL times as many loads before it waits; leftover steps run one by one.

@@ -81,7 +81,7 @@ cases = [
     ("n_dims 7", patch(first["n_dims_at"], "<I", 7), "n_dims out of range"),
     ("huge dimension", patch(first["dims_at"], "<Q", 1 << 40), "run past the end of the file"),
     ("zero dimension", patch(first["dims_at"], "<Q", 0), "bad dimension"),
-    ("unknown tensor type", patch(first["type_at"], "<I", 2), "ggml type 2"),
+    ("unknown tensor type", patch(first["type_at"], "<I", 99), "ggml type 99"),
     ("offset past the end", patch(first["offset_at"], "<Q", 1 << 40), "run past the end of the file"),
     ("misaligned offset", patch(first["offset_at"], "<Q", 4), "is not aligned"),
     ("missing tensor", rename("blk.0.attn_q.weight", "blk.0.attn_x.weight"), "tensor blk.0.attn_q.weight is missing"),
@@ -92,6 +92,31 @@ cases = [
 for name, at in [("header", 20), ("metadata", kvs["llama.block_count"][0] + 5), ("tensor infos", attn_q["start"] + 9),
                  ("tensor data", len(data) - 1000)]:
     cases.append((f"truncated in {name}", data[:at], "file ends inside" if name != "tensor data" else "run past the end"))
+
+# Quantized tensors (the real TinyStories-656K-Q8_0.gguf, when present): a type the reader does
+# not know, rows that are not whole blocks of the type, and data cut short inside a quantized
+# tensor, each naming the file, the tensor and the type.
+q8_source = os.path.join(models, "TinyStories-656K-Q8_0.gguf")
+if os.path.isfile(q8_source):
+    q8 = open(q8_source, "rb").read()
+    _, q8_tensors, _ = walk(q8)
+    q8_attn_q = next(t for t in q8_tensors if t["name"] == "blk.0.attn_q.weight")
+    def q8_patch(at, fmt, value):
+        d = bytearray(q8)
+        struct.pack_into(fmt, d, at, value)
+        return bytes(d)
+    last = max(q8_tensors, key=lambda t: struct.unpack_from("<Q", q8, t["offset_at"])[0])
+    cases += [
+        ("Q8_0 tensor of unknown type 31", q8_patch(q8_attn_q["type_at"], "<I", 31),
+         "tensor blk.0.attn_q.weight has ggml type 31"),
+        # rows of 128 values are not whole Q4_K blocks (256)
+        ("Q8_0 tensor retyped Q4_K", q8_patch(q8_attn_q["type_at"], "<I", 12),
+         "tensor blk.0.attn_q.weight: rows of 128 values are not whole q4_k blocks of 256"),
+        (f"quantized file cut short inside {last['name']}", q8[:len(q8) - 64],
+         f"tensor {last['name']} (q8_0): "),
+    ]
+else:
+    print(f"note: {q8_source} not found; the quantized cases are skipped")
 
 failures = 0
 with tempfile.TemporaryDirectory() as tmp:

@@ -10,30 +10,45 @@
 
 #include "host/bounds.h"
 
+#include "host/formats.h"
 #include "host/kernel.h"
 #include "host/kernels/attn_qkv.h"
 #include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "shaders/matmul.h"
 
-enum { TEXEL_F32, TEXEL_F16, ROWS_F32, ROWS_F16 };
+enum { TEXEL_F32, TEXEL_F16, ROWS_F32, ROWS_F16, QUANT_BASE };
 #define X_AND_WEIGHTS 0xabu  // texel bindings: x, W_q, W_k, W_v, g (the rest are storage buffers)
+// Quantized weights: a texel and a rows variant per format of host/formats/registry.h.
+#define QUANT_VARIANTS(upper, lower)                                                 \
+    { "texel." #lower, "matmul_gemv.qkv_texel_" #lower, false, X_AND_WEIGHTS },      \
+    { "rows." #lower, "matmul_gemv.qkv_rows_" #lower, false, 0 },
 static const vkl_variant variants[] = {
     [TEXEL_F32] = { "texel.f32", "matmul_gemv.qkv_texel_f32", false, X_AND_WEIGHTS },
     [TEXEL_F16] = { "texel.f16", "matmul_gemv.qkv_texel_f16", false, X_AND_WEIGHTS },
     [ROWS_F32] = { "rows.f32", "matmul_gemv.qkv_rows_f32", false, 0 },  // GPUs: storage buffers
     [ROWS_F16] = { "rows.f16", "matmul_gemv.qkv_rows_f16", false, 0 },
+    VKLLM_FORMATS(QUANT_VARIANTS)
 };
 static bool has_f16_weights(uint32_t variant) { return variant == TEXEL_F16 || variant == ROWS_F16; }
+static bool is_quant(uint32_t variant) { return variant >= QUANT_BASE; }
+static vkl_dtype weight_dtype(uint32_t variant)
+{
+    if (is_quant(variant)) return vkl_quant_dtype((variant - QUANT_BASE) / 2);
+    return has_f16_weights(variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+}
 
 enum { DIM_M, DIM_N, DIM_NKV, DIM_K, DIM_D, DIM_R, DIM_P, DIM_C };
 
 const char *vkl_attn_qkv_variant(const vkl_device_info *info, uint32_t M, uint32_t N, uint32_t n_kv, uint32_t K,
-                                 uint32_t head_dim, bool neox, bool f16_weights)
+                                 uint32_t head_dim, bool neox, vkl_dtype weights)
 {
     bool whole_blocks = N % MATMUL_GEMV_TEXEL_ROWS == 0 && n_kv % MATMUL_GEMV_TEXEL_ROWS == 0;
-    if (M != 1 || !whole_blocks || head_dim % 2 || neox || K % (f16_weights ? 8u : 4u) != 0) return NULL;
-    if (vkl_device_prefers_texel_reads(info)) return f16_weights ? "texel.f16" : "texel.f32";
+    bool f16_weights = weights == VKL_DTYPE_F16, texel = vkl_device_prefers_texel_reads(info);
+    uint32_t vector = vkl_dtype_is_quantized(weights) ? vkl_format_of(weights)->block : f16_weights ? 8u : 4u;
+    if (M != 1 || !whole_blocks || head_dim % 2 || neox || K % vector != 0) return NULL;
+    if (vkl_dtype_is_quantized(weights)) return variants[QUANT_BASE + 2u * vkl_quant_index(weights) + !texel].name;
+    if (texel) return f16_weights ? "texel.f16" : "texel.f32";
     return f16_weights ? "rows.f16" : NULL;  // GPUs: f32 row blocks are no faster (see vkl_matmul_variant)
 }
 
@@ -48,16 +63,29 @@ static const uint32_t full[][8] = {
 static const uint32_t quick[][8] = { { 1, 8, 8, 8, 2, 2, 0, 1 }, { 1, 64, 32, 64, 8, 8, 37, 512 },
                                      { 3, 96, 32, 136, 32, 32, 0, 3 } };
 
+// Quantized weights: K a multiple of the block (32 or 256; rows that do not fit are skipped).
+static const uint32_t quant_full[][8] = {
+    { 1, 16, 8, 96, 8, 4, 5, 9 }, { 1, 64, 32, 256, 8, 8, 37, 512 }, { 1, 256, 256, 512, 64, 64, 100, 128 },
+    { 1, 4096, 1024, 4096, 128, 128, 4095, 4096 }, { 3, 96, 32, 256, 32, 32, 0, 3 },
+};
+static const uint32_t quant_quick[][8] = { { 1, 16, 8, 96, 8, 4, 5, 9 }, { 3, 96, 32, 256, 32, 32, 0, 3 } };
+
 static void qkv_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+    if (!is_quant(variant)) {
+        VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
+        return;
+    }
+    const vkl_format *format = vkl_format_of(weight_dtype(variant));
+    if (is_quick) VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_quick, DIM_K, format);
+    else VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_full, DIM_K, format);
 }
 
 static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[DIM_M], N = c->dims[DIM_N], NKV = c->dims[DIM_NKV], K = c->dims[DIM_K];
     uint64_t C = c->dims[DIM_C];
-    vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype wtype = weight_dtype(c->variant);
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
     out[1] = (vkl_tensor_desc){ "W_q", wtype, N * K, VKL_IN, -1.0f, 1.0f };
     out[2] = (vkl_tensor_desc){ "q", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
@@ -103,7 +131,8 @@ static void expect_rows(const vkl_case *c, float *const *values, uint32_t w, con
     double *y = malloc(2 * (size_t)M * N * sizeof *y), *b = y + (size_t)M * N;
     if (!y) abort();  // sizes were checked by the driver before allocating
     float eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT);
-    vkl_norm_matmul_exact(values[0], values[7], eps, values[w], y, b, M, N, K);
+    vkl_norm_matmul_exact(values[0], values[7], eps, values[w], y, b, M, N, K,
+                          vkl_format_of(weight_dtype(c->variant))->dequant_ulps);
     for (uint32_t m = 0; m < M; m++)
         for (uint32_t n = 0; n < N; n++) {
             size_t i = (size_t)m * N + n, at = (size_t)(row0 + m) * N + n;
@@ -141,7 +170,8 @@ static double qkv_flops(const vkl_case *c)
 static double qkv_bytes(const vkl_case *c)
 {
     double M = c->dims[DIM_M], rows = c->dims[DIM_N] + 2.0 * c->dims[DIM_NKV], K = c->dims[DIM_K];
-    return 4.0 * (M + 1.0) * K + (has_f16_weights(c->variant) ? 2.0 : 4.0) * rows * K + 4.0 * M * (rows + c->dims[DIM_R]);
+    double weights = (double)vkl_dtype_bytes(weight_dtype(c->variant), (uint64_t)rows * K);
+    return 4.0 * (M + 1.0) * K + weights + 4.0 * M * (rows + c->dims[DIM_R]);
 }
 
 // A model's attention input at decode, at the last position of the context.
@@ -149,7 +179,8 @@ static void qkv_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_
 {
     uint32_t dims[8] = { 1, b->dim, b->kv_heads * b->head_dim, b->dim, b->head_dim, b->head_dim, b->context - 1,
                          b->context };
-    if (b->M == 1 && dims[1] % 8 == 0 && dims[2] % 8 == 0 && b->dim % 8 == 0 && b->head_dim % 2 == 0)
+    uint32_t block = is_quant(variant) ? vkl_format_of(weight_dtype(variant))->block : 8u;
+    if (b->M == 1 && dims[1] % 8 == 0 && dims[2] % 8 == 0 && b->dim % block == 0 && b->head_dim % 2 == 0)
         vkl_case_add(cases, self, variant, dims);
 }
 

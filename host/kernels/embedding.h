@@ -4,10 +4,12 @@
 
 #include <stdbool.h>
 
+#include "host/kernel.h"
 #include "runtime/context.h"
 
-// The variant name for an f32 or f16 table on this device: the table read through texels
-// where the device prefers texel reads (which also lifts maxStorageBufferRange off the table).
-const char *vkl_embedding_variant(const vkl_device_info *info, bool f16_table);
+// The variant name for a table of `table`'s type (f32, f16 or quantized) on this device: the
+// table read through texels where the device prefers texel reads (which also lifts
+// maxStorageBufferRange off the table).
+const char *vkl_embedding_variant(const vkl_device_info *info, vkl_dtype table);
 
 #endif

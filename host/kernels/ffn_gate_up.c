@@ -7,26 +7,41 @@
 #include <stdlib.h>
 
 #include "host/bounds.h"
+#include "host/formats.h"
 #include "host/kernel.h"
 #include "host/kernels/ffn_gate_up.h"
 #include "host/kernels/matmul.h"
 #include "host/ref.h"
 #include "shaders/matmul.h"
 
-enum { TEXEL_F32, TEXEL_F16, ROWS_F32, ROWS_F16 };
+enum { TEXEL_F32, TEXEL_F16, ROWS_F32, ROWS_F16, QUANT_BASE };
 #define X_WG_WU_G 0x1bu  // texel bindings: x, W_gate, W_up, g (h, at 2, is a storage buffer)
+// Quantized weights: a texel and a rows variant per format of host/formats/registry.h.
+#define QUANT_VARIANTS(upper, lower)                                                 \
+    { "texel." #lower, "matmul_gemv.gate_up_texel_" #lower, false, X_WG_WU_G },      \
+    { "rows." #lower, "matmul_gemv.gate_up_rows_" #lower, false, 0 },
 static const vkl_variant variants[] = {
     [TEXEL_F32] = { "texel.f32", "matmul_gemv.gate_up_texel_f32", false, X_WG_WU_G },
     [TEXEL_F16] = { "texel.f16", "matmul_gemv.gate_up_texel_f16", false, X_WG_WU_G },
     [ROWS_F32] = { "rows.f32", "matmul_gemv.gate_up_rows_f32", false, 0 },  // GPUs: storage buffers
     [ROWS_F16] = { "rows.f16", "matmul_gemv.gate_up_rows_f16", false, 0 },
+    VKLLM_FORMATS(QUANT_VARIANTS)
 };
 static bool has_f16_weights(uint32_t variant) { return variant == TEXEL_F16 || variant == ROWS_F16; }
-
-const char *vkl_ffn_gate_up_variant(const vkl_device_info *info, uint32_t M, uint32_t K, bool f16_weights)
+static bool is_quant(uint32_t variant) { return variant >= QUANT_BASE; }
+static vkl_dtype weight_dtype(uint32_t variant)
 {
-    if (M != 1 || K % (f16_weights ? 8u : 4u) != 0) return NULL;
-    if (vkl_device_prefers_texel_reads(info)) return f16_weights ? "texel.f16" : "texel.f32";
+    if (is_quant(variant)) return vkl_quant_dtype((variant - QUANT_BASE) / 2);
+    return has_f16_weights(variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+}
+
+const char *vkl_ffn_gate_up_variant(const vkl_device_info *info, uint32_t M, uint32_t K, vkl_dtype weights)
+{
+    bool f16_weights = weights == VKL_DTYPE_F16, texel = vkl_device_prefers_texel_reads(info);
+    uint32_t vector = vkl_dtype_is_quantized(weights) ? vkl_format_of(weights)->block : f16_weights ? 8u : 4u;
+    if (M != 1 || K % vector != 0) return NULL;
+    if (vkl_dtype_is_quantized(weights)) return variants[QUANT_BASE + 2u * vkl_quant_index(weights) + !texel].name;
+    if (texel) return f16_weights ? "texel.f16" : "texel.f32";
     return f16_weights ? "rows.f16" : NULL;  // GPUs: f32 row blocks are no faster (see vkl_matmul_variant)
 }
 
@@ -41,9 +56,19 @@ static const uint32_t quick[][3] = { { 1, 1, 8 }, { 1, 172, 64 }, { 3, 100, 136 
 // maxStorageBufferRange seen (lavapipe): 11008 x 4096 is over it.
 static bool fits_storage_f32(const uint32_t *dims) { return (uint64_t)dims[1] * dims[2] * 4u <= (128u << 20); }
 
+// Quantized weights: K a multiple of the block (32 or 256; rows that do not fit are skipped).
+static const uint32_t quant_full[][3] = {
+    { 1, 13, 96 }, { 1, 1, 256 }, { 1, 172, 256 }, { 1, 1001, 768 }, { 1, 11008, 4096 }, { 2, 33, 256 }, { 3, 100, 512 },
+};
+static const uint32_t quant_quick[][3] = { { 1, 13, 96 }, { 3, 100, 512 } };
+
 static void gate_up_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (variant == ROWS_F32 && is_quick) VKL_ADD_SHAPES_IF(cases, self, variant, quick, fits_storage_f32);
+    if (is_quant(variant) && is_quick)
+        VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_quick, 2, vkl_format_of(weight_dtype(variant)));
+    else if (is_quant(variant))
+        VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_full, 2, vkl_format_of(weight_dtype(variant)));
+    else if (variant == ROWS_F32 && is_quick) VKL_ADD_SHAPES_IF(cases, self, variant, quick, fits_storage_f32);
     else if (variant == ROWS_F32) VKL_ADD_SHAPES_IF(cases, self, variant, full, fits_storage_f32);
     else VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
 }
@@ -51,7 +76,7 @@ static void gate_up_shapes(const vkl_kernel *self, uint32_t variant, bool is_qui
 static void gate_up_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     uint64_t M = c->dims[0], N = c->dims[1], K = c->dims[2];
-    vkl_dtype wtype = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype wtype = weight_dtype(c->variant);
     out[0] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, M * K, VKL_IN, -1.0f, 1.0f };
     out[1] = (vkl_tensor_desc){ "W_gate", wtype, N * K, VKL_IN, -1.0f, 1.0f };
     out[2] = (vkl_tensor_desc){ "h", VKL_DTYPE_F32, M * N, VKL_OUT, 0.0f, 0.0f };
@@ -79,8 +104,9 @@ static void gate_up_expect(const vkl_case *c, float *const *values, double *cons
     double *g = malloc(4 * n * sizeof *g), *u = g + n, *bg = u + n, *bu = bg + n;
     if (!g) abort();  // sizes were checked by the driver before allocating
     float eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT);
-    vkl_norm_matmul_exact(values[0], values[4], eps, values[1], g, bg, M, N, K);
-    vkl_norm_matmul_exact(values[0], values[4], eps, values[3], u, bu, M, N, K);
+    double ulps = vkl_format_of(weight_dtype(c->variant))->dequant_ulps;
+    vkl_norm_matmul_exact(values[0], values[4], eps, values[1], g, bg, M, N, K, ulps);
+    vkl_norm_matmul_exact(values[0], values[4], eps, values[3], u, bu, M, N, K, ulps);
     for (size_t i = 0; i < n; i++) {
         double silu = g[i] / (1.0 + exp(-g[i])), h = silu * u[i];
         values[2][i] = (float)h;
@@ -95,14 +121,15 @@ static double gate_up_flops(const vkl_case *c) { return 4.0 * c->dims[0] * c->di
 static double gate_up_bytes(const vkl_case *c)
 {
     double M = c->dims[0], N = c->dims[1], K = c->dims[2];
-    return 4.0 * (M + 1.0) * K + 2.0 * (has_f16_weights(c->variant) ? 2.0 : 4.0) * N * K + 4.0 * M * N;
+    return 4.0 * (M + 1.0) * K + 2.0 * (double)vkl_dtype_bytes(weight_dtype(c->variant), (uint64_t)N * K) + 4.0 * M * N;
 }
 
 // A dense model's FFN gate and up projections at decode.
 static void gate_up_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[3] = { 1, b->hidden, b->dim };
-    if (b->M == 1 && !b->experts && b->dim % 8 == 0) vkl_case_add(cases, self, variant, dims);
+    uint32_t block = is_quant(variant) ? vkl_format_of(weight_dtype(variant))->block : 8u;
+    if (b->M == 1 && !b->experts && b->dim % block == 0) vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_ffn_gate_up = {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "host/bounds.h"
+#include "host/formats.h"
 #include "host/kernel.h"
 #include "host/kernels/moe.h"
 #include "host/ref.h"
@@ -63,28 +64,45 @@ void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const fl
 // a single token (decode), and gate, up and swiglu are one dispatch: 5 dispatches instead of 7.
 // The f32 and f16 variants (GPUs) do the same for a single token, reading storage buffers
 // (ROW_BLOCKS), where D and F fill whole vectors; batches take the tiled grouped GEMM.
-enum { F32, F16, TEXEL_F32, TEXEL_F16 };
+// Quantized experts (a storage and a texel variant per format of host/formats/registry.h) always
+// take the row blocks, batches on GPUs in tiles of MATMUL_MOE_TEXEL_MT rows from storage buffers.
+enum { F32, F16, TEXEL_F32, TEXEL_F16, QUANT_BASE };
+#define QUANT_VARIANTS(upper, lower)                   \
+    { #lower, "moe_route.default", false },            \
+    { "texel_" #lower, "moe_route.default", false },
 static const vkl_variant variants[] = {
     [F32] = { "f32", "moe_route.default", false },  // the first dispatch names its own shader
     [F16] = { "f16", "moe_route.default", false },
     [TEXEL_F32] = { "texel_f32", "moe_route.default", false },
     [TEXEL_F16] = { "texel_f16", "moe_route.default", false },
+    VKLLM_FORMATS(QUANT_VARIANTS)
 };
 
-static bool is_texel(uint32_t variant) { return variant == TEXEL_F32 || variant == TEXEL_F16; }
-static bool has_f16_weights(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
-// The row blocks (texel or storage reads) start every row of x, hidden and W on a 16-byte
-// vector: D and F multiples of the values per weight vector.
-static bool rows_fit(uint32_t D, uint32_t F, bool f16_weights)
+static bool is_quant(uint32_t variant) { return variant >= QUANT_BASE; }
+static bool is_texel(uint32_t variant)
 {
-    uint32_t vec = f16_weights ? 8u : 4u;
+    return variant == TEXEL_F32 || variant == TEXEL_F16 || (is_quant(variant) && (variant - QUANT_BASE) % 2 == 1);
+}
+static bool has_f16_weights(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
+static vkl_dtype weight_dtype(uint32_t variant)
+{
+    if (is_quant(variant)) return vkl_quant_dtype((variant - QUANT_BASE) / 2);
+    return has_f16_weights(variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+}
+// The row blocks (texel or storage reads) start every row of x, hidden and W on a 16-byte
+// vector: D and F multiples of the values per weight vector (of the block, quantized).
+static bool rows_fit(uint32_t D, uint32_t F, vkl_dtype weights)
+{
+    uint32_t vec = vkl_dtype_is_quantized(weights) ? vkl_format_of(weights)->block : weights == VKL_DTYPE_F16 ? 8u : 4u;
     return D % vec == 0 && F % vec == 0;
 }
 
-const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, bool f16_weights)
+const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, vkl_dtype weights)
 {
-    if (rows_fit(D, F, f16_weights) && vkl_device_prefers_texel_reads(info))
-        return f16_weights ? "texel_f16" : "texel_f32";
+    bool f16_weights = weights == VKL_DTYPE_F16, texel = vkl_device_prefers_texel_reads(info);
+    if (vkl_dtype_is_quantized(weights))
+        return rows_fit(D, F, weights) ? variants[QUANT_BASE + 2u * vkl_quant_index(weights) + texel].name : NULL;
+    if (rows_fit(D, F, weights) && texel) return f16_weights ? "texel_f16" : "texel_f32";
     return f16_weights ? "f16" : "f32";
 }
 
@@ -94,7 +112,8 @@ enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties com
 static bool row_blocks(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
-    return is_texel(c->variant) || (d[DIM_T] == 1 && rows_fit(d[DIM_D], d[DIM_F], has_f16_weights(c->variant)));
+    return is_texel(c->variant) || is_quant(c->variant) ||
+           (d[DIM_T] == 1 && rows_fit(d[DIM_D], d[DIM_F], weight_dtype(c->variant)));
 }
 // Rows per tile of the grouped matmuls (see moe_count).
 static uint32_t tile_rows(const vkl_case *c)
@@ -124,14 +143,35 @@ static const uint32_t extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 1, 
                                      { 1, 68, 172, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
                                      { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
+// Quantized experts: D and F whole blocks (32 or 256; rows that do not fit are skipped): one
+// token, a few, more than a tile, Qwen-MoE style (60 experts, top-4), all logits tied.
+static const uint32_t quant_full[][7] = {
+    { 1, 64, 96, 8, 2, 1, MODE_LEVELS },   { 7, 64, 96, 8, 2, 1, MODE_LEVELS },   { 1, 256, 512, 8, 2, 1, MODE_LEVELS },
+    { 5, 128, 352, 60, 4, 1, MODE_LEVELS }, { 33, 256, 256, 8, 2, 0, MODE_TIED }, { 3, 512, 256, 4, 1, 0, MODE_LEVELS },
+};
+static const uint32_t quant_quick[][7] = { { 7, 64, 96, 8, 2, 1, MODE_LEVELS }, { 3, 512, 256, 4, 1, 0, MODE_LEVELS } };
+
+static bool rows_fit_quant(const vkl_format *format, const uint32_t *dims)
+{
+    return dims[DIM_D] % format->block == 0 && dims[DIM_F] % format->block == 0;
+}
+
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
+    if (is_quant(variant)) {
+        const vkl_format *format = vkl_format_of(weight_dtype(variant));
+        const uint32_t(*table)[7] = is_quick ? quant_quick : quant_full;
+        size_t rows = is_quick ? sizeof quant_quick / sizeof quant_quick[0] : sizeof quant_full / sizeof quant_full[0];
+        for (size_t i = 0; i < rows; i++)
+            if (rows_fit_quant(format, table[i])) vkl_case_add(cases, self, variant, table[i]);
+        return;
+    }
     const uint32_t(*tables[2])[7] = { is_quick ? quick : full, extra };
     size_t counts[2] = { is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0],
                          sizeof extra / sizeof extra[0] };
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < counts[t]; i++)
-            if (!is_texel(variant) || rows_fit(tables[t][i][DIM_D], tables[t][i][DIM_F], has_f16_weights(variant)))
+            if (!is_texel(variant) || rows_fit(tables[t][i][DIM_D], tables[t][i][DIM_F], weight_dtype(variant)))
                 vkl_case_add(cases, self, variant, tables[t][i]);
 }
 
@@ -141,7 +181,7 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
 {
     const uint32_t *d = c->dims;
     uint64_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
-    vkl_dtype w = has_f16_weights(c->variant) ? VKL_DTYPE_F16 : VKL_DTYPE_F32;
+    vkl_dtype w = weight_dtype(c->variant);
     uint64_t split = row_blocks(c) ? 1 : rows * F;  // gate and up: the row blocks fuse them away
     out[X] = (vkl_tensor_desc){ "x", VKL_DTYPE_F32, T * D, VKL_IN, -1.0f, 1.0f };
     out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_IN, -3.5f, 3.5f };
@@ -198,6 +238,23 @@ static const char *const grouped_row_shaders[3][2][2] = {
       { "matmul_gemv.moe_gemv_gate_up_rows_f32", "matmul_gemv.moe_gemv_gate_up_rows_f16" } },
 };
 
+// The same for quantized experts by [format][texel tiles; texel one-row tiles; storage one-row
+// tiles; storage tiles][gate + up].
+#define QUANT_SHADERS(upper, lower)                                                                    \
+    { { "matmul_gemv.moe_texel_" #lower, "matmul_gemv.moe_gate_up_texel_" #lower },                    \
+      { "matmul_gemv.moe_gemv_texel_" #lower, "matmul_gemv.moe_gemv_gate_up_texel_" #lower },          \
+      { "matmul_gemv.moe_gemv_rows_" #lower, "matmul_gemv.moe_gemv_gate_up_rows_" #lower },            \
+      { "matmul_gemv.moe_rows_" #lower, "matmul_gemv.moe_gate_up_rows_" #lower } },
+static const char *const quant_row_shaders[][4][2] = { VKLLM_FORMATS(QUANT_SHADERS) };
+
+static const char *grouped_row_shader(const vkl_case *c, bool gate_up)
+{
+    bool texel = is_texel(c->variant), one_row = tile_rows(c) == 1;
+    uint32_t kind = texel ? (one_row ? 1u : 0u) : (one_row ? 2u : 3u);
+    if (is_quant(c->variant)) return quant_row_shaders[vkl_quant_index(weight_dtype(c->variant))][kind][gate_up];
+    return grouped_row_shaders[kind][gate_up][has_f16_weights(c->variant)];
+}
+
 // The row blocks' grouped matmul: a workgroup per block of `rows` outputs, over every tile;
 // with `up` (a tensor index, else -1) it is gate and up with swiglu.
 static void grouped_rows(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_t w, int up, uint32_t y, uint32_t N,
@@ -205,9 +262,7 @@ static void grouped_rows(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_
 {
     uint32_t rows = up >= 0 ? MATMUL_GATE_UP_ROWS : MATMUL_GEMV_TEXEL_ROWS;
     bool texel = is_texel(c->variant);
-    uint32_t kind = !texel ? 2u : tile_rows(c) == 1 ? 1u : 0u;
-    *out = (vkl_launch){ .shader = grouped_row_shaders[kind][up >= 0][has_f16_weights(c->variant)],
-                         .spec0_subgroup_min = true };
+    *out = (vkl_launch){ .shader = grouped_row_shader(c, up >= 0), .spec0_subgroup_min = true };
     vkl_split_groups((N + rows - 1) / rows, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     if (up >= 0) {
@@ -222,7 +277,7 @@ static void grouped_rows(vkl_launch *out, const vkl_case *c, uint32_t a, uint32_
         memcpy(out->bindings, b, sizeof b);
     }
     struct matmul_push push = { .M = c->dims[DIM_T] * c->dims[DIM_K], .N = N, .K = K, .topk = topk,
-                                .groups_x = out->groups[0], .tiles = max_tiles(c) };
+                                .groups_x = out->groups[0], .tiles = max_tiles(c), .w_rows = c->dims[DIM_E] * N };
     vkl_launch_set_push(out, &push, sizeof push);
 }
 
@@ -266,6 +321,8 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
 //   y = down . h: f(F) sum|h w| + sum |w| dh;
 //   out = sum_j w_j y_j: |w_j| dy_j + dw_j |y_j| (dw from moe_route's bound) + f(k) sum|w_j y_j|,
 //   and the reference's rounding u|out|.
+// Quantized experts: the reference's weights are the format's dequantize() values, which the
+// device reproduces exactly (dequant_ulps 0 for every format, host/formats.h), so the same bound.
 static void bound_token(double *bound, const float *x, const uint32_t *ids, const float *weights,
                         const double *weight_bound, const float *const *values, const uint32_t *dims, double *work)
 {
@@ -353,14 +410,15 @@ static double moe_flops(const vkl_case *c)
 static double moe_bytes(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
-    double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]), w = has_f16_weights(c->variant) ? 2.0 : 4.0;
-    return used * 3.0 * d[DIM_D] * d[DIM_F] * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
+    double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]);
+    double w = (double)vkl_dtype_bytes(weight_dtype(c->variant), (uint64_t)d[DIM_D] * d[DIM_F]);
+    return used * 3.0 * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
 }
 
 static void moe_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
     uint32_t dims[7] = { b->M, b->dim, b->hidden, b->experts, b->experts_used, 1, MODE_LEVELS };
-    if (b->experts && (!is_texel(variant) || rows_fit(b->dim, b->hidden, has_f16_weights(variant))))
+    if (b->experts && (!is_texel(variant) || rows_fit(b->dim, b->hidden, weight_dtype(variant))))
         vkl_case_add(cases, self, variant, dims);
 }
 
@@ -369,7 +427,7 @@ const vkl_kernel vkl_kernel_moe = {
     .dim_names = { "T", "D", "F", "E", "k", "renorm", "mode" },
     .dim_count = 7,
     .variants = variants,
-    .variant_count = 4,
+    .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = TENSORS,
     .shapes = moe_shapes,
     .tensors = moe_tensors,

@@ -1,0 +1,101 @@
+// Weight formats, one table entry each: f32, f16 and the quantized formats of
+// host/formats/registry.h, with ggml's block layouts (GGUF type ids, bytes as llama.cpp's
+// ggml-common.h defines them) and vkllm's device layout.
+//
+// A quantized tensor is a sequence of blocks of `block` values along its rows (a row's length
+// is a multiple of the block). In the file each block is ggml's struct of `block_bytes`. On the
+// device the same bytes are repacked into two planes, so that the shaders read whole 16-byte
+// vectors: the quants plane (every block's `quant_bytes`, a multiple of 16) from byte 0, then
+// the meta plane (every block's `meta_bytes`: scales, minimums, high bits; a multiple of 2, the
+// whole plane padded to 4 bytes) from byte blocks * quant_bytes, a multiple of 16. `fields` says
+// which bytes of the file's block go where: each plane takes its fields in the order listed,
+// packed, and a plane's block is zero-padded to its size. shaders/formats/<name>.glsl reads
+// that layout.
+#ifndef VKLLM_FORMATS_H
+#define VKLLM_FORMATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host/kernel.h"
+
+enum { VKL_PLANE_QUANTS, VKL_PLANE_META };
+
+typedef struct vkl_format_field {
+    uint16_t offset;  // in ggml's block
+    uint16_t bytes;
+    uint8_t plane;    // VKL_PLANE_*
+} vkl_format_field;
+
+#define VKL_FORMAT_MAX_FIELDS 6
+#define VKL_FORMAT_MAX_BLOCK 256
+
+typedef struct vkl_format {
+    const char *name;          // as `vkllm quantize --type` takes it: "q4_k"
+    vkl_dtype dtype;
+    uint32_t ggml_type;        // GGUF's tensor type id
+    uint32_t block;            // values per block (1 for f32 and f16)
+    uint32_t block_bytes;      // bytes of a block in the file
+    uint32_t quant_bytes;      // device: bytes of a block in the quants plane (0: no planes, the
+    uint32_t meta_bytes;       //   file's bytes as they are, f32 and f16) and in the meta plane
+    vkl_format_field fields[VKL_FORMAT_MAX_FIELDS];
+    uint32_t field_count;
+    // Values a kernel dequantizes in one step, a divisor of the block (shaders/formats/<name>.glsl's
+    // FORMAT_UNIT; the embedding kernel launches an invocation per unit, so its check fails if the two disagree).
+    uint32_t unit;
+    // The device dequantizes in f32 with the same operations as dequantize(), but a compiler may
+    // contract a multiply and an add into an fma: each value may then differ from dequantize()'s
+    // by dequant_ulps * u * |value| (u = 2^-24). 0 where every operation is exact in f32.
+    double dequant_ulps;
+    // One block: `block` values from ggml's bytes, in f32 exactly as ggml's reference does.
+    void (*dequantize)(const uint8_t *block, float *values);
+    // One block of `block` values into ggml's bytes, choosing scales (and minimums) that keep the
+    // squared error small. NaN and infinite values are never passed (the callers refuse them).
+    void (*quantize)(const float *values, uint8_t *block);
+} vkl_format;
+
+// The entry of a dtype (f32, f16 or a quantized format); NULL for u32.
+const vkl_format *vkl_format_of(vkl_dtype dtype);
+// The entry of GGUF type `ggml_type`, or of `name` (case-insensitive); NULL when unknown.
+const vkl_format *vkl_format_from_ggml(uint32_t ggml_type);
+const vkl_format *vkl_format_from_name(const char *name);
+// Every format in dtype order: f32, f16, then the registry's.
+const vkl_format *vkl_format_at(uint32_t index);
+uint32_t vkl_format_count(void);
+static inline bool vkl_format_is_quantized(const vkl_format *f) { return f->quant_bytes != 0; }
+static inline bool vkl_dtype_is_quantized(vkl_dtype dtype) { return dtype > VKL_DTYPE_U32 && dtype < VKL_DTYPE_COUNT; }
+// Quantized formats by their registry position (0 ..): kernels list a variant (or a few) per
+// format with VKLLM_FORMATS, in registry order.
+#define VKL_QUANT_FORMAT_COUNT ((uint32_t)(VKL_DTYPE_COUNT - VKL_DTYPE_U32 - 1))
+static inline uint32_t vkl_quant_index(vkl_dtype dtype) { return (uint32_t)(dtype - VKL_DTYPE_U32 - 1); }
+static inline vkl_dtype vkl_quant_dtype(uint32_t index) { return (vkl_dtype)(VKL_DTYPE_U32 + 1 + index); }
+
+// Appends the rows of a shape table (rows x kernel->dim_count) whose dims[k_dim] is a multiple
+// of `format`'s block: the check shapes of a kernel variant for quantized weights.
+void vkl_case_add_table_blocks(vkl_case **cases, const vkl_kernel *kernel, uint32_t variant, const uint32_t *table,
+                               size_t rows, uint32_t k_dim, const vkl_format *format);
+#define VKL_ADD_SHAPES_BLOCKS(cases, kernel, variant, table, k_dim, format)                                  \
+    vkl_case_add_table_blocks(cases, kernel, variant, &(table)[0][0], sizeof(table) / sizeof((table)[0]), k_dim, \
+                              format)
+
+// Bytes of `count` values in the file; false when count is not a whole number of blocks (or the
+// size overflows).
+bool vkl_format_file_bytes(const vkl_format *f, uint64_t count, uint64_t *bytes);
+// Bytes of `count` values on the device (whole blocks), rounded up to 4.
+uint64_t vkl_format_device_bytes(const vkl_format *f, uint64_t count);
+// File bytes of `count` values into the device layout (device: vkl_format_device_bytes bytes),
+// and back. For f32 and f16 both copy.
+void vkl_format_repack(const vkl_format *f, const uint8_t *file, uint64_t count, uint8_t *device);
+void vkl_format_unpack(const vkl_format *f, const uint8_t *device, uint64_t count, uint8_t *file);
+// `count` values from file bytes to f32 (f16: exact conversion).
+void vkl_format_dequantize(const vkl_format *f, const uint8_t *file, uint64_t count, float *values);
+// `count` finite values into file bytes (count a whole number of blocks; f16: round to nearest).
+void vkl_format_quantize(const vkl_format *f, const float *values, uint64_t count, uint8_t *file);
+
+// Shared by the formats' files: the nearest integer, ties to even, for |value| < 2^22 (the
+// K-quant quantizers' rounding), and the 6-bit scales and minimums of Q4_K and Q5_K packed into 12 bytes.
+int vkl_format_round(float value);
+void vkl_format_get_scale_min_k4(int j, const uint8_t *q, uint8_t *scale, uint8_t *min);
+
+#endif

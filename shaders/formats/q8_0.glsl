@@ -1,0 +1,24 @@
+// Q8_0 (host/formats/q8_0.c): blocks of 32 int8 quants q and an f16 scale d; value = d q.
+// Quants plane: the 32 quants (2 vectors); meta plane: d (2 bytes a block, two to a word).
+#define FORMAT_BLOCK 32u
+#define FORMAT_UNIT 32u
+#define FORMAT_QUANT_VECS 2u
+#define FORMAT_META_BYTES 2u
+
+struct weight_unit { uvec4 q[2]; float d; };
+
+weight_unit format_load(uint set, uint meta_base, uint g)
+{
+    weight_unit u;
+    u.q[0] = load_weight(set, 2u * g);
+    u.q[1] = load_weight(set, 2u * g + 1u);
+    u.d = unpackHalf2x16(weight_word(set, meta_base + g / 2u))[g & 1u];
+    return u;
+}
+
+vec4 format_vec4(weight_unit u, uint j)
+{
+    int w = int(u.q[j / 4u][j % 4u]);
+    ivec4 q = ivec4(bitfieldExtract(w, 0, 8), bitfieldExtract(w, 8, 8), bitfieldExtract(w, 16, 8), bitfieldExtract(w, 24, 8));
+    return vec4(q) * u.d;
+}

@@ -1,0 +1,36 @@
+// The one dequantization interface that weight-reading kernels call for quantized weights
+// (variants generated per format of host/formats/registry.h, compiled with -DWEIGHT_QUANT).
+//
+// Device layout (host/formats.h): a tensor's blocks of FORMAT_BLOCK values are split into a
+// quants plane (FORMAT_QUANT_VECS 16-byte vectors a block, from vector 0) and a meta plane
+// (FORMAT_META_BYTES a block: scales, minimums, high bits) that starts right after it, at 32-bit
+// word weight_meta_base(blocks). A kernel steps through a row FORMAT_UNIT values at a time (a
+// block, or a fixed part of one): unit g of the tensor (row r, step i: g = r * K / FORMAT_UNIT +
+// i) is loaded once with format_load() into a weight_unit, whose values 4j .. 4j + 3 come out
+// of format_vec4(unit, j) for j < FORMAT_UNIT / 4, each as host/formats/<name>.c's dequantize()
+// computes it (to within its dequant_ulps).
+//
+// Before including this, the kernel defines uvec4 load_weight(uint set, uint v): 16-byte vector
+// v of weight matrix `set` (a storage buffer or a texel buffer).
+#ifndef WEIGHT_FORMAT_GLSL
+#define WEIGHT_FORMAT_GLSL
+
+// 32-bit word `word` of weight matrix `set`.
+uint weight_word(uint set, uint word)
+{
+    uvec4 v = load_weight(set, word >> 2u);
+    return v[word & 3u];
+}
+
+// Byte `b` (0 .. 3) of a word, and four bytes of a word as a vector.
+uint word_byte(uint w, uint b) { return (w >> (8u * b)) & 0xFFu; }
+uvec4 word_bytes(uint w) { return uvec4(w, w >> 8u, w >> 16u, w >> 24u) & 0xFFu; }
+// The four nibbles at bit `shift` of each byte (shift 0: low nibbles, 4: high).
+uvec4 word_nibbles(uint w, uint shift) { return uvec4(w >> shift, w >> (shift + 8u), w >> (shift + 16u), w >> (shift + 24u)) & 15u; }
+
+#include "weight_format_impl.glsl"
+
+// The meta plane's first word in a tensor of `blocks` blocks.
+uint weight_meta_base(uint blocks) { return blocks * FORMAT_QUANT_VECS * 4u; }
+
+#endif
