@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "host/kernel.h"
+#include "host/rng.h"
 
 enum { VKL_PLANE_QUANTS, VKL_PLANE_META };
 
@@ -26,6 +27,8 @@ typedef struct vkl_format_field {
     uint16_t offset;  // in ggml's block
     uint16_t bytes;
     uint8_t plane;    // VKL_PLANE_*
+    bool f16;         // an f16 scale (or minimum): every value is linear in the block's f16 fields,
+                      //   which lets the checker draw valid blocks directly (vkl_format_random_block)
 } vkl_format_field;
 
 #define VKL_FORMAT_MAX_FIELDS 6
@@ -93,9 +96,38 @@ void vkl_format_dequantize(const vkl_format *f, const uint8_t *file, uint64_t co
 // `count` finite values into file bytes (count a whole number of blocks; f16: round to nearest).
 void vkl_format_quantize(const vkl_format *f, const float *values, uint64_t count, uint8_t *file);
 
+// One valid block in ggml's layout drawn from `rng`: random quants and packed scales, and its f16
+// fields all +-c with c chosen so that the block's largest |value| is `magnitude` (0: a block of
+// zeros). Fast, unlike quantize(), and it reaches every quant code: the checker's inputs.
+void vkl_format_random_block(const vkl_format *f, vkl_rng *rng, float magnitude, uint8_t *block);
+
 // Shared by the formats' files: the nearest integer, ties to even, for |value| < 2^22 (the
 // K-quant quantizers' rounding), and the 6-bit scales and minimums of Q4_K and Q5_K packed into 12 bytes.
 int vkl_format_round(float value);
 void vkl_format_get_scale_min_k4(int j, const uint8_t *q, uint8_t *scale, uint8_t *min);
+void vkl_format_set_scale_min_k4(int j, uint8_t *q, uint8_t scale, uint8_t min);
+
+// The K-quants' scale searches (n <= 32 values of a sub-block, weights w > 0 where x != 0):
+// fit_min: x ~ s L + m with L in 0..nmax and an offset m <= 0 (Q2_K, Q4_K, Q5_K: value =
+// d sc q - dmin m); returns s >= 0 and -m in *neg_min. fit_sym: x ~ s L with L in -nmax..nmax-1
+// (Q3_K, Q6_K), s of either sign. Both minimise sum w (x - fit)^2 over a grid of scales, each
+// refitted by least squares, then alternate rounding and refitting while the error falls.
+float vkl_format_fit_min(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min);
+float vkl_format_fit_sym(int n, int nmax, const float *x, const float *w, int8_t *L);
+// Weights that favour a sub-block's large values, as ggml's K-quant references do: rms + |x|.
+void vkl_format_k_weights(int n, const float *x, float *w);
+// The sub-block scales as integer codes times an f16 step d (returned as f16 bits; d rounded up
+// in magnitude, the codes rounded against it). unsigned: s >= 0, codes 0..nmax, d = max s / nmax.
+// signed: codes -nmax..nmax-1, d = -(the s of largest magnitude) / nmax, so that s takes -nmax.
+uint16_t vkl_format_scales_unsigned(int n, int nmax, const float *s, uint8_t *codes);
+uint16_t vkl_format_scales_signed(int n, int nmax, const float *s, int8_t *codes);
+// A sub-block's final quants L against the stored steps: value = d sc L - dmin m (min) or d sc L
+// (sym). Rounding a scale to its code can be off by one where it matters (when quants clamp, or
+// the step is coarse), so the codes next to *sc (and *m), within 0..max_code (sym:
+// -max_code..max_code-1), are tried too; the least weighted squared error wins.
+void vkl_format_requantize_min(int n, int nmax, const float *x, const float *w, float d, float dmin, int max_code,
+                               uint8_t *sc, uint8_t *m, uint8_t *L);
+void vkl_format_requantize_sym(int n, int nmax, const float *x, const float *w, float d, int max_code, int8_t *sc,
+                               int8_t *L);
 
 #endif

@@ -101,8 +101,11 @@ static bool same_expert_types(const vkl_model *m, int layer)
     const vkl_model_tensor *gate = vkl_model_find_layer(m, layer, "ffn_gate_exps.weight", NULL);
     const vkl_model_tensor *up = vkl_model_find_layer(m, layer, "ffn_up_exps.weight", NULL);
     const vkl_model_tensor *down = vkl_model_find_layer(m, layer, "ffn_down_exps.weight", NULL);
-    if (gate->dtype == up->dtype && gate->dtype == down->dtype) return true;
-    vkl_log_error("%s: blk.%d: ffn_gate_exps, ffn_up_exps and ffn_down_exps must share one type (they are %s, %s, %s)",
+    // The moe kernel reads gate and up in one format and down in its own when both are quantized.
+    bool quantized = vkl_dtype_is_quantized(gate->dtype) && vkl_dtype_is_quantized(down->dtype);
+    if (gate->dtype == up->dtype && (gate->dtype == down->dtype || quantized)) return true;
+    vkl_log_error("%s: blk.%d: ffn_gate_exps and ffn_up_exps must share one type, and ffn_down_exps too unless both "
+                  "are quantized (they are %s, %s, %s)",
                   m->path, layer, vkl_format_of(gate->dtype)->name, vkl_format_of(up->dtype)->name,
                   vkl_format_of(down->dtype)->name);
     return false;

@@ -319,8 +319,13 @@ static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
     const vkl_model_config *c = &s->cfg;
     vkl_buffer *a = s->act;
     uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
-    vkl_dtype type = VKL_DTYPE_F32;
+    vkl_dtype type = VKL_DTYPE_F32, k_type = VKL_DTYPE_F32, v_type = VKL_DTYPE_F32;
     const vkl_buffer *wq = weight(s, (int)l, "attn_q.weight", &type);
+    weight(s, (int)l, "attn_k.weight", &k_type);
+    weight(s, (int)l, "attn_v.weight", &v_type);
+    // One kernel variant reads all three matrices in one format; mixed files (Q4_K_M gives
+    // attn_v more bits in some layers) take the separate steps.
+    if (k_type != type || v_type != type) return false;
     const char *fused = vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->rope_neox, type);
     if (!fused) return false;
     uint32_t dims[8] = { p->M, d, kv, d, c->head_dim, c->rope_dim, p0, s->context };
@@ -378,9 +383,11 @@ static void plan_dense_ffn(plan *p, uint32_t l)
 {
     vkl_buffer *a = p->s->act;
     uint32_t M = p->M, d = p->s->cfg.dim, h = p->s->cfg.hidden_dim, nh = M * h;
-    vkl_dtype type = VKL_DTYPE_F32;
+    vkl_dtype type = VKL_DTYPE_F32, up_type = VKL_DTYPE_F32;
     const vkl_buffer *gate = weight(p->s, (int)l, "ffn_gate.weight", &type);
-    const char *fused = vkl_ffn_gate_up_variant(p->s->device->info, M, d, type);
+    weight(p->s, (int)l, "ffn_up.weight", &up_type);
+    // gate and up in one format (one variant reads both), else the separate steps
+    const char *fused = up_type == type ? vkl_ffn_gate_up_variant(p->s->device->info, M, d, type) : NULL;
     if (fused) {  // one dispatch instead of four
         uint32_t dims[3] = { M, h, d };
         vkl_binding t[5] = { whole(&a[ACT_X]), whole(gate), whole(&a[ACT_HB]),
@@ -405,19 +412,21 @@ static void plan_moe_ffn(plan *p, uint32_t l)
     const vkl_model_config *c = &s->cfg;
     vkl_buffer *a = s->act;
     add_matmul(p, p->M, &a[ACT_XB], (int)l, "ffn_gate_inp.weight", &a[ACT_ROUTER], c->n_experts, c->dim);
-    vkl_dtype type;
+    vkl_dtype type = VKL_DTYPE_F32, down = VKL_DTYPE_F32;
     const vkl_buffer *gate = weight(s, (int)l, "ffn_gate_exps.weight", &type);
-    uint32_t dims[7] = { p->M, c->dim, c->hidden_dim, c->n_experts, c->n_experts_used, 1, 0 };
+    weight(s, (int)l, "ffn_down_exps.weight", &down);
+    uint32_t dims[8] = { p->M, c->dim, c->hidden_dim, c->n_experts, c->n_experts_used, 1, 0,
+                         down != type ? vkl_format_of(down)->ggml_type : 0 };
     vkl_binding t[] = {
         whole(&a[ACT_XB]), whole(&a[ACT_ROUTER]), whole(gate), whole(weight(s, (int)l, "ffn_up_exps.weight", NULL)),
         whole(weight(s, (int)l, "ffn_down_exps.weight", NULL)), whole(&a[ACT_XB2]), whole(&a[ACT_IDS]),
         whole(&a[ACT_WEIGHTS]), whole(&s->moe_counts[l]), whole(&s->moe_prob[l]), whole(&a[ACT_PROBS]),
         whole(&a[ACT_OFFSETS]), whole(&a[ACT_PERM]), whole(&a[ACT_INV]), whole(&a[ACT_TILES]), whole(&a[ACT_GATE]),
         whole(&a[ACT_UP]), whole(&a[ACT_HIDDEN]), whole(&a[ACT_Y]) };
-    const char *variant = vkl_moe_variant(s->device->info, c->dim, c->hidden_dim, type);
+    const char *variant = vkl_moe_variant(s->device->info, c->dim, c->hidden_dim, type, down);
     if (!variant) {
-        vkl_log_error("%s: blk.%u: %s experts need the width %u and expert width %u in whole blocks of %u",
-                      s->model->path, l, vkl_format_of(type)->name, c->dim, c->hidden_dim, vkl_format_of(type)->block);
+        vkl_log_error("%s: blk.%u: experts in %s (down: %s) need the width %u and the expert width %u in whole blocks",
+                      s->model->path, l, vkl_format_of(type)->name, vkl_format_of(down)->name, c->dim, c->hidden_dim);
         p->ok = false;
         return;
     }

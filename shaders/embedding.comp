@@ -35,7 +35,7 @@ void main()
         if (i == 0u) atomicAdd(status[0], 1u);
         return;
     }
-    weight_unit u = format_load(0u, weight_meta_base(pc.V * (pc.D / FORMAT_BLOCK)), id * units + i);
+    weight_unit u = format_load_unit(0u, weight_meta_base(pc.V * (pc.D / FORMAT_BLOCK)), id * units + i);
     [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) y4[at + j] = format_vec4(u, j);
 }
 #else

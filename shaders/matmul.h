@@ -51,10 +51,11 @@
 // 16 x 16 12.4, 8 x 16 14.7, 16 x 32 13.7, 32 x 16 14.2 (f32 weights).
 #define MATMUL_GEMM_TEXEL_MT 16u
 #define MATMUL_GEMM_TEXEL_ROWS 16u
-// The row-block GEMM on storage buffers (GPUs, quantized weights: gemm_rows): MATMUL_GEMM_ROWS_MT
-// x rows by MATMUL_GEMV_TEXEL_ROWS rows of W per workgroup of MATMUL_GEMV_ROWS_WG, so that the
-// shared partials stay small (4 x 8 x 64 floats). Not tuned on a GPU yet.
-#define MATMUL_GEMM_ROWS_MT 4u
+// The row-block GEMMs of quantized weights (gemm_texel and, on storage buffers for GPUs,
+// gemm_rows): MATMUL_GEMM_QUANT_MT x rows by MATMUL_GEMV_TEXEL_ROWS rows of W per workgroup. The
+// f32 texel GEMM's 16 x 16 tile, unrolled over a K-quant's 128-value unit, took llvmpipe 39 s
+// to compile (Q6_K); gemm_rows' shared partials stay small (4 x 8 x 64 floats). Not tuned yet.
+#define MATMUL_GEMM_QUANT_MT 4u
 // The MoE grouped GEMM's tiles: rows of one expert (few per expert in a short prefill, where
 // tiles of 16 rows ran 4 % slower end to end than tiles of 4).
 #define MATMUL_MOE_TEXEL_MT 4u

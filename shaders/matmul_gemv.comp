@@ -65,7 +65,7 @@
 // read through shaders/weight_format.glsl a unit (FORMAT_UNIT values) per step; rows of K a
 // multiple of the format's block. They exist on the row-block paths only: the texel ones for
 // CPU devices, the rows ones for GPUs, whose prefill GEMM (gemm_rows, GEMM_TEXEL on storage
-// buffers) is the register-tiled row-block GEMM with MATMUL_GEMM_ROWS_MT x rows.
+// buffers) is the register-tiled row-block GEMM; both GEMMs take MATMUL_GEMM_QUANT_MT x rows.
 // RESIDUAL: y += x . W^T, the residual add fused into the projection (one dispatch less).
 // GATE_UP (kernel ffn_gate_up, row blocks): y = silu(x . Wg^T) * (x . Wu^T), Wu at binding 3,
 // the SwiGLU FFN's first half in one dispatch instead of three.
@@ -123,10 +123,10 @@
 #endif
 #if defined(GATE_UP)
 #define ROWS MATMUL_GATE_UP_ROWS  // of each matrix: as many weight streams as the GEMV reads
-#elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED) && defined(TEXEL)
+#elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED) && defined(TEXEL) && !defined(WEIGHT_QUANT)
 #define ROWS MATMUL_GEMM_TEXEL_ROWS
 #elif defined(GEMM_TEXEL) && !defined(MOE_GROUPED)
-#define ROWS MATMUL_GEMV_TEXEL_ROWS  // gemm_rows: see MATMUL_GEMM_ROWS_MT
+#define ROWS MATMUL_GEMV_TEXEL_ROWS  // quantized weights, or gemm_rows: see MATMUL_GEMM_QUANT_MT
 #elif !defined(TEXEL) && !defined(QKV) && !defined(MOE_GROUPED)
 #define ROWS MATMUL_GEMV_ROWS_ROWS
 #else
@@ -163,8 +163,8 @@ VECTORS(4, g_texels, GVectors);
 #ifdef GEMM_TEXEL
 #ifdef MOE_GROUPED
 #define MT MATMUL_MOE_TEXEL_MT  // x rows per tile
-#elif !defined(TEXEL)
-#define MT MATMUL_GEMM_ROWS_MT  // storage buffers: shared partials of MT x ROWS x WG
+#elif !defined(TEXEL) || defined(WEIGHT_QUANT)
+#define MT MATMUL_GEMM_QUANT_MT  // quantized weights (and shared partials of MT x ROWS x WG)
 #else
 #define MT MATMUL_GEMM_TEXEL_MT  // x rows per workgroup
 #endif
@@ -242,16 +242,15 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 #endif
 
 #ifdef WEIGHT_QUANT
-// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over unit i of the rows:
-// every row's unit is loaded first, then each vec4 of x serves all of them; with NORM, x is
-// multiplied by g first and acc[m][SUMS - 1] adds up x^2.
-void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
+// acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over unit i of the rows,
+// whose meta (scales) are in metas: every row's unit is loaded first, then each vec4 of x
+// serves all of them; with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
+void accumulate_unit(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], weight_meta metas[NW][ROWS],
+                     inout float acc[MT][SUMS])
 {
     weight_unit units[NW][ROWS];
-    [[unroll]] for (uint w = 0; w < NW; w++) {
-        uint meta_base = weight_meta_base(weight_rows(w + mat) * (pc.K / FORMAT_BLOCK));
-        [[unroll]] for (uint r = 0; r < ROWS; r++) units[w][r] = format_load(w + mat, meta_base, row_texel[r] + i);
-    }
+    [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++)
+        units[w][r] = format_load(w + mat, metas[w][r], row_texel[r] + i);
     [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) {
         vec4 xv[MT];
         [[unroll]] for (uint m = 0; m < MT; m++) {
@@ -265,6 +264,28 @@ void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], i
             vec4 wv = format_vec4(units[w][r], j);
             [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xv[m], wv);
         }
+    }
+}
+
+// The loop over a row's `units`. Through texels (CPU devices, which pay per fetch), an invocation
+// takes FORMAT_META_GROUP consecutive units at a time, whose meta one weight_meta holds: one meta
+// fetch per group instead of per unit (rows of a whole number of groups; else a unit at a time).
+// Storage buffers (GPUs) take a unit at a time, so neighbouring invocations read neighbouring
+// bytes.
+void accumulate(uint mat, uint tid, uint units, uint row_texel[ROWS], uint x_texel[MT], inout float acc[MT][SUMS])
+{
+#ifdef TEXEL
+    uint group = units % FORMAT_META_GROUP == 0u ? FORMAT_META_GROUP : 1u;
+#else
+    const uint group = 1u;
+#endif
+    uint meta_base[NW];
+    [[unroll]] for (uint w = 0; w < NW; w++) meta_base[w] = weight_meta_base(weight_rows(w + mat) * (pc.K / FORMAT_BLOCK));
+    for (uint c = tid; c < units / group; c += WG) {
+        weight_meta metas[NW][ROWS];
+        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++)
+            metas[w][r] = format_meta(w + mat, meta_base[w], row_texel[r] + c * group);
+        for (uint s = 0; s < group; s++) accumulate_unit(mat, c * group + s, row_texel, x_texel, metas, acc);
     }
 }
 #else
@@ -288,7 +309,6 @@ void accumulate_step(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], i
         [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xa[m], wa) + dot(xb[m], wb);
     }
 }
-#endif
 
 // The loop over K, UNROLL steps at a time in straight-line code (storage path), so that the
 // compiler can issue UNROLL times as many loads before it waits; leftover steps run one by one.
@@ -300,6 +320,7 @@ void accumulate(uint mat, uint tid, uint texels, uint row_texel[ROWS], uint x_te
     if (UNROLL > 1u)
         for (; i < texels; i += WG) accumulate_step(mat, i, row_texel, x_texel, acc);
 }
+#endif
 
 // Outputs [n0, n0 + ROWS) of x rows [m0, min(m0 + MT, row_end)), with W's rows from w_row0 on.
 void row_block(uint n0, uint m0, uint row_end, uint w_row0)
@@ -319,7 +340,9 @@ void row_block(uint n0, uint m0, uint row_end, uint w_row0)
     [[unroll]] for (uint m = 0; m < MT; m++) x_texel[m] = x_row(min(m0 + m, row_end - 1u)) * (pc.K / 4u);
     float acc[MT][SUMS];  // [m][w * ROWS + r], then x's sum of squares with NORM
     [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < SUMS; r++) acc[m][r] = 0.0;
-#ifdef QKV  // a literal matrix per call, so each inlined loop reads one texel buffer
+#if defined(QKV) && defined(WEIGHT_QUANT)  // one copy of the (large) dequantizing loop: each
+    accumulate(mat, tid, texels, row_texel, x_texel, acc);  // load picks its buffer by `mat`, uniform
+#elif defined(QKV)  // a literal matrix per call, so each inlined loop reads one texel buffer
     if (mat == 0u) accumulate(0u, tid, texels, row_texel, x_texel, acc);
     else if (mat == 1u) accumulate(1u, tid, texels, row_texel, x_texel, acc);
     else accumulate(2u, tid, texels, row_texel, x_texel, acc);

@@ -6,9 +6,12 @@
 // (FORMAT_META_BYTES a block: scales, minimums, high bits) that starts right after it, at 32-bit
 // word weight_meta_base(blocks). A kernel steps through a row FORMAT_UNIT values at a time (a
 // block, or a fixed part of one): unit g of the tensor (row r, step i: g = r * K / FORMAT_UNIT +
-// i) is loaded once with format_load() into a weight_unit, whose values 4j .. 4j + 3 come out
-// of format_vec4(unit, j) for j < FORMAT_UNIT / 4, each as host/formats/<name>.c's dequantize()
-// computes it (to within its dequant_ulps).
+// i) has its meta fetched with format_meta() into a weight_meta, which also holds the meta of
+// the other units of g's group of FORMAT_META_GROUP (whole groups: g / FORMAT_META_GROUP), then
+// is loaded with format_load() into a weight_unit, whose values 4j .. 4j + 3 come out of
+// format_vec4(unit, j) for j < FORMAT_UNIT / 4, each as host/formats/<name>.c's dequantize()
+// computes it (to within its dequant_ulps). A format file defines FORMAT_BLOCK, FORMAT_UNIT,
+// FORMAT_QUANT_VECS, FORMAT_META_BYTES, FORMAT_META_GROUP, the two structs and three functions.
 //
 // Before including this, the kernel defines uvec4 load_weight(uint set, uint v): 16-byte vector
 // v of weight matrix `set` (a storage buffer or a texel buffer).
@@ -22,6 +25,9 @@ uint weight_word(uint set, uint word)
     return v[word & 3u];
 }
 
+// Word `w` (0 .. 4 n - 1) of n consecutive vectors.
+#define VECS_WORD(v, w) ((v)[(w) / 4u][(w) % 4u])
+
 // Byte `b` (0 .. 3) of a word, and four bytes of a word as a vector.
 uint word_byte(uint w, uint b) { return (w >> (8u * b)) & 0xFFu; }
 uvec4 word_bytes(uint w) { return uvec4(w, w >> 8u, w >> 16u, w >> 24u) & 0xFFu; }
@@ -30,7 +36,10 @@ uvec4 word_nibbles(uint w, uint shift) { return uvec4(w >> shift, w >> (shift + 
 
 #include "weight_format_impl.glsl"
 
-// The meta plane's first word in a tensor of `blocks` blocks.
+// The meta plane's first word in a tensor of `blocks` blocks (a whole 16-byte vector).
 uint weight_meta_base(uint blocks) { return blocks * FORMAT_QUANT_VECS * 4u; }
+
+// Unit g on its own (its meta fetched for it alone).
+weight_unit format_load_unit(uint set, uint meta_base, uint g) { return format_load(set, format_meta(set, meta_base, g), g); }
 
 #endif

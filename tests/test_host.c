@@ -1,14 +1,17 @@
 // Unit tests of the host code: half conversion, RNG, case selection, error bounds, the CPU
-// references against independent computations, the pipeline-cache envelope and JSON output.
+// references against independent computations, the pipeline-cache envelope, JSON output and the
+// weight formats (layouts, quantization error).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <stb/stb_ds.h>
 
 #include "host/bounds.h"
 #include "host/check.h"
+#include "host/formats.h"
 #include "host/half.h"
 #include "host/json.h"
 #include "host/kernels/attention.h"
@@ -308,6 +311,219 @@ static void test_json(void)
     free(text);
 }
 
+// ---- Weight formats. Random blocks come from one seed, printed (VKLLM_TEST_SEED=S repeats it).
+
+static uint64_t format_seed;
+
+static float gaussian(vkl_rng *rng)
+{
+    float u1 = vkl_rng_uniform(rng, 0x1p-24f, 1.0f), u2 = vkl_rng_uniform(rng, 0.0f, 1.0f);
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.28318531f * u2);
+}
+
+enum { BLOCK_NORMAL, BLOCK_ZEROS, BLOCK_OUTLIER, BLOCK_CONSTANT, BLOCK_NEGATIVE, BLOCK_HEAVY_TAILS,
+       BLOCK_SUB_SCALES, BLOCK_TINY, BLOCK_HALF_SILENT, BLOCK_KINDS };
+static const char *const block_kind_names[BLOCK_KINDS] = { "N(0,1)", "zeros", "one outlier", "constant",
+    "negative only", "N(0,1)^3", "scale per 16 values", "1e-3 N(0,1)", "second half 1e-4" };
+
+// `count` values of one kind: the awkward cases a scale search must survive.
+static void format_block_values(int kind, vkl_rng *rng, float *x, uint32_t count)
+{
+    float sub = 1.0f, constant = powf(10.0f, vkl_rng_uniform(rng, -6.0f, 0.6f));  // down into f16's subnormals
+    if (vkl_rng_next(rng) & 1) constant = -constant;
+    for (uint32_t i = 0; i < count; i++) {
+        float g = gaussian(rng);
+        if (i % 16 == 0) sub = powf(10.0f, vkl_rng_uniform(rng, -3.0f, 0.0f));
+        switch (kind) {
+        case BLOCK_ZEROS: x[i] = 0.0f; break;
+        case BLOCK_OUTLIER: x[i] = i == count / 3 ? 100.0f : g; break;
+        case BLOCK_CONSTANT: x[i] = constant; break;
+        case BLOCK_NEGATIVE: x[i] = -fabsf(g); break;
+        case BLOCK_HEAVY_TAILS: x[i] = g * g * g; break;
+        case BLOCK_SUB_SCALES: x[i] = g * sub; break;
+        case BLOCK_TINY: x[i] = 1e-3f * g; break;
+        case BLOCK_HALF_SILENT: x[i] = i < count / 2 ? g : 1e-4f * g; break;
+        default: x[i] = g; break;
+        }
+    }
+}
+
+// Each format's quants per value, for the error bounds below.
+static int format_bits(const vkl_format *f)
+{
+    static const struct { const char *name; int bits; } bits[] = { { "q8_0", 8 }, { "q4_0", 4 }, { "q4_1", 4 },
+        { "q5_0", 5 }, { "q5_1", 5 }, { "q2_k", 2 }, { "q3_k", 3 }, { "q4_k", 4 }, { "q5_k", 5 }, { "q6_k", 6 } };
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+        if (!strcmp(bits[i].name, f->name)) return bits[i].bits;
+    return 0;
+}
+
+// The largest error a value of a block with max |x| = A may have, for the 32-value formats,
+// whose quantizers round to nearest against one scale d (and minimum m) per block. f16 storage
+// moves d by at most e(d) = max(2^-11 d, 2^-25) (the second: subnormal halves, below 2^-14),
+// which |q| multiplies, and m by e(m) <= max(2^-11 A, 2^-25).
+//   q8_0: d = A/127, error <= d/2 + 127 e(d)
+//   q4_0: d = A/8, levels -8..7: the value opposite the largest (up to A, level +8) is clamped
+//         to 7, error <= d + 8 e(d)
+//   q5_0: d = A/16, likewise: error <= d + 16 e(d)
+//   q4_1: d = (max - min)/15 <= 2A/15: error <= d/2 + 15 e(d) + e(m)
+//   q5_1: d <= 2A/31: error <= d/2 + 31 e(d) + e(m)
+// The K-quants fit sub-block scales by search, so they have no such proof: their bound is half
+// a step of one scale spanning [-A, A] with all 2^bits levels, A / (2^bits - 1), which each
+// sub-block's finer scale should stay under with the scale codes' rounding; as an RMSE, times
+// 0.75 (the worst block over these kinds and 400 seeds measured 0.48), plus 2^bits 2^-25: the
+// step d, at least 2^-24, rounds a scale by up to d/2, which |q| < 2^bits multiplies. A layout
+// error costs a fraction of A, many times more. Returns false for K-quants (then *bound is an
+// RMSE bound).
+static bool format_error_bound(const vkl_format *f, double A, double *bound)
+{
+#define F16_ERROR(v) fmax(0x1p-11 * (v), 0x1p-25)
+    const double slack = 1e-6 * A;  // the f32 arithmetic's own roundings
+    if (!strcmp(f->name, "q8_0")) *bound = A / 127 / 2 + 127 * F16_ERROR(A / 127);
+    else if (!strcmp(f->name, "q4_0")) *bound = A / 8 + 8 * F16_ERROR(A / 8);
+    else if (!strcmp(f->name, "q5_0")) *bound = A / 16 + 16 * F16_ERROR(A / 16);
+    else if (!strcmp(f->name, "q4_1")) *bound = A / 15 + 15 * F16_ERROR(2 * A / 15) + F16_ERROR(A);
+    else if (!strcmp(f->name, "q5_1")) *bound = A / 31 + 31 * F16_ERROR(2 * A / 31) + F16_ERROR(A);
+#undef F16_ERROR
+    else {
+        *bound = 0.75 * A / ((1 << format_bits(f)) - 1) + (1 << format_bits(f)) * 0x1p-25;
+        return false;
+    }
+    *bound += slack;
+    return true;
+}
+
+static void test_format_tables(void)
+{
+    const char *names[] = { "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k" };
+    const uint32_t ggml[] = { 8, 2, 3, 6, 7, 10, 11, 12, 13, 14 };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const vkl_format *f = vkl_format_from_name(names[i]);
+        EXPECT(f != NULL && f == vkl_format_from_ggml(ggml[i]) && vkl_format_of(f->dtype) == f);
+    }
+    EXPECT(vkl_format_from_name("Q4_K") == vkl_format_from_name("q4_k"));
+    EXPECT(vkl_format_from_name("q4_") == NULL && vkl_format_from_name("q4_kk") == NULL);
+    for (uint32_t k = 0; k < vkl_format_count(); k++) {
+        const vkl_format *f = vkl_format_at(k);
+        if (!vkl_format_is_quantized(f)) continue;
+        // The fields cover every byte of the file's block once, and fit their planes.
+        uint8_t covered[VKL_FORMAT_MAX_BLOCK] = { 0 };
+        uint32_t plane_bytes[2] = { 0, 0 }, overlaps = 0;
+        for (uint32_t i = 0; i < f->field_count; i++) {
+            const vkl_format_field *field = &f->fields[i];
+            for (uint32_t b = field->offset; b < (uint32_t)field->offset + field->bytes && b < f->block_bytes; b++)
+                overlaps += covered[b]++;
+            plane_bytes[field->plane] += field->bytes;
+        }
+        uint32_t uncovered = 0;
+        for (uint32_t b = 0; b < f->block_bytes; b++) uncovered += !covered[b];
+        EXPECT(overlaps == 0 && uncovered == 0 && plane_bytes[0] + plane_bytes[1] == f->block_bytes);
+        EXPECT(plane_bytes[0] <= f->quant_bytes && plane_bytes[1] <= f->meta_bytes);
+        EXPECT(f->quant_bytes % 16 == 0 && f->meta_bytes % 2 == 0 && f->block % f->unit == 0);
+        EXPECT(format_bits(f) > 0 && f->dequantize && f->quantize);
+    }
+}
+
+// (a) repack then unpack gives the file's bytes back, for any bytes; (c) byte counts of whole
+// blocks only.
+static void test_format_layouts(void)
+{
+    vkl_rng rng;
+    vkl_rng_seed(&rng, format_seed);
+    for (uint32_t k = 0; k < vkl_format_count(); k++) {
+        const vkl_format *f = vkl_format_at(k);
+        uint64_t count = 5 * (uint64_t)f->block, bytes = 0;
+        EXPECT(vkl_format_file_bytes(f, count, &bytes) && bytes == 5ull * f->block_bytes);
+        if (f->block > 1) {
+            EXPECT(!vkl_format_file_bytes(f, count + 1, &bytes) && !vkl_format_file_bytes(f, count - 1, &bytes));
+            EXPECT(!vkl_format_file_bytes(f, f->block / 2, &bytes));
+        }
+        // The largest count of whole blocks: its bytes overflow where a block has more bytes than values.
+        uint64_t most = UINT64_MAX - UINT64_MAX % f->block, most_bytes = 0;
+        bool fits = vkl_format_file_bytes(f, most, &most_bytes);
+        EXPECT(fits == (f->block_bytes <= f->block) && (!fits || most_bytes / f->block_bytes == most / f->block));
+        uint64_t device_bytes = vkl_format_device_bytes(f, count);
+        uint8_t *file = malloc(bytes), *device = malloc(device_bytes), *back = malloc(bytes);
+        for (uint64_t i = 0; i < bytes; i++) file[i] = (uint8_t)vkl_rng_next(&rng);
+        memset(device, 0xAA, device_bytes);
+        memset(back, 0x55, bytes);
+        vkl_format_repack(f, file, count, device);
+        vkl_format_unpack(f, device, count, back);
+        EXPECT(memcmp(file, back, bytes) == 0);
+        if (vkl_format_is_quantized(f)) {
+            EXPECT(device_bytes == ((5ull * (f->quant_bytes + f->meta_bytes) + 3) & ~3ull));
+            // The first field of each plane starts the block's share of that plane.
+            for (uint32_t plane = 0; plane < 2; plane++) {
+                const vkl_format_field *first = NULL;
+                for (uint32_t i = 0; i < f->field_count && !first; i++)
+                    if (f->fields[i].plane == plane) first = &f->fields[i];
+                uint64_t base = plane ? 5ull * f->quant_bytes : 0, stride = plane ? f->meta_bytes : f->quant_bytes;
+                const uint8_t *in_file = file + 3 * f->block_bytes + first->offset;
+                EXPECT(memcmp(device + base + 3 * stride, in_file, first->bytes) == 0);
+            }
+        }
+        free(file);
+        free(device);
+        free(back);
+    }
+}
+
+// Q4_K's and Q5_K's 12 packed scale bytes: every 6-bit scale and minimum survives set then get.
+static void test_format_scale_min_k4(void)
+{
+    int bad = 0;
+    for (int v = 0; v < 64; v++) {
+        uint8_t q[12] = { 0 };
+        for (int j = 0; j < 8; j++)
+            vkl_format_set_scale_min_k4(j, q, (uint8_t)((v + 7 * j) % 64), (uint8_t)((v + 13 * j + 5) % 64));
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            vkl_format_get_scale_min_k4(j, q, &sc, &m);
+            bad += sc != (v + 7 * j) % 64 || m != (v + 13 * j + 5) % 64;
+        }
+    }
+    EXPECT(bad == 0);
+}
+
+// (b) quantize -> dequantize: zeros stay exact; every block's error within format_error_bound.
+static void test_format_quantization_error(void)
+{
+    vkl_rng rng;
+    vkl_rng_seed(&rng, format_seed);
+    printf("format quantization, seed %llu: worst block's RMSE (or max error) / bound, N(0,1) RMSE\n",
+           (unsigned long long)format_seed);
+    for (uint32_t k = 0; k < vkl_format_count(); k++) {
+        const vkl_format *f = vkl_format_at(k);
+        if (!vkl_format_is_quantized(f)) continue;
+        float x[VKL_FORMAT_MAX_BLOCK], y[VKL_FORMAT_MAX_BLOCK];
+        uint8_t block[VKL_FORMAT_MAX_BLOCK];
+        double worst = 0.0, normal_sq = 0.0;
+        int worst_kind = 0, zeros_exact = 1, trials = 64;
+        for (int kind = 0; kind < BLOCK_KINDS; kind++) {
+            for (int t = 0; t < trials; t++) {
+                format_block_values(kind, &rng, x, f->block);
+                f->quantize(x, block);
+                f->dequantize(block, y);
+                double A = 0.0, sq = 0.0, max_err = 0.0, bound;
+                for (uint32_t i = 0; i < f->block; i++) {
+                    double e = fabs((double)y[i] - x[i]);
+                    A = fmax(A, fabs(x[i])), sq += e * e, max_err = fmax(max_err, e);
+                }
+                if (kind == BLOCK_ZEROS) zeros_exact &= max_err == 0.0;
+                if (kind == BLOCK_NORMAL) normal_sq += sq;
+                if (A == 0.0) continue;
+                double measured = format_error_bound(f, A, &bound) ? max_err : sqrt(sq / f->block);
+                double ratio = isnan(measured) ? INFINITY : measured / bound;
+                if (ratio > worst) worst = ratio, worst_kind = kind;
+            }
+        }
+        printf("  %-5s %.3f (%s), %.5f\n", f->name, worst, block_kind_names[worst_kind],
+               sqrt(normal_sq / (trials * f->block)));
+        EXPECT(zeros_exact);
+        EXPECT(worst <= 1.0);
+    }
+}
+
 int main(void)
 {
     test_half_known_values();
@@ -323,6 +539,12 @@ int main(void)
     test_inline_dispatch_choice();
     test_variant_choice();
     test_json();
+    const char *seed = getenv("VKLLM_TEST_SEED");
+    format_seed = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    test_format_tables();
+    test_format_layouts();
+    test_format_scale_min_k4();
+    test_format_quantization_error();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

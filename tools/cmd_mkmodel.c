@@ -12,9 +12,12 @@
 static const char USAGE[] =
     "usage: vkllm mkmodel -o OUT.gguf [--preset NAME] [--dim D] [--hidden F] [--layers L] [--heads H]\n"
     "                     [--kv-heads KVH] [--vocab V] [--context C] [--experts E --experts-used K]\n"
-    "                     [--f16] [--seed S]\n"
+    "                     [--f16 | --type TYPE] [--seed S]\n"
     "Writes a llama-architecture GGUF model with seeded random weights (and a byte-level vocabulary).\n"
-    "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b; options override.\n";
+    "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b; options override.\n"
+    "--type writes the matrices in a weight type, as `vkllm quantize --type` would from the f32 model\n"
+    "(the same values, quantized as they are drawn): " VKL_QUANT_TYPE_NAMES ";\n"
+    "--f16 is --type f16.\n";
 
 // Sets the config field an option names; -1 for an unknown option, 0 for a bad value.
 static int set_field(vkl_model_config *c, const char *option, const char *value)
@@ -62,8 +65,14 @@ int cmd_mkmodel(int argc, char **argv)
         if (!strcmp(a, "--f16")) { m.f16 = true; continue; }
         if (!(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
         if (!strcmp(a, "-o")) out = v;
-        else if (!strcmp(a, "--seed")) { if (!cli_parse_u64("--seed", v, UINT64_MAX, &m.seed)) return CLI_EXIT_USAGE; }
-        else if (!strcmp(a, "--preset")) {
+        else if (!strcmp(a, "--type")) {
+            if (!(m.type = vkl_quant_type_from_name(v))) {
+                fprintf(stderr, "vkllm: error: mkmodel: unknown type '%s' (types: %s)\n", v, VKL_QUANT_TYPE_NAMES);
+                return CLI_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--seed")) {
+            if (!cli_parse_u64("--seed", v, UINT64_MAX, &m.seed)) return CLI_EXIT_USAGE;
+        } else if (!strcmp(a, "--preset")) {
             const vkl_model_preset *p = vkl_model_preset_find(v);
             if (!p) {
                 fprintf(stderr, "vkllm: error: mkmodel: unknown preset '%s'\n", v);

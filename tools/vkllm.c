@@ -14,6 +14,7 @@ static const struct {
     { "check", cmd_check, "check every kernel against the CPU reference" },
     { "tokenize", cmd_tokenize, "print the token ids of a text" },
     { "mkmodel", cmd_mkmodel, "write a GGUF model with seeded random weights" },
+    { "quantize", cmd_quantize, "rewrite a GGUF model's tensors in another weight format or mix" },
     { "run", cmd_run, "generate text from a model" },
     { "bench", cmd_bench, "benchmark every kernel against the device's roofline, or a model" },
 };

@@ -8,6 +8,15 @@
 #define VKLLM_FORMATS_REGISTRY_H
 
 #define VKLLM_FORMATS(X) \
-    X(Q8_0, q8_0)
+    X(Q8_0, q8_0)        \
+    X(Q4_0, q4_0)        \
+    X(Q4_1, q4_1)        \
+    X(Q5_0, q5_0)        \
+    X(Q5_1, q5_1)        \
+    X(Q2_K, q2_k)        \
+    X(Q3_K, q3_k)        \
+    X(Q4_K, q4_k)        \
+    X(Q5_K, q5_k)        \
+    X(Q6_K, q6_k)
 
 #endif

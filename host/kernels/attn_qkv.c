@@ -66,9 +66,8 @@ static const uint32_t quick[][8] = { { 1, 8, 8, 8, 2, 2, 0, 1 }, { 1, 64, 32, 64
 // Quantized weights: K a multiple of the block (32 or 256; rows that do not fit are skipped).
 static const uint32_t quant_full[][8] = {
     { 1, 16, 8, 96, 8, 4, 5, 9 }, { 1, 64, 32, 256, 8, 8, 37, 512 }, { 1, 256, 256, 512, 64, 64, 100, 128 },
-    { 1, 4096, 1024, 4096, 128, 128, 4095, 4096 }, { 3, 96, 32, 256, 32, 32, 0, 3 },
+    { 1, 128, 64, 4096, 64, 64, 4095, 4096 }, { 3, 96, 32, 256, 32, 32, 0, 3 },
 };
-static const uint32_t quant_quick[][8] = { { 1, 16, 8, 96, 8, 4, 5, 9 }, { 3, 96, 32, 256, 32, 32, 0, 3 } };
 
 static void qkv_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
@@ -76,9 +75,8 @@ static void qkv_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, 
         VKL_ADD_QUICK_OR_FULL(cases, self, variant, is_quick, quick, full);
         return;
     }
-    const vkl_format *format = vkl_format_of(weight_dtype(variant));
-    if (is_quick) VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_quick, DIM_K, format);
-    else VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_full, DIM_K, format);
+    // Quantized weights: the full sweep only (see matmul's quick set)
+    if (!is_quick) VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_full, DIM_K, vkl_format_of(weight_dtype(variant)));
 }
 
 static void qkv_tensors(const vkl_case *c, vkl_tensor_desc *out)

@@ -58,15 +58,13 @@ static bool fits_storage_f32(const uint32_t *dims) { return (uint64_t)dims[1] * 
 
 // Quantized weights: K a multiple of the block (32 or 256; rows that do not fit are skipped).
 static const uint32_t quant_full[][3] = {
-    { 1, 13, 96 }, { 1, 1, 256 }, { 1, 172, 256 }, { 1, 1001, 768 }, { 1, 11008, 4096 }, { 2, 33, 256 }, { 3, 100, 512 },
+    { 1, 13, 96 }, { 1, 1, 256 }, { 1, 172, 256 }, { 1, 1001, 768 }, { 1, 131, 4096 }, { 2, 33, 256 }, { 3, 100, 512 },
 };
-static const uint32_t quant_quick[][3] = { { 1, 13, 96 }, { 3, 100, 512 } };
 
 static void gate_up_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quant(variant) && is_quick)
-        VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_quick, 2, vkl_format_of(weight_dtype(variant)));
-    else if (is_quant(variant))
+    if (is_quant(variant) && is_quick) return;  // quantized weights: the full sweep only (see matmul's quick set)
+    if (is_quant(variant))
         VKL_ADD_SHAPES_BLOCKS(cases, self, variant, quant_full, 2, vkl_format_of(weight_dtype(variant)));
     else if (variant == ROWS_F32 && is_quick) VKL_ADD_SHAPES_IF(cases, self, variant, quick, fits_storage_f32);
     else if (variant == ROWS_F32) VKL_ADD_SHAPES_IF(cases, self, variant, full, fits_storage_f32);

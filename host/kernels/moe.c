@@ -97,16 +97,26 @@ static bool rows_fit(uint32_t D, uint32_t F, vkl_dtype weights)
     return D % vec == 0 && F % vec == 0;
 }
 
-const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, vkl_dtype weights)
+const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F, vkl_dtype weights, vkl_dtype down)
 {
     bool f16_weights = weights == VKL_DTYPE_F16, texel = vkl_device_prefers_texel_reads(info);
+    if (down != weights && !(vkl_dtype_is_quantized(weights) && vkl_dtype_is_quantized(down))) return NULL;
     if (vkl_dtype_is_quantized(weights))
-        return rows_fit(D, F, weights) ? variants[QUANT_BASE + 2u * vkl_quant_index(weights) + texel].name : NULL;
+        return rows_fit(D, F, weights) && rows_fit(D, F, down) ? variants[QUANT_BASE + 2u * vkl_quant_index(weights) + texel].name
+                                                              : NULL;
     if (rows_fit(D, F, weights) && texel) return f16_weights ? "texel_f16" : "texel_f32";
     return f16_weights ? "f16" : "f32";
 }
 
-enum { DIM_T, DIM_D, DIM_F, DIM_E, DIM_K, DIM_RENORM, DIM_MODE };
+enum { DIM_T, DIM_D, DIM_F, DIM_E, DIM_K, DIM_RENORM, DIM_MODE, DIM_DOWN };
+// DIM_DOWN: the down experts' format where it differs from gate and up's, as its GGUF type id
+// (14: Q6_K; 0: the variant's). llama.cpp's Q4_K_M gives ffn_down more bits than gate and up
+// in some layers. Only quantized formats mix (vkl_moe_variant).
+static vkl_dtype down_dtype(const vkl_case *c)
+{
+    const vkl_format *down = c->dims[DIM_DOWN] ? vkl_format_from_ggml(c->dims[DIM_DOWN]) : NULL;
+    return down ? down->dtype : weight_dtype(c->variant);
+}
 enum { MODE_LEVELS, MODE_TIED };  // router logits on 7 integer levels (ties common) or all zero (all tied)
 // The grouped matmuls go through matmul_gemv.comp's row blocks (else matmul_gemm.comp's tiles).
 static bool row_blocks(const vkl_case *c)
@@ -129,27 +139,26 @@ static uint32_t max_tiles(const vkl_case *c)
 // (T, D, F, E, k, renorm, mode): stories260K widths with 4 experts, Mixtral (8 experts, top-2),
 // all logits tied (only experts 0..k-1 get tokens; with k = 1 every token goes to expert 0),
 // more rows than a tile, Qwen-MoE style (60 experts, top-4).
-static const uint32_t full[][7] = {
+static const uint32_t full[][8] = {
     { 1, 64, 172, 4, 2, 1, MODE_LEVELS },  { 7, 64, 128, 8, 2, 1, MODE_LEVELS },  { 33, 96, 200, 8, 2, 0, MODE_TIED },
     { 20, 128, 256, 8, 1, 0, MODE_TIED },  { 70, 64, 96, 16, 4, 1, MODE_LEVELS }, { 5, 128, 352, 60, 4, 1, MODE_LEVELS },
     { 130, 256, 512, 8, 2, 1, MODE_LEVELS },
 };
-static const uint32_t quick[][7] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20, 128, 256, 8, 1, 0, MODE_TIED },
+static const uint32_t quick[][8] = { { 7, 64, 128, 8, 2, 1, MODE_LEVELS }, { 20, 128, 256, 8, 1, 0, MODE_TIED },
                                      { 70, 64, 96, 16, 4, 1, MODE_LEVELS } };
 // All variants also (texel ones where D and F fill texels): one token (decode) through the row
 // blocks, with 8 experts, with 60 and top-4, and with D not a multiple of the down matmul's 8
 // rows per workgroup (f32 only); several tokens with that D; a tile's worth of rows and one more.
-static const uint32_t extra[][7] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 1, 128, 352, 60, 4, 1, MODE_LEVELS },
+static const uint32_t extra[][8] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 1, 128, 352, 60, 4, 1, MODE_LEVELS },
                                      { 1, 68, 172, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
                                      { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
 // Quantized experts: D and F whole blocks (32 or 256; rows that do not fit are skipped): one
 // token, a few, more than a tile, Qwen-MoE style (60 experts, top-4), all logits tied.
-static const uint32_t quant_full[][7] = {
+static const uint32_t quant_full[][8] = {
     { 1, 64, 96, 8, 2, 1, MODE_LEVELS },   { 7, 64, 96, 8, 2, 1, MODE_LEVELS },   { 1, 256, 512, 8, 2, 1, MODE_LEVELS },
     { 5, 128, 352, 60, 4, 1, MODE_LEVELS }, { 33, 256, 256, 8, 2, 0, MODE_TIED }, { 3, 512, 256, 4, 1, 0, MODE_LEVELS },
 };
-static const uint32_t quant_quick[][7] = { { 7, 64, 96, 8, 2, 1, MODE_LEVELS }, { 3, 512, 256, 4, 1, 0, MODE_LEVELS } };
 
 static bool rows_fit_quant(const vkl_format *format, const uint32_t *dims)
 {
@@ -158,15 +167,22 @@ static bool rows_fit_quant(const vkl_format *format, const uint32_t *dims)
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
-    if (is_quant(variant)) {
+    if (is_quant(variant)) {  // the full sweep only (see matmul's quick set)
         const vkl_format *format = vkl_format_of(weight_dtype(variant));
-        const uint32_t(*table)[7] = is_quick ? quant_quick : quant_full;
-        size_t rows = is_quick ? sizeof quant_quick / sizeof quant_quick[0] : sizeof quant_full / sizeof quant_full[0];
-        for (size_t i = 0; i < rows; i++)
-            if (rows_fit_quant(format, table[i])) vkl_case_add(cases, self, variant, table[i]);
+        for (size_t i = 0; !is_quick && i < sizeof quant_full / sizeof quant_full[0]; i++) {
+            if (!rows_fit_quant(format, quant_full[i])) continue;
+            vkl_case_add(cases, self, variant, quant_full[i]);
+            // the same with the down experts in another format, as mixed files have them
+            uint32_t dims[8];
+            memcpy(dims, quant_full[i], sizeof quant_full[i]);
+            vkl_dtype down = format->dtype == VKL_DTYPE_Q6_K ? VKL_DTYPE_Q8_0 : VKL_DTYPE_Q6_K;
+            if (dims[DIM_F] % vkl_format_of(down)->block) down = VKL_DTYPE_Q8_0;
+            dims[DIM_DOWN] = vkl_format_of(down)->ggml_type;
+            vkl_case_add(cases, self, variant, dims);
+        }
         return;
     }
-    const uint32_t(*tables[2])[7] = { is_quick ? quick : full, extra };
+    const uint32_t(*tables[2])[8] = { is_quick ? quick : full, extra };
     size_t counts[2] = { is_quick ? sizeof quick / sizeof quick[0] : sizeof full / sizeof full[0],
                          sizeof extra / sizeof extra[0] };
     for (int t = 0; t < 2; t++)
@@ -187,7 +203,7 @@ static void moe_tensors(const vkl_case *c, vkl_tensor_desc *out)
     out[LOGITS] = (vkl_tensor_desc){ "logits", VKL_DTYPE_F32, T * E, VKL_IN, -3.5f, 3.5f };
     out[W_GATE] = (vkl_tensor_desc){ "w_gate", w, E * F * D, VKL_IN, -0.2f, 0.2f };
     out[W_UP] = (vkl_tensor_desc){ "w_up", w, E * F * D, VKL_IN, -0.2f, 0.2f };
-    out[W_DOWN] = (vkl_tensor_desc){ "w_down", w, E * D * F, VKL_IN, -0.2f, 0.2f };
+    out[W_DOWN] = (vkl_tensor_desc){ "w_down", down_dtype(c), E * D * F, VKL_IN, -0.2f, 0.2f };
     out[OUT] = (vkl_tensor_desc){ "out", VKL_DTYPE_F32, T * D, VKL_OUT, 0.0f, 0.0f };
     out[IDS] = (vkl_tensor_desc){ "ids", VKL_DTYPE_U32, rows, VKL_OUT, 0.0f, 0.0f };
     out[WEIGHTS] = (vkl_tensor_desc){ "weights", VKL_DTYPE_F32, rows, VKL_OUT, 0.0f, 0.0f };
@@ -251,7 +267,8 @@ static const char *grouped_row_shader(const vkl_case *c, bool gate_up)
 {
     bool texel = is_texel(c->variant), one_row = tile_rows(c) == 1;
     uint32_t kind = texel ? (one_row ? 1u : 0u) : (one_row ? 2u : 3u);
-    if (is_quant(c->variant)) return quant_row_shaders[vkl_quant_index(weight_dtype(c->variant))][kind][gate_up];
+    vkl_dtype type = gate_up ? weight_dtype(c->variant) : down_dtype(c);
+    if (is_quant(c->variant)) return quant_row_shaders[vkl_quant_index(type)][kind][gate_up];
     return grouped_row_shaders[kind][gate_up][has_f16_weights(c->variant)];
 }
 
@@ -411,21 +428,22 @@ static double moe_bytes(const vkl_case *c)
 {
     const uint32_t *d = c->dims;
     double used = fmin(d[DIM_E], (double)d[DIM_T] * d[DIM_K]);
-    double w = (double)vkl_dtype_bytes(weight_dtype(c->variant), (uint64_t)d[DIM_D] * d[DIM_F]);
-    return used * 3.0 * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
+    double w = 2.0 * (double)vkl_dtype_bytes(weight_dtype(c->variant), (uint64_t)d[DIM_D] * d[DIM_F]) +
+               (double)vkl_dtype_bytes(down_dtype(c), (uint64_t)d[DIM_D] * d[DIM_F]);
+    return used * w + 4.0 * d[DIM_T] * d[DIM_E] + 8.0 * d[DIM_T] * d[DIM_D];
 }
 
 static void moe_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
-    uint32_t dims[7] = { b->M, b->dim, b->hidden, b->experts, b->experts_used, 1, MODE_LEVELS };
+    uint32_t dims[8] = { b->M, b->dim, b->hidden, b->experts, b->experts_used, 1, MODE_LEVELS, 0 };
     if (b->experts && (!is_texel(variant) || rows_fit(b->dim, b->hidden, weight_dtype(variant))))
         vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_moe = {
     .name = "moe",
-    .dim_names = { "T", "D", "F", "E", "k", "renorm", "mode" },
-    .dim_count = 7,
+    .dim_names = { "T", "D", "F", "E", "k", "renorm", "mode", "down" },
+    .dim_count = 8,
     .variants = variants,
     .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = TENSORS,

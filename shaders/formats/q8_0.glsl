@@ -5,14 +5,19 @@
 #define FORMAT_QUANT_VECS 2u
 #define FORMAT_META_BYTES 2u
 
+#define FORMAT_META_GROUP 8u  // 8 scales a vector
+
+struct weight_meta { uvec4 v; };
 struct weight_unit { uvec4 q[2]; float d; };
 
-weight_unit format_load(uint set, uint meta_base, uint g)
+weight_meta format_meta(uint set, uint meta_base, uint g) { return weight_meta(load_weight(set, meta_base / 4u + g / 8u)); }
+
+weight_unit format_load(uint set, weight_meta meta, uint g)
 {
     weight_unit u;
     u.q[0] = load_weight(set, 2u * g);
     u.q[1] = load_weight(set, 2u * g + 1u);
-    u.d = unpackHalf2x16(weight_word(set, meta_base + g / 2u))[g & 1u];
+    u.d = unpackHalf2x16(meta.v[(g % 8u) / 2u])[g & 1u];
     return u;
 }
 

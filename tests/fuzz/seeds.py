@@ -16,6 +16,11 @@ if target == "gguf":
         path = os.path.join(out, f"model{i}.gguf")
         subprocess.run([vkllm, "mkmodel", "-o", path, "--dim", "8", "--hidden", "12", "--layers", "1", "--heads", "2",
                         "--kv-heads", "1", "--vocab", "260", "--context", "16"] + extra, check=True)
+    # Quantized tensors: 32-value blocks, and K-quants' 256 with a mix (Q6_K beside Q4_K)
+    for name, width, kind in (("q8_0", "32", "q8_0"), ("q4_1", "32", "q4_1"), ("q4_k_m", "256", "q4_k_m")):
+        subprocess.run([vkllm, "mkmodel", "-o", os.path.join(out, f"model_{name}.gguf"), "--dim", width, "--hidden",
+                        width, "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vocab", "260", "--context", "16",
+                        "--type", kind], check=True, stdout=subprocess.DEVNULL)
 elif target == "llama2c":
     dim, hidden, layers, heads, kv_heads, vocab, seq = 8, 12, 1, 2, 1, 16, 4
     head = dim // heads

@@ -1,0 +1,28 @@
+// Q4_0 (host/formats/q4_0.c): blocks of 32 values, an f16 scale d and 16 bytes of 4-bit quants:
+// byte i holds value i (low nibble) and value i + 16 (high); value = d (q - 8).
+// Quants plane: the 16 bytes (1 vector); meta plane: d (2 bytes a block).
+#define FORMAT_BLOCK 32u
+#define FORMAT_UNIT 32u
+#define FORMAT_QUANT_VECS 1u
+#define FORMAT_META_BYTES 2u
+
+#define FORMAT_META_GROUP 8u  // 8 scales a vector
+
+struct weight_meta { uvec4 v; };
+struct weight_unit { uvec4 q; float d; };
+
+weight_meta format_meta(uint set, uint meta_base, uint g) { return weight_meta(load_weight(set, meta_base / 4u + g / 8u)); }
+
+weight_unit format_load(uint set, weight_meta meta, uint g)
+{
+    weight_unit u;
+    u.q = load_weight(set, g);
+    u.d = unpackHalf2x16(meta.v[(g % 8u) / 2u])[g & 1u];
+    return u;
+}
+
+vec4 format_vec4(weight_unit u, uint j)
+{
+    vec4 q = vec4(word_nibbles(u.q[j % 4u], j < 4u ? 0u : 4u)) - 8.0;
+    return q * u.d;
+}
