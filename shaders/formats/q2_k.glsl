@@ -13,16 +13,8 @@ struct weight_unit { uvec4 q[2]; float d[8]; float m[8]; };
 
 #define FORMAT_META_GROUP 2u  // the block's 2 units
 
-// The two vectors that hold block b's 20 bytes (5 words from word 5 b of the meta plane), and
-// where its words start in them.
-struct weight_meta { uvec4 v[2]; uint at; };
-
-weight_meta format_meta(uint set, uint meta_base, uint g)
-{
-    uint b = g / 2u, first = (5u * b) / 4u;
-    return weight_meta(uvec4[2](load_weight(set, meta_base / 4u + first), load_weight(set, meta_base / 4u + first + 1u)),
-                       5u * b - 4u * first);
-}
+#define weight_meta meta20  // block b's 20 bytes (shaders/weight_format.glsl)
+weight_meta format_meta(uint set, uint meta_base, uint g) { return fetch_meta20(set, meta_base, g / 2u); }
 
 weight_unit format_load(uint set, weight_meta m, uint g)
 {

@@ -9,16 +9,6 @@
 
 struct weight_unit { uvec4 q[2]; uvec4 qh[2]; uint c; float d[2]; float m[2]; };
 
-uint scale_byte(uvec3 s, uint k) { return word_byte(s[k / 4u], k % 4u); }
-
-// ggml's get_scale_min_k4: sub-block j's 6-bit scale and minimum.
-uvec2 scale_min_k4(uvec3 s, uint j)
-{
-    if (j < 4u) return uvec2(scale_byte(s, j) & 63u, scale_byte(s, j + 4u) & 63u);
-    return uvec2((scale_byte(s, j + 4u) & 15u) | ((scale_byte(s, j - 4u) >> 6u) << 4u),
-                 (scale_byte(s, j + 4u) >> 4u) | ((scale_byte(s, j) >> 6u) << 4u));
-}
-
 #define FORMAT_META_GROUP 4u  // the block's 4 units
 
 struct weight_meta { uvec4 v; };
@@ -37,7 +27,7 @@ weight_unit format_load(uint set, weight_meta m, uint g)
     uvec4 meta = m.v;
     vec2 dmin = unpackHalf2x16(meta.x);
     for (uint h = 0u; h < 2u; h++) {
-        uvec2 sm = scale_min_k4(meta.yzw, 2u * c + h);
+        uvec2 sm = k4_scale_min(meta.yzw, 2u * c + h);
         u.d[h] = dmin.x * float(sm.x);
         u.m[h] = dmin.y * float(sm.y);
     }
