@@ -47,6 +47,12 @@ typedef struct vkl_format {
     // Values a kernel dequantizes in one step, a divisor of the block (shaders/formats/<name>.glsl's
     // FORMAT_UNIT; the embedding kernel launches an invocation per unit, so its check fails if the two disagree).
     uint32_t unit;
+    // A symmetric format (value = scale x an integer quant) has each scale's values in runs of
+    // scale_sub (shaders/formats/<name>.glsl's FORMAT_SUB; cmake/Shaders.cmake checks that the
+    // two agree): the kernels' dot products run over its integer quants and multiply by the scale
+    // once a run, one rounding more a term (vkl_format_dot_ulps). 0: dequantized value by value
+    // (affine formats, value = scale q + minimum, and f32, f16).
+    uint32_t scale_sub;
     // The device dequantizes in f32 with the same operations as dequantize(), but a compiler may
     // contract a multiply and an add into an fma: each value may then differ from dequantize()'s
     // by dequant_ulps * u * |value| (u = 2^-24). 0 where every operation is exact in f32.
@@ -67,6 +73,10 @@ const vkl_format *vkl_format_from_name(const char *name);
 const vkl_format *vkl_format_at(uint32_t index);
 uint32_t vkl_format_count(void);
 static inline bool vkl_format_is_quantized(const vkl_format *f) { return f->quant_bytes != 0; }
+// The weight_ulps term of a weight-reading kernel's bound (host/kernels/matmul.c): the
+// dequantization's dequant_ulps, and for a factored scale (scale_sub) the scale's multiply, which
+// rounds each term's share of a run's sum once more: u |x_k w_k| a term at most.
+static inline double vkl_format_dot_ulps(const vkl_format *f) { return f->dequant_ulps + (f->scale_sub ? 1.0 : 0.0); }
 static inline bool vkl_dtype_is_quantized(vkl_dtype dtype) { return dtype > VKL_DTYPE_U32 && dtype < VKL_DTYPE_COUNT; }
 // Quantized formats by their registry position (0 ..): kernels list a variant (or a few) per
 // format with VKLLM_FORMATS, in registry order.

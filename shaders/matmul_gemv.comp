@@ -242,29 +242,60 @@ void weight_texel(uint set, uint t, out vec4 wa, out vec4 wb)
 #endif
 
 #ifdef WEIGHT_QUANT
+// acc + a . b with one fma a term: llvmpipe does not contract dot()'s multiplies and adds.
+float fma_dot(vec4 a, vec4 b, float acc) { return fma(a.w, b.w, fma(a.z, b.z, fma(a.y, b.y, fma(a.x, b.x, acc)))); }
+
+// Vector j of unit i of x's rows; with NORM, multiplied by g, adding x^2 to acc[m][SUMS - 1].
+void x_vec4s(uint i, uint j, uint x_texel[MT], out vec4 xv[MT], inout float acc[MT][SUMS])
+{
+    [[unroll]] for (uint m = 0; m < MT; m++) {
+        xv[m] = x_at(x_texel[m] + i * (FORMAT_UNIT / 4u) + j);
+#ifdef NORM
+        acc[m][SUMS - 1u] += dot(xv[m], xv[m]);
+        xv[m] *= g_at(i * (FORMAT_UNIT / 4u) + j);
+#endif
+    }
+}
+
 // acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over unit i of the rows,
 // whose meta (scales) are in metas: every row's unit is loaded first, then each vec4 of x
-// serves all of them; with NORM, x is multiplied by g first and acc[m][SUMS - 1] adds up x^2.
+// serves all of them. A symmetric format's (FORMAT_SUB) dot products run over its integer
+// quants, times the scale once a sub-block: a multiply a value fewer, and one rounding more a
+// term, which the kernels' bounds count (vkl_format_dot_ulps, host/formats.h).
 void accumulate_unit(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], weight_meta metas[NW][ROWS],
                      inout float acc[MT][SUMS])
 {
     weight_unit units[NW][ROWS];
     [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++)
         units[w][r] = format_load(w + mat, metas[w][r], row_texel[r] + i);
-    [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) {
-        vec4 xv[MT];
-        [[unroll]] for (uint m = 0; m < MT; m++) {
-            xv[m] = x_at(x_texel[m] + i * (FORMAT_UNIT / 4u) + j);
-#ifdef NORM
-            acc[m][SUMS - 1u] += dot(xv[m], xv[m]);
-            xv[m] *= g_at(i * (FORMAT_UNIT / 4u) + j);
-#endif
+#ifdef FORMAT_SUB
+    [[unroll]] for (uint s = 0; s < FORMAT_UNIT / FORMAT_SUB; s++) {
+        float part[MT][NW * ROWS];
+        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) part[m][r] = 0.0;
+        [[unroll]] for (uint v = 0; v < FORMAT_SUB / 4u; v++) {  // a constant trip count, or llvmpipe
+            uint j = s * (FORMAT_SUB / 4u) + v;                      // keeps the loop (and arrays in memory)
+            vec4 xv[MT];
+            x_vec4s(i, j, x_texel, xv, acc);
+            [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                vec4 q = format_qvec4(units[w][r], j);
+                [[unroll]] for (uint m = 0; m < MT; m++) part[m][w * ROWS + r] = fma_dot(xv[m], q, part[m][w * ROWS + r]);
+            }
         }
         [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            vec4 wv = format_vec4(units[w][r], j);
-            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] += dot(xv[m], wv);
+            float scale = format_scale(units[w][r], s);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] = fma(scale, part[m][w * ROWS + r], acc[m][w * ROWS + r]);
         }
     }
+#else
+    [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) {
+        vec4 xv[MT];
+        x_vec4s(i, j, x_texel, xv, acc);
+        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+            vec4 wv = format_vec4(units[w][r], j);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] = fma_dot(xv[m], wv, acc[m][w * ROWS + r]);
+        }
+    }
+#endif
 }
 
 // The loop over a row's `units`. Through texels (CPU devices, which pay per fetch), an invocation

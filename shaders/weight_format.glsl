@@ -11,7 +11,9 @@
 // is loaded with format_load() into a weight_unit, whose values 4j .. 4j + 3 come out of
 // format_vec4(unit, j) for j < FORMAT_UNIT / 4, each as host/formats/<name>.c's dequantize()
 // computes it (to within its dequant_ulps). A format file defines FORMAT_BLOCK, FORMAT_UNIT,
-// FORMAT_QUANT_VECS, FORMAT_META_BYTES, FORMAT_META_GROUP, the two structs and three functions.
+// FORMAT_QUANT_VECS, FORMAT_META_BYTES, FORMAT_META_GROUP, the two structs, format_meta() and
+// format_load(), and either format_vec4() or, for a symmetric format, FORMAT_SUB, format_qvec4()
+// and format_scale() (below).
 //
 // Before including this, the kernel defines uvec4 load_weight(uint set, uint v): 16-byte vector
 // v of weight matrix `set` (a storage buffer or a texel buffer).
@@ -48,6 +50,14 @@ meta20 fetch_meta20(uint set, uint meta_base, uint b)
 }
 
 #include "weight_format_impl.glsl"
+
+#ifdef FORMAT_SUB
+// Symmetric formats (value = scale q) give their values as the integer-valued quants of
+// format_qvec4(unit, j) and the scale of each sub-block of FORMAT_SUB values, format_scale(unit,
+// s), so that a dot product can multiply by the scale once a sub-block (matmul_gemv.comp). The
+// product is exact (host/formats.h), so this is dequantize()'s value.
+vec4 format_vec4(weight_unit u, uint j) { return format_scale(u, 4u * j / FORMAT_SUB) * format_qvec4(u, j); }
+#endif
 
 // The meta plane's first word in a tensor of `blocks` blocks (a whole 16-byte vector).
 uint weight_meta_base(uint blocks) { return blocks * FORMAT_QUANT_VECS * 4u; }

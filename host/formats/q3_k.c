@@ -61,7 +61,7 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q3_k = {
     .name = "q3_k", .dtype = VKL_DTYPE_Q3_K, .ggml_type = 11, .block = QK, .block_bytes = 110,
-    .quant_bytes = 96, .meta_bytes = 16, .unit = 128,
+    .quant_bytes = 96, .meta_bytes = 16, .unit = 128, .scale_sub = 16,
     .fields = { { 0, 32, VKL_PLANE_QUANTS }, { 32, 64, VKL_PLANE_QUANTS }, { 96, 12, VKL_PLANE_META },
                 { 108, 2, VKL_PLANE_META, true } },
     .field_count = 4,

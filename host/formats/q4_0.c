@@ -41,7 +41,7 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q4_0 = {
     .name = "q4_0", .dtype = VKL_DTYPE_Q4_0, .ggml_type = 2, .block = QK, .block_bytes = 18,
-    .quant_bytes = 16, .meta_bytes = 2, .unit = 32,
+    .quant_bytes = 16, .meta_bytes = 2, .unit = 32, .scale_sub = 32,
     .fields = { { 2, 16, VKL_PLANE_QUANTS }, { 0, 2, VKL_PLANE_META, true } }, .field_count = 2,
     .dequant_ulps = 0.0,  // f16 d (11 significant bits) times q - 8 (5 bits) is exact in f32
     .dequantize = dequantize, .quantize = quantize,

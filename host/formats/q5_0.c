@@ -53,7 +53,7 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q5_0 = {
     .name = "q5_0", .dtype = VKL_DTYPE_Q5_0, .ggml_type = 6, .block = QK, .block_bytes = 22,
-    .quant_bytes = 16, .meta_bytes = 8, .unit = 32,
+    .quant_bytes = 16, .meta_bytes = 8, .unit = 32, .scale_sub = 32,
     .fields = { { 6, 16, VKL_PLANE_QUANTS }, { 2, 4, VKL_PLANE_META }, { 0, 2, VKL_PLANE_META, true } }, .field_count = 3,
     .dequant_ulps = 0.0,  // f16 d (11 significant bits) times q - 16 (5 bits) is exact in f32
     .dequantize = dequantize, .quantize = quantize,

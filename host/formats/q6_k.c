@@ -53,7 +53,7 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q6_k = {
     .name = "q6_k", .dtype = VKL_DTYPE_Q6_K, .ggml_type = 14, .block = QK, .block_bytes = 210,
-    .quant_bytes = 192, .meta_bytes = 20, .unit = 128,
+    .quant_bytes = 192, .meta_bytes = 20, .unit = 128, .scale_sub = 16,
     .fields = { { 0, 128, VKL_PLANE_QUANTS }, { 128, 64, VKL_PLANE_QUANTS }, { 192, 16, VKL_PLANE_META },
                 { 208, 2, VKL_PLANE_META, true } },
     .field_count = 4,

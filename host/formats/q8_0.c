@@ -32,7 +32,7 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q8_0 = {
     .name = "q8_0", .dtype = VKL_DTYPE_Q8_0, .ggml_type = 8, .block = QK, .block_bytes = 34,
-    .quant_bytes = 32, .meta_bytes = 2, .unit = 32,
+    .quant_bytes = 32, .meta_bytes = 2, .unit = 32, .scale_sub = 32,
     .fields = { { 2, 32, VKL_PLANE_QUANTS }, { 0, 2, VKL_PLANE_META, true } }, .field_count = 2,
     .dequant_ulps = 0.0,  // f16 d (11 bits) times an 8-bit q is exact in f32
     .dequantize = dequantize, .quantize = quantize,

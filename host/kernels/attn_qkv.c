@@ -130,7 +130,7 @@ static void expect_rows(const vkl_case *c, float *const *values, uint32_t w, con
     if (!y) abort();  // sizes were checked by the driver before allocating
     float eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT);
     vkl_norm_matmul_exact(values[0], values[7], eps, values[w], y, b, M, N, K,
-                          vkl_format_of(weight_dtype(c->variant))->dequant_ulps);
+                          vkl_format_dot_ulps(vkl_format_of(weight_dtype(c->variant))));
     for (uint32_t m = 0; m < M; m++)
         for (uint32_t n = 0; n < N; n++) {
             size_t i = (size_t)m * N + n, at = (size_t)(row0 + m) * N + n;

@@ -102,7 +102,7 @@ static void gate_up_expect(const vkl_case *c, float *const *values, double *cons
     double *g = malloc(4 * n * sizeof *g), *u = g + n, *bg = u + n, *bu = bg + n;
     if (!g) abort();  // sizes were checked by the driver before allocating
     float eps = vkl_case_scalar(c, VKL_NORM_MATMUL_EPS_DEFAULT);
-    double ulps = vkl_format_of(weight_dtype(c->variant))->dequant_ulps;
+    double ulps = vkl_format_dot_ulps(vkl_format_of(weight_dtype(c->variant)));
     vkl_norm_matmul_exact(values[0], values[4], eps, values[1], g, bg, M, N, K, ulps);
     vkl_norm_matmul_exact(values[0], values[4], eps, values[3], u, bu, M, N, K, ulps);
     for (size_t i = 0; i < n; i++) {

@@ -298,7 +298,9 @@ static uint32_t matmul_launch(const vkl_case *c, vkl_launch *out)
 // Bound per element: the dot-product bound of host/bounds.h with n = K over sum_k |x_k w_k|
 // (f16 weights are exact in f32, and the reference sees the same rounded weights; quantized
 // weights are the format's dequantize() values, which the device reproduces to within
-// weight_ulps u |w_k| each: host/formats.h's dequant_ulps, so weight_ulps u sum_k |x_k w_k| more), plus u|y|
+// weight_ulps u |w_k| each: host/formats.h's vkl_format_dot_ulps, its dequant_ulps and, where the
+// kernel multiplies by a sub-block's scale after the sub-block's dot product, u for that
+// rounding, which each term of the sub-block shares: weight_ulps u sum_k |x_k w_k| more), plus u|y|
 // for rounding the double reference to f32, plus the smallest normal for flushed subnormals.
 // The residual variants (y += x W^T) round once more, adding the residual: u|y| more, with
 // u|x W^T| for the f32 product their reference starts from (it may exceed |y| by cancellation).
@@ -363,7 +365,7 @@ static void matmul_expect(const vkl_case *c, float *const *values, double *const
         memcpy(residual, values[2], (size_t)M * N * sizeof *residual);
     }
     vkl_matmul_expect(values[0], values[1], residual, values[2], bounds[2], M, N, K,
-                      vkl_format_of(weight_dtype(c->variant))->dequant_ulps);
+                      vkl_format_dot_ulps(vkl_format_of(weight_dtype(c->variant))));
     free(residual);
 }
 

@@ -339,14 +339,19 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
 //   out = sum_j w_j y_j: |w_j| dy_j + dw_j |y_j| (dw from moe_route's bound) + f(k) sum|w_j y_j|,
 //   and the reference's rounding u|out|.
 // Quantized experts: the reference's weights are the format's dequantize() values, which the
-// device reproduces exactly (dequant_ulps 0 for every format, host/formats.h), so the same bound.
+// device reproduces exactly (dequant_ulps 0 for every format, host/formats.h); a symmetric
+// format's factored scale rounds once more a term, so f(D) and f(F) take the formats'
+// vkl_format_dot_ulps u more (gate and up's, and down's).
 static void bound_token(double *bound, const float *x, const uint32_t *ids, const float *weights,
-                        const double *weight_bound, const float *const *values, const uint32_t *dims, double *work)
+                        const double *weight_bound, const float *const *values, const vkl_case *c, double *work)
 {
     const double u = VKL_F32_UNIT_ROUNDOFF;
+    const uint32_t *dims = c->dims;
     uint32_t D = dims[DIM_D], F = dims[DIM_F], k = dims[DIM_K];
     double *h = work, *dh = work + F, *y = work + 2 * F, *dy = work + 2 * F + D, *abs_out = work + 2 * F + 2 * D;
-    double f_d = vkl_sum_error_factor(D), f_f = vkl_sum_error_factor(F), f_k = vkl_sum_error_factor(k);
+    double f_d = vkl_sum_error_factor(D) + vkl_format_dot_ulps(vkl_format_of(weight_dtype(c->variant))) * u;
+    double f_f = vkl_sum_error_factor(F) + vkl_format_dot_ulps(vkl_format_of(down_dtype(c))) * u;
+    double f_k = vkl_sum_error_factor(k);
     memset(bound, 0, D * sizeof *bound);
     memset(abs_out, 0, D * sizeof *abs_out);
     for (uint32_t j = 0; j < k; j++) {
@@ -406,7 +411,7 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
     }
     for (uint32_t t = 0; t < T; t++)
         bound_token(bounds[OUT] + (size_t)t * D, values[X] + (size_t)t * D, ids + (size_t)t * k,
-                    values[WEIGHTS] + (size_t)t * k, bounds[WEIGHTS] + (size_t)t * k, (const float *const *)values, d, work);
+                    values[WEIGHTS] + (size_t)t * k, bounds[WEIGHTS] + (size_t)t * k, (const float *const *)values, c, work);
     free(ids);
     free(perm);
     free(inv);

@@ -25,6 +25,7 @@ void q3k_scales(uvec4 meta, uint n, float d, inout float ds[8])
 }
 
 #define FORMAT_META_GROUP 2u  // the block's 2 units
+#define FORMAT_SUB 16u  // values a scale
 
 struct weight_meta { uvec4 v; };
 
@@ -44,10 +45,12 @@ weight_unit format_load(uint set, weight_meta m, uint g)
     return u;
 }
 
-vec4 format_vec4(weight_unit u, uint j)
+vec4 format_qvec4(weight_unit u, uint j)
 {
-    uint s = j / 8u, v = j % 8u;  // values 32 s + 4 v ..
+    uint s = j / 8u, v = j % 8u;  // values 32 s + 4 v .., of sub-block 2 s + v / 4
     vec4 q = vec4((word_bytes(u.q[v / 4u][v % 4u]) >> (2u * s)) & 3u);
     uvec4 h = (word_bytes(u.hm[v / 4u][v % 4u]) >> (4u * u.n + s)) & 1u;
-    return u.d[2u * s + v / 4u] * (q - 4.0 * vec4(1u - h));
+    return q - 4.0 * vec4(1u - h);
 }
+
+float format_scale(weight_unit u, uint s) { return u.d[s]; }

@@ -7,6 +7,7 @@
 #define FORMAT_META_BYTES 2u
 
 #define FORMAT_META_GROUP 8u  // 8 scales a vector
+#define FORMAT_SUB 32u  // values a scale: the block
 
 struct weight_meta { uvec4 v; };
 struct weight_unit { uvec4 q; float d; };
@@ -21,8 +22,12 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
     return u;
 }
 
-vec4 format_vec4(weight_unit u, uint j)
+// q - 8 as the nibble with its top bit flipped, read as a signed 4-bit number: no subtraction.
+vec4 format_qvec4(weight_unit u, uint j)
 {
-    vec4 q = vec4(word_nibbles(u.q[j % 4u], j < 4u ? 0u : 4u)) - 8.0;
-    return q * u.d;
+    int w = int(u.q[j % 4u] ^ 0x88888888u), at = j < 4u ? 0 : 4;
+    return vec4(bitfieldExtract(w, at, 4), bitfieldExtract(w, at + 8, 4), bitfieldExtract(w, at + 16, 4),
+                bitfieldExtract(w, at + 24, 4));
 }
+
+float format_scale(weight_unit u, uint s) { return u.d; }

@@ -7,6 +7,7 @@
 #define FORMAT_META_BYTES 8u
 
 #define FORMAT_META_GROUP 2u  // 2 blocks' meta a vector
+#define FORMAT_SUB 32u  // values a scale: the block
 
 struct weight_meta { uvec4 v; };
 struct weight_unit { uvec4 q; uint qh; float d; };
@@ -22,9 +23,11 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
     return u;
 }
 
-vec4 format_vec4(weight_unit u, uint j)
+vec4 format_qvec4(weight_unit u, uint j)
 {
     uint h = u.qh >> (4u * j);
     uvec4 q = word_nibbles(u.q[j % 4u], j < 4u ? 0u : 4u) | ((uvec4(h, h >> 1u, h >> 2u, h >> 3u) & 1u) << 4u);
-    return (vec4(q) - 16.0) * u.d;
+    return vec4(q) - 16.0;
 }
+
+float format_scale(weight_unit u, uint s) { return u.d; }

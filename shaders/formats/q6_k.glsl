@@ -14,6 +14,7 @@
 struct weight_unit { uvec4 ql[4]; uvec4 qh[2]; float ds[8]; };  // ds: d sc of the half's sub-blocks
 
 #define FORMAT_META_GROUP 2u  // the block's 2 units
+#define FORMAT_SUB 16u  // values a scale
 
 #define weight_meta meta20  // block b's 20 bytes (shaders/weight_format.glsl)
 weight_meta format_meta(uint set, uint meta_base, uint g) { return fetch_meta20(set, meta_base, g / 2u); }
@@ -33,10 +34,12 @@ weight_unit format_load(uint set, weight_meta m, uint g)
     return u;
 }
 
-vec4 format_vec4(weight_unit u, uint j)
+vec4 format_qvec4(weight_unit u, uint j)
 {
-    uint k = j / 8u, v = j % 8u;  // values 32 k + 4 v ..
+    uint k = j / 8u, v = j % 8u;  // values 32 k + 4 v .., of sub-block 2 k + v / 4
     uvec4 low = word_nibbles(u.ql[(k & 1u) * 2u + v / 4u][v % 4u], (k >> 1u) * 4u);
     uvec4 high = (word_bytes(u.qh[v / 4u][v % 4u]) >> (2u * k)) & 3u;
-    return u.ds[v / 4u + 2u * k] * (vec4(low | (high << 4u)) - 32.0);
+    return vec4(low | (high << 4u)) - 32.0;
 }
+
+float format_scale(weight_unit u, uint s) { return u.ds[s]; }

@@ -6,6 +6,7 @@
 #define FORMAT_META_BYTES 2u
 
 #define FORMAT_META_GROUP 8u  // 8 scales a vector
+#define FORMAT_SUB 32u  // values a scale: the block
 
 struct weight_meta { uvec4 v; };
 struct weight_unit { uvec4 q[2]; float d; };
@@ -21,9 +22,10 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
     return u;
 }
 
-vec4 format_vec4(weight_unit u, uint j)
+vec4 format_qvec4(weight_unit u, uint j)
 {
     int w = int(u.q[j / 4u][j % 4u]);
-    ivec4 q = ivec4(bitfieldExtract(w, 0, 8), bitfieldExtract(w, 8, 8), bitfieldExtract(w, 16, 8), bitfieldExtract(w, 24, 8));
-    return vec4(q) * u.d;
+    return vec4(bitfieldExtract(w, 0, 8), bitfieldExtract(w, 8, 8), bitfieldExtract(w, 16, 8), w >> 24);
 }
+
+float format_scale(weight_unit u, uint s) { return u.d; }
