@@ -49,7 +49,7 @@ if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c "import gguf" 2>/dev/nul
     echo "setup: could not install the gguf package from PyPI; its cross-check will be skipped"
 fi
 ctest --test-dir build -j "$(nproc)" --output-on-failure
-build build-asan -DVKLLM_SANITIZE=ON
+build build-asan -DVKLLM_SANITIZE=ON -DVKLLM_TEST_CACHE="$PWD/build/test-cache"
 ctest --test-dir build-asan -j "$(nproc)" --output-on-failure
 CC=clang build build-fuzz -DVKLLM_FUZZ=ON
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} ctest --test-dir build-fuzz --output-on-failure

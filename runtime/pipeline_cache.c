@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char MAGIC[8] = { 'V', 'K', 'L', 'L', 'M', 'P', 'C', '1' };
 enum { ENVELOPE_BYTES = 24, DRIVER_HEADER_BYTES = 32 };
@@ -125,8 +126,10 @@ vkl_status vkl_pipeline_cache_open(vkl_device *device, bool persist)
 
 static void write_cache_file(const char *path, const uint8_t *file, size_t size)
 {
+    // A temporary name of this process's own: two processes closing at once (parallel tests, two
+    // users of one cache) must not write into the same file before renaming it.
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     bool ok = f && fwrite(file, 1, size, f) == size;
     if (f && fclose(f) != 0) ok = false;
