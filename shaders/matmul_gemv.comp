@@ -258,44 +258,38 @@ void x_vec4s(uint i, uint j, uint x_texel[MT], out vec4 xv[MT], inout float acc[
 }
 
 // acc[m][w * ROWS + r] += x row m . row r of weight matrix (mat + w), over unit i of the rows,
-// whose meta (scales) are in metas: every row's unit is loaded first, then each vec4 of x
-// serves all of them. A symmetric format's (FORMAT_SUB) dot products run over its integer
-// quants, times the scale once a sub-block: a multiply a value fewer, and one rounding more a
-// term, which the kernels' bounds count (vkl_format_dot_ulps, host/formats.h).
+// whose meta (scales) are in metas. x's unit is fetched once into xs (texel fetches cost llvmpipe
+// a gather each), then the rows take turns, each row's unit loaded just before its dot products:
+// loading every row's unit first kept 8 x 32 values of a Q6_K unit live, and llvmpipe spilled
+// them. A symmetric format's (FORMAT_SUB) dot products run over its integer quants, times the
+// scale once a sub-block: a multiply a value fewer, and one rounding more a term, which the
+// kernels' bounds count (vkl_format_dot_ulps, host/formats.h).
 void accumulate_unit(uint mat, uint i, uint row_texel[ROWS], uint x_texel[MT], weight_meta metas[NW][ROWS],
                      inout float acc[MT][SUMS])
 {
-    weight_unit units[NW][ROWS];
-    [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++)
-        units[w][r] = format_load(w + mat, metas[w][r], row_texel[r] + i);
+    vec4 xs[FORMAT_UNIT / 4u][MT];
+    [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) x_vec4s(i, j, x_texel, xs[j], acc);
+    [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        weight_unit unit = format_load(w + mat, metas[w][r], row_texel[r] + i);
 #ifdef FORMAT_SUB
-    [[unroll]] for (uint s = 0; s < FORMAT_UNIT / FORMAT_SUB; s++) {
-        float part[MT][NW * ROWS];
-        [[unroll]] for (uint m = 0; m < MT; m++) [[unroll]] for (uint r = 0; r < NW * ROWS; r++) part[m][r] = 0.0;
-        [[unroll]] for (uint v = 0; v < FORMAT_SUB / 4u; v++) {  // a constant trip count, or llvmpipe
-            uint j = s * (FORMAT_SUB / 4u) + v;                      // keeps the loop (and arrays in memory)
-            vec4 xv[MT];
-            x_vec4s(i, j, x_texel, xv, acc);
-            [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-                vec4 q = format_qvec4(units[w][r], j);
-                [[unroll]] for (uint m = 0; m < MT; m++) part[m][w * ROWS + r] = fma_dot(xv[m], q, part[m][w * ROWS + r]);
+        [[unroll]] for (uint s = 0; s < FORMAT_UNIT / FORMAT_SUB; s++) {
+            float part[MT];
+            [[unroll]] for (uint m = 0; m < MT; m++) part[m] = 0.0;
+            [[unroll]] for (uint v = 0; v < FORMAT_SUB / 4u; v++) {  // a constant trip count, or llvmpipe
+                uint j = s * (FORMAT_SUB / 4u) + v;                      // keeps the loop (and arrays in memory)
+                vec4 q = format_qvec4(unit, j);
+                [[unroll]] for (uint m = 0; m < MT; m++) part[m] = fma_dot(xs[j][m], q, part[m]);
             }
+            float scale = format_scale(unit, s);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] = fma(scale, part[m], acc[m][w * ROWS + r]);
         }
-        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            float scale = format_scale(units[w][r], s);
-            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] = fma(scale, part[m][w * ROWS + r], acc[m][w * ROWS + r]);
-        }
-    }
 #else
-    [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) {
-        vec4 xv[MT];
-        x_vec4s(i, j, x_texel, xv, acc);
-        [[unroll]] for (uint w = 0; w < NW; w++) [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            vec4 wv = format_vec4(units[w][r], j);
-            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] = fma_dot(xv[m], wv, acc[m][w * ROWS + r]);
+        [[unroll]] for (uint j = 0; j < FORMAT_UNIT / 4u; j++) {
+            vec4 wv = format_vec4(unit, j);
+            [[unroll]] for (uint m = 0; m < MT; m++) acc[m][w * ROWS + r] = fma_dot(xs[j][m], wv, acc[m][w * ROWS + r]);
         }
-    }
 #endif
+    }
 }
 
 // The loop over a row's `units`. Through texels (CPU devices, which pay per fetch), an invocation

@@ -20,9 +20,6 @@
 #ifndef WEIGHT_FORMAT_GLSL
 #define WEIGHT_FORMAT_GLSL
 
-// Word `w` (0 .. 4 n - 1) of n consecutive vectors.
-#define VECS_WORD(v, w) ((v)[(w) / 4u][(w) % 4u])
-
 // Byte `b` (0 .. 3) of a word, and four bytes of a word as a vector.
 uint word_byte(uint w, uint b) { return (w >> (8u * b)) & 0xFFu; }
 uvec4 word_bytes(uint w) { return uvec4(w, w >> 8u, w >> 16u, w >> 24u) & 0xFFu; }
@@ -37,16 +34,6 @@ uvec2 k4_scale_min(uvec3 s, uint j)
     if (j < 4u) return uvec2(k4_scale_byte(s, j) & 63u, k4_scale_byte(s, j + 4u) & 63u);
     return uvec2((k4_scale_byte(s, j + 4u) & 15u) | ((k4_scale_byte(s, j - 4u) >> 6u) << 4u),
                  (k4_scale_byte(s, j + 4u) >> 4u) | ((k4_scale_byte(s, j) >> 6u) << 4u));
-}
-
-// 20 bytes of meta a block (Q2_K, Q6_K: 5 words from word 5 b of the meta plane): the two vectors
-// that hold block b's, and where its words start in them. Such a format names it its weight_meta.
-struct meta20 { uvec4 v[2]; uint at; };
-meta20 fetch_meta20(uint set, uint meta_base, uint b)
-{
-    uint first = (5u * b) / 4u;
-    return meta20(uvec4[2](load_weight(set, meta_base / 4u + first), load_weight(set, meta_base / 4u + first + 1u)),
-                  5u * b - 4u * first);
 }
 
 #include "weight_format_impl.glsl"

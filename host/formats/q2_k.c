@@ -3,7 +3,8 @@
 // dmin; 2-bit quants q; value = d sc q - dmin m. ggml: struct { uint8_t scales[16];
 // uint8_t qs[64]; ggml_half d, dmin; }, 84 bytes. In each half n of 128 values, value
 // 128 n + 32 j + l (l < 32) is bits 2j..2j+1 of qs[32 n + l], in sub-block 8 n + 2 j + l / 16.
-// Device: the 64 quant bytes; scales, d, dmin in the meta plane (20 bytes).
+// Device: the 64 quant bytes, then the 16 scale bytes (a vector of their own); d, dmin in the
+// meta plane (4 bytes).
 #include <string.h>
 
 #include "host/formats.h"
@@ -47,8 +48,8 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q2_k = {
     .name = "q2_k", .dtype = VKL_DTYPE_Q2_K, .ggml_type = 10, .block = QK, .block_bytes = 84,
-    .quant_bytes = 64, .meta_bytes = 20, .unit = 128,
-    .fields = { { 16, 64, VKL_PLANE_QUANTS }, { 0, 16, VKL_PLANE_META }, { 80, 2, VKL_PLANE_META, true },
+    .quant_bytes = 80, .meta_bytes = 4, .unit = 128,
+    .fields = { { 16, 64, VKL_PLANE_QUANTS }, { 0, 16, VKL_PLANE_QUANTS }, { 80, 2, VKL_PLANE_META, true },
                 { 82, 2, VKL_PLANE_META, true } },
     .field_count = 4,
     // d sc and dmin m are exact (11 x 4 bits), dl q too (2 more bits): the subtraction is the

@@ -3,8 +3,8 @@
 // value = d sc (q - 32). ggml: struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16];
 // ggml_half d; }, 210 bytes. In half n (ql, qh from 64 n and 32 n), value 128 n + 32 k + l
 // (l < 32) has the low (k < 2) or high (k >= 2) nibble of ql[l + 32 (k % 2)], bits 2k..2k+1 of
-// qh[l], sub-block 8 n + 2 k + l / 16. Device: ql, qh (192 bytes); scales, d in the meta plane
-// (20 bytes).
+// qh[l], sub-block 8 n + 2 k + l / 16. Device: ql, qh, scales (208 bytes, the scales a vector
+// of their own); d in the meta plane (2 bytes).
 #include <string.h>
 
 #include "host/formats.h"
@@ -53,8 +53,8 @@ static void quantize(const float *values, uint8_t *block)
 
 const vkl_format vkl_format_q6_k = {
     .name = "q6_k", .dtype = VKL_DTYPE_Q6_K, .ggml_type = 14, .block = QK, .block_bytes = 210,
-    .quant_bytes = 192, .meta_bytes = 20, .unit = 128, .scale_sub = 16,
-    .fields = { { 0, 128, VKL_PLANE_QUANTS }, { 128, 64, VKL_PLANE_QUANTS }, { 192, 16, VKL_PLANE_META },
+    .quant_bytes = 208, .meta_bytes = 2, .unit = 128, .scale_sub = 16,
+    .fields = { { 0, 128, VKL_PLANE_QUANTS }, { 128, 64, VKL_PLANE_QUANTS }, { 192, 16, VKL_PLANE_QUANTS },
                 { 208, 2, VKL_PLANE_META, true } },
     .field_count = 4,
     // (d sc) q as ggml groups it is exact: |sc| <= 128 takes at most 7 significant bits (128 is

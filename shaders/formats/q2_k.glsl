@@ -2,29 +2,37 @@
 // 4-bit scale and a 4-bit minimum in one byte, scaled by the f16 d and dmin; 2-bit quants, 4 to
 // a byte. In each half n of 128 values: value 32 j + l (l < 32) is bits 2j of byte l of the
 // half's 32 quant bytes, sub-block 2 j + l / 16 of the half's 8. value = d sc q - dmin m.
-// Quants plane: the 64 bytes (4 vectors); meta plane: the 16 scale bytes, d, dmin (20 bytes).
+// Quants plane: the 64 bytes, then the 16 scale bytes (5 vectors); meta plane: d, dmin (4 bytes).
 // A unit is a half: 128 values.
 #define FORMAT_BLOCK 256u
 #define FORMAT_UNIT 128u
-#define FORMAT_QUANT_VECS 4u
-#define FORMAT_META_BYTES 20u
+#define FORMAT_QUANT_VECS 5u
+#define FORMAT_META_BYTES 4u
 
 struct weight_unit { uvec4 q[2]; float d[8]; float m[8]; };
 
-#define FORMAT_META_GROUP 2u  // the block's 2 units
+// A vector holds 4 blocks' (d, dmin), but a group is the block's 2 units: larger groups leave
+// invocations idle on rows of a few blocks (16 units: 2 groups of a 4096-value row for 8).
+#define FORMAT_META_GROUP 2u
 
-#define weight_meta meta20  // block b's 20 bytes (shaders/weight_format.glsl)
-weight_meta format_meta(uint set, uint meta_base, uint g) { return fetch_meta20(set, meta_base, g / 2u); }
+struct weight_meta { uvec4 v; };
 
+weight_meta format_meta(uint set, uint meta_base, uint g) { return weight_meta(load_weight(set, meta_base / 4u + g / 8u)); }
+
+// Every index into a vector here is a select between halves, not a computed one: llvmpipe
+// turned a per-invocation word index into a vector array into per-lane scalar code.
 weight_unit format_load(uint set, weight_meta m, uint g)
 {
-    uint b = g / 2u, n = g % 2u, meta = m.at;
+    uint b = g / 2u, n = g % 2u;
     weight_unit u;
-    u.q[0] = load_weight(set, b * 4u + 2u * n);
-    u.q[1] = load_weight(set, b * 4u + 2u * n + 1u);
-    vec2 dmin = unpackHalf2x16(VECS_WORD(m.v, meta + 4u));
+    u.q[0] = load_weight(set, b * 5u + 2u * n);
+    u.q[1] = load_weight(set, b * 5u + 2u * n + 1u);
+    uvec4 scales = load_weight(set, b * 5u + 4u);
+    uvec2 half_scales = n == 0u ? scales.xy : scales.zw;
+    uvec2 pair = (b & 2u) == 0u ? m.v.xy : m.v.zw;
+    vec2 dmin = unpackHalf2x16((b & 1u) == 0u ? pair.x : pair.y);
     for (uint i = 0u; i < 2u; i++) {
-        uvec4 sc = word_bytes(VECS_WORD(m.v, meta + 2u * n + i));
+        uvec4 sc = word_bytes(half_scales[i]);
         for (uint k = 0u; k < 4u; k++) {
             u.d[4u * i + k] = dmin.x * float(sc[k] & 15u);
             u.m[4u * i + k] = dmin.y * float(sc[k] >> 4u);

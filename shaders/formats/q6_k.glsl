@@ -4,31 +4,40 @@
 // ql[l + 32]'s low nibble and bits 2-3, value l + 64 ql[l]'s high nibble and bits 4-5, value
 // l + 96 ql[l + 32]'s high nibble and bits 6-7 (ql, qh: the half's 64 and 32 bytes); sub-block
 // l / 16 + 2 k for value l + 32 k. value = d sc (q - 32).
-// Quants plane: ql, then qh (12 vectors); meta plane: the 16 scales, then d (20 bytes).
+// Quants plane: ql, qh, then the 16 scales (13 vectors); meta plane: d (2 bytes a block).
 // A unit is a half: 128 values.
 #define FORMAT_BLOCK 256u
 #define FORMAT_UNIT 128u
-#define FORMAT_QUANT_VECS 12u
-#define FORMAT_META_BYTES 20u
+#define FORMAT_QUANT_VECS 13u
+#define FORMAT_META_BYTES 2u
 
 struct weight_unit { uvec4 ql[4]; uvec4 qh[2]; float ds[8]; };  // ds: d sc of the half's sub-blocks
 
-#define FORMAT_META_GROUP 2u  // the block's 2 units
+// A vector holds 8 blocks' d, but a group is the block's 2 units: larger groups leave
+// invocations idle on rows of a few blocks.
+#define FORMAT_META_GROUP 2u
 #define FORMAT_SUB 16u  // values a scale
 
-#define weight_meta meta20  // block b's 20 bytes (shaders/weight_format.glsl)
-weight_meta format_meta(uint set, uint meta_base, uint g) { return fetch_meta20(set, meta_base, g / 2u); }
+struct weight_meta { uvec4 v; };
 
+weight_meta format_meta(uint set, uint meta_base, uint g) { return weight_meta(load_weight(set, meta_base / 4u + g / 16u)); }
+
+// Every index into a vector here is a select between halves, not a computed one: llvmpipe
+// turned a per-invocation word index into a vector array into per-lane scalar code.
 weight_unit format_load(uint set, weight_meta m, uint g)
 {
-    uint b = g / 2u, n = g % 2u, meta = m.at;
+    uint b = g / 2u, n = g % 2u;
     weight_unit u;
-    for (uint i = 0u; i < 4u; i++) u.ql[i] = load_weight(set, b * 12u + 4u * n + i);
-    u.qh[0] = load_weight(set, b * 12u + 8u + 2u * n);
-    u.qh[1] = load_weight(set, b * 12u + 9u + 2u * n);
-    float d = unpackHalf2x16(VECS_WORD(m.v, meta + 4u)).x;
+    for (uint i = 0u; i < 4u; i++) u.ql[i] = load_weight(set, b * 13u + 4u * n + i);
+    u.qh[0] = load_weight(set, b * 13u + 8u + 2u * n);
+    u.qh[1] = load_weight(set, b * 13u + 9u + 2u * n);
+    uvec4 scales = load_weight(set, b * 13u + 12u);
+    uvec2 half_scales = n == 0u ? scales.xy : scales.zw;
+    uvec2 pair = (b & 4u) == 0u ? m.v.xy : m.v.zw;
+    vec2 d2 = unpackHalf2x16((b & 2u) == 0u ? pair.x : pair.y);
+    float d = (b & 1u) == 0u ? d2.x : d2.y;
     for (uint i = 0u; i < 2u; i++) {
-        int s = int(VECS_WORD(m.v, meta + 2u * n + i));
+        int s = int(half_scales[i]);
         for (uint k = 0u; k < 4u; k++) u.ds[4u * i + k] = d * float(bitfieldExtract(s, int(8u * k), 8));
     }
     return u;
