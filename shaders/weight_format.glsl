@@ -26,6 +26,20 @@ uvec4 word_bytes(uint w) { return uvec4(w, w >> 8u, w >> 16u, w >> 24u) & 0xFFu;
 // The four nibbles at bit `shift` of each byte (shift 0: low nibbles, 4: high).
 uvec4 word_nibbles(uint w, uint shift) { return uvec4(w >> shift, w >> (shift + 8u), w >> (shift + 16u), w >> (shift + 24u)) & 15u; }
 
+// Word k (0 .. 3) of a vector, and f16 k (0 .. 7) of the 8 it packs: a unit's scales in the meta
+// plane. Picked by selects on k's bits: a computed index into a vector array, different in each
+// invocation, became per-lane scalar code in llvmpipe.
+uint vec_word(uvec4 v, uint k)
+{
+    uvec2 pair = (k & 2u) == 0u ? v.xy : v.zw;
+    return (k & 1u) == 0u ? pair.x : pair.y;
+}
+float vec_half(uvec4 v, uint k)
+{
+    vec2 pair = unpackHalf2x16(vec_word(v, k / 2u));
+    return (k & 1u) == 0u ? pair.x : pair.y;
+}
+
 // Shared by the K-quants. ggml's get_scale_min_k4 (Q4_K, Q5_K): sub-block j's 6-bit scale and
 // minimum from the 12 packed scale bytes in words s.x, s.y, s.z.
 uint k4_scale_byte(uvec3 s, uint k) { return word_byte(s[k / 4u], k % 4u); }

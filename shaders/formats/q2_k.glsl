@@ -19,8 +19,8 @@ struct weight_meta { uvec4 v; };
 
 weight_meta format_meta(uint set, uint meta_base, uint g) { return weight_meta(load_weight(set, meta_base / 4u + g / 8u)); }
 
-// Every index into a vector here is a select between halves, not a computed one: llvmpipe
-// turned a per-invocation word index into a vector array into per-lane scalar code.
+// The scales sit in one vector of the quants plane, so no word index into a vector array:
+// llvmpipe made per-lane scalar code of one that differed between invocations.
 weight_unit format_load(uint set, weight_meta m, uint g)
 {
     uint b = g / 2u, n = g % 2u;
@@ -28,11 +28,9 @@ weight_unit format_load(uint set, weight_meta m, uint g)
     u.q[0] = load_weight(set, b * 5u + 2u * n);
     u.q[1] = load_weight(set, b * 5u + 2u * n + 1u);
     uvec4 scales = load_weight(set, b * 5u + 4u);
-    uvec2 half_scales = n == 0u ? scales.xy : scales.zw;
-    uvec2 pair = (b & 2u) == 0u ? m.v.xy : m.v.zw;
-    vec2 dmin = unpackHalf2x16((b & 1u) == 0u ? pair.x : pair.y);
+    vec2 dmin = unpackHalf2x16(vec_word(m.v, b % 4u));
     for (uint i = 0u; i < 2u; i++) {
-        uvec4 sc = word_bytes(half_scales[i]);
+        uvec4 sc = word_bytes(vec_word(scales, 2u * n + i));
         for (uint k = 0u; k < 4u; k++) {
             u.d[4u * i + k] = dmin.x * float(sc[k] & 15u);
             u.m[4u * i + k] = dmin.y * float(sc[k] >> 4u);

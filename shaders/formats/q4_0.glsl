@@ -18,7 +18,7 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
 {
     weight_unit u;
     u.q = load_weight(set, g);
-    u.d = unpackHalf2x16(meta.v[(g % 8u) / 2u])[g & 1u];
+    u.d = vec_half(meta.v, g % 8u);
     return u;
 }
 

@@ -16,7 +16,7 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
 {
     weight_unit u;
     u.q = load_weight(set, g);
-    u.dm = unpackHalf2x16(meta.v[g % 4u]);
+    u.dm = unpackHalf2x16(vec_word(meta.v, g % 4u));
     return u;
 }
 

@@ -18,8 +18,8 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
 {
     weight_unit u;
     u.q = load_weight(set, g);
-    u.qh = meta.v[2u * (g % 2u)];
-    u.d = unpackHalf2x16(meta.v[2u * (g % 2u) + 1u]).x;
+    u.qh = vec_word(meta.v, 2u * (g % 2u));
+    u.d = vec_half(meta.v, 4u * (g % 2u) + 2u);
     return u;
 }
 

@@ -16,8 +16,8 @@ weight_unit format_load(uint set, weight_meta meta, uint g)
 {
     weight_unit u;
     u.q = load_weight(set, g);
-    u.qh = meta.v[2u * (g % 2u)];
-    u.dm = unpackHalf2x16(meta.v[2u * (g % 2u) + 1u]);
+    u.qh = vec_word(meta.v, 2u * (g % 2u));
+    u.dm = unpackHalf2x16(vec_word(meta.v, 2u * (g % 2u) + 1u));
     return u;
 }
 

@@ -22,8 +22,8 @@ struct weight_meta { uvec4 v; };
 
 weight_meta format_meta(uint set, uint meta_base, uint g) { return weight_meta(load_weight(set, meta_base / 4u + g / 16u)); }
 
-// Every index into a vector here is a select between halves, not a computed one: llvmpipe
-// turned a per-invocation word index into a vector array into per-lane scalar code.
+// The scales sit in one vector of the quants plane, so no word index into a vector array:
+// llvmpipe made per-lane scalar code of one that differed between invocations.
 weight_unit format_load(uint set, weight_meta m, uint g)
 {
     uint b = g / 2u, n = g % 2u;
@@ -32,12 +32,9 @@ weight_unit format_load(uint set, weight_meta m, uint g)
     u.qh[0] = load_weight(set, b * 13u + 8u + 2u * n);
     u.qh[1] = load_weight(set, b * 13u + 9u + 2u * n);
     uvec4 scales = load_weight(set, b * 13u + 12u);
-    uvec2 half_scales = n == 0u ? scales.xy : scales.zw;
-    uvec2 pair = (b & 4u) == 0u ? m.v.xy : m.v.zw;
-    vec2 d2 = unpackHalf2x16((b & 2u) == 0u ? pair.x : pair.y);
-    float d = (b & 1u) == 0u ? d2.x : d2.y;
+    float d = vec_half(m.v, b % 8u);
     for (uint i = 0u; i < 2u; i++) {
-        int s = int(half_scales[i]);
+        int s = int(vec_word(scales, 2u * n + i));
         for (uint k = 0u; k < 4u; k++) u.ds[4u * i + k] = d * float(bitfieldExtract(s, int(8u * k), 8));
     }
     return u;
