@@ -14,7 +14,7 @@ mode=${1:-run}
 case $mode in run|test) ;; *) echo "usage: ./setup.sh [test]" >&2; exit 2 ;; esac
 
 packages=(cmake make gcc libc6-dev pkg-config libvulkan-dev glslang-tools libvulkan-volk-dev libstb-dev
-          mesa-vulkan-drivers vulkan-validationlayers spirv-tools python3 gnuplot-nox)
+          mesa-vulkan-drivers vulkan-validationlayers spirv-tools libpcre2-dev python3 gnuplot-nox)
 test_packages=(clang libclang-rt-14-dev python3-venv)
 
 install_missing() {

@@ -375,6 +375,15 @@ static void write_metadata(writer *w, const vkl_synthetic_model *m)
         else snprintf(piece, sizeof piece, "\xe2\x96\x81t%u", i);
         put_string(w, piece);
     }
+    // Token types as llama.cpp's converter writes them, so that both read the byte pieces as bytes
+    // and <s>, </s> as control tokens.
+    key(w, "tokenizer.ggml.token_type", GGUF_ARRAY);
+    put_u32(w, GGUF_INT32);
+    put_u64(w, c->vocab_size);
+    for (uint32_t i = 0; i < c->vocab_size; i++) {
+        int32_t type = i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1;  // unknown, control, byte, normal
+        put(w, &type, 4);
+    }
     key(w, "tokenizer.ggml.scores", GGUF_ARRAY);
     put_u32(w, GGUF_FLOAT32);
     put_u64(w, c->vocab_size);

@@ -202,7 +202,7 @@ static void test_tokenizer_small_vocabulary(void)
     vkl_tokenizer t;
     EXPECT(vkl_tokenizer_parse_llama2c("test.tok", file, size, 0, &t) == VKL_OK && t.vocab_size == 4);
     uint32_t *ids = NULL;
-    EXPECT(vkl_tokenizer_encode(&t, "xyq", true, &ids) == VKL_OK);
+    EXPECT(vkl_tokenizer_encode(&t, "xyq", VKL_ENCODE_ADD_SPECIAL, &ids) == VKL_OK);
     EXPECT(arrlen(ids) == 3 && ids[0] == 1 && ids[1] == 3 && ids[2] == 0);  // BOS, "xy", <unk> for 'q'
     arrfree(ids);
     vkl_tokenizer_free(&t);

@@ -121,7 +121,30 @@ static bool forward_prompt(forward_pass *f, const uint32_t *prompt, uint32_t cou
     return vkl_scheduler_prefill(f->gpu, prompt, count, 0, logits) == VKL_OK;
 }
 
-// The generation loop of llama2.c: prompt tokens are forced, then tokens are sampled; BOS ends it.
+// Writes token texts to stdout: llama2.c's tokenizer as llama2.c prints them (lone unprintable
+// bytes dropped); GGUF vocabularies as bytes, a character whose bytes come in several tokens
+// written whole once its last byte is there.
+typedef struct text_out {
+    const vkl_tokenizer *tok;
+    char *pending;  // stb_ds: bytes of an unfinished character
+} text_out;
+
+static void print_text(text_out *out, const char *text)
+{
+    if (out->tok->kind == VKL_TOKENIZER_LLAMA2C) {
+        if (vkl_piece_printable(text)) fputs(text, stdout);
+        return;
+    }
+    size_t n = strlen(text);
+    if (n == 0) return;
+    memcpy(arraddnptr(out->pending, n), text, n);
+    size_t complete = vkl_utf8_complete_prefix(out->pending, (size_t)arrlen(out->pending));
+    fwrite(out->pending, 1, complete, stdout);
+    arrdeln(out->pending, 0, complete);
+}
+
+// The generation loop of llama2.c: prompt tokens are forced, then tokens are sampled; BOS ends
+// it (and EOS, for a GGUF vocabulary).
 static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const vkl_tokenizer *tok,
                     const uint32_t *prompt, uint32_t prompt_len, FILE *dump)
 {
@@ -136,11 +159,12 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
     double start = vkl_seconds_now(), prompt_done = start;
     uint32_t token = prompt[0], pos = 0;
     bool have_logits = false;
+    text_out out = { tok, NULL };
+    if (prompt[0] != tok->bos) print_text(&out, vkl_tokenizer_decode(tok, UINT32_MAX, prompt[0]));
     if (f->gpu) {  // the whole prompt as batches; its pieces are printed as they are forced
         if (!forward_prompt(f, prompt, prompt_len, logits)) code = CLI_EXIT_FAIL;
         for (uint32_t i = 1; i < prompt_len; i++) {
-            const char *piece = vkl_tokenizer_decode(tok, prompt[i - 1], prompt[i]);
-            if (vkl_piece_printable(piece)) fputs(piece, stdout);
+            print_text(&out, vkl_tokenizer_decode(tok, prompt[i - 1], prompt[i]));
         }
         token = prompt[prompt_len - 1];
         pos = prompt_len - 1;
@@ -153,12 +177,12 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
         if (dump) fwrite(logits, sizeof *logits, vocab, dump);
         if (pos + 1 == prompt_len && !f->gpu) prompt_done = vkl_seconds_now();
         uint32_t next = pos + 1 < prompt_len ? prompt[pos + 1] : vkl_sample(&sampler, logits);
-        if (next == tok->bos) break;
-        const char *piece = vkl_tokenizer_decode(tok, token, next);
-        if (vkl_piece_printable(piece)) fputs(piece, stdout);
+        if (next == tok->bos || (next == tok->eos && tok->kind != VKL_TOKENIZER_LLAMA2C)) break;
+        print_text(&out, vkl_tokenizer_decode(tok, token, next));
         fflush(stdout);
         token = next;
     }
+    arrfree(out.pending);  // an unfinished character at the end is not printed
     printf("\n");
     double end = vkl_seconds_now(), prompt_s = prompt_done - start, gen_s = end - prompt_done;
     uint32_t generated = pos + 1 > prompt_len ? pos + 1 - prompt_len : 0;
@@ -291,7 +315,12 @@ static int run_model(const run_options *o, const vkl_model *model)
         tok = &own;
     }
     uint32_t *prompt = NULL;
-    int code = vkl_tokenizer_encode(tok, o->prompt, true, &prompt) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    int code = vkl_tokenizer_encode(tok, o->prompt, VKL_ENCODE_ADD_SPECIAL | VKL_ENCODE_PARSE_SPECIAL, &prompt) == VKL_OK
+                   ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    if (code == CLI_EXIT_OK && arrlen(prompt) == 0) {  // no BOS added and no text: start from BOS all the same
+        if (tok->bos < c->vocab_size) arrput(prompt, tok->bos);
+        else code = (fprintf(stderr, "vkllm: error: the prompt is empty and the vocabulary has no BOS token\n"), CLI_EXIT_USAGE);
+    }
     FILE *dump = NULL;
     if (code == CLI_EXIT_OK && o->dump_logits && !(dump = fopen(o->dump_logits, "wb"))) {
         fprintf(stderr, "vkllm: error: --dump-logits: cannot write '%s'\n", o->dump_logits);

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vkl_gguf_model_load(&model, &tok) == VKL_OK) {
         exercise_formats(&model);
         uint32_t *ids = NULL;
-        if (vkl_tokenizer_encode(&tok, "Once upon a time \xe2\x96\x81\xc3\xa9", true, &ids) == VKL_OK)
+        if (vkl_tokenizer_encode(&tok, "Once upon a time \xe2\x96\x81\xc3\xa9 <s>", VKL_ENCODE_ADD_SPECIAL | VKL_ENCODE_PARSE_SPECIAL, &ids) == VKL_OK)
             for (size_t i = 1; i < arrlenu(ids); i++) (void)vkl_tokenizer_decode(&tok, ids[i - 1], ids[i]);
         arrfree(ids);
         vkl_tokenizer_free(&tok);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vkl_tokenizer tok;
     if (vkl_tokenizer_parse_llama2c("fuzz.tok", data, file_size, 0, &tok) == VKL_OK) {
         uint32_t *ids = NULL;
-        if (vkl_tokenizer_encode(&tok, text, true, &ids) == VKL_OK)
+        if (vkl_tokenizer_encode(&tok, text, VKL_ENCODE_ADD_SPECIAL, &ids) == VKL_OK)
             for (size_t i = 1; i < arrlenu(ids); i++) (void)vkl_tokenizer_decode(&tok, ids[i - 1], ids[i]);
         arrfree(ids);
         vkl_tokenizer_free(&tok);
