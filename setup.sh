@@ -44,9 +44,11 @@ if [ "$mode" = run ]; then
   exec build/vkllm check
 fi
 # Test-only Python packages (independent cross-checks, never used by vkllm itself) in .venv.
-if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c "import gguf" 2>/dev/null; then
-  python3 -m venv .venv && .venv/bin/pip install -q --disable-pip-version-check "gguf==0.19.0" ||
-    echo "setup: could not install the gguf package from PyPI; its cross-check will be skipped"
+# gguf: the reference GGUF reader and writer; tokenizers: Hugging Face's BPE, for the tokenizers.
+if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c "import gguf, tokenizers" 2>/dev/null; then
+  { [ -x .venv/bin/python3 ] || python3 -m venv .venv; } &&
+    .venv/bin/pip install -q --disable-pip-version-check "gguf==0.19.0" "tokenizers==0.23.3" ||
+    echo "setup: could not install the test-only packages from PyPI; their cross-checks will be skipped"
 fi
 ctest --test-dir build -j "$(nproc)" --output-on-failure
 build build-asan -DVKLLM_SANITIZE=ON -DVKLLM_TEST_CACHE="$PWD/build/test-cache"

@@ -164,12 +164,25 @@ static vkl_status load_merges(const vkl_gguf *g, vkl_tokenizer *t)
     return VKL_OK;
 }
 
+// Every byte should have a token of its own, or text with it cannot be encoded whole.
+static void check_byte_tokens(const vkl_gguf *g, vkl_tokenizer *t)
+{
+    unsigned missing = 0;
+    for (unsigned b = 0; b < 256; b++)  // 0xC0, 0xC1 and 0xF5 .. 0xFF never occur in UTF-8 text
+        missing += b != 0xC0 && b != 0xC1 && b < 0xF5 && lookup_n(t, t->bpe->byte_chars[b], t->bpe->byte_char_length[b], &t->bpe->scratch) < 0;
+    if (missing)
+        vkl_log_warning("%s: the vocabulary has no token for %u of the 243 bytes of UTF-8 text; text with them loses those bytes "
+                        "(as llama.cpp encodes it)", g->path, missing);
+}
+
 vkl_status vkl_bpe_load(const vkl_gguf *g, vkl_tokenizer *t)
 {
     if (!(t->bpe = calloc(1, sizeof *t->bpe))) return VKL_ERR_OUT_OF_MEMORY;
     build_byte_map(t->bpe);
     VKL_TRY(load_pretokenizer(g, t));
-    return load_merges(g, t);
+    VKL_TRY(load_merges(g, t));
+    check_byte_tokens(g, t);
+    return VKL_OK;
 }
 
 void vkl_bpe_free(struct vkl_bpe *bpe)

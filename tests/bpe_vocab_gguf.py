@@ -17,8 +17,11 @@ VOCABULARIES = {
 }
 
 
-def main():
-    name, directory, out = sys.argv[1:4]
+# Where each sits in ../shared/models/vocab.
+DIRECTORIES = {"llama-bpe": "llama3-bpe", "qwen2": "qwen2-hf"}
+
+
+def build(name, directory, out):
     vocab_file, merges_file, specials, bos, eos = VOCABULARIES[name]
     with open(os.path.join(directory, vocab_file), encoding="utf-8") as f:
         vocab = json.load(f)
@@ -43,8 +46,8 @@ def main():
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    print(f"{out}: {len(tokens)} tokens, {len(merges)} merges")
+    return f"{out}: {len(tokens)} tokens, {len(merges)} merges"
 
 
 if __name__ == "__main__":
-    main()
+    print(build(*sys.argv[1:4]))

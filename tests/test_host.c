@@ -210,6 +210,30 @@ static void test_tokenizer_small_vocabulary(void)
     EXPECT(vkl_tokenizer_parse_llama2c("test.tok", file, size, 0, &t) != VKL_OK);  // prints why
 }
 
+// UTF-8: where a valid prefix ends, and where printing may stop before an unfinished character.
+static void test_utf8_boundaries(void)
+{
+    static const struct { const char *text; size_t invalid_at, complete; } cases[] = {
+        { "abc", 3, 3 },
+        { "a\xc3\xa9", 3, 3 },              // é whole
+        { "a\xc3", 1, 1 },                   // é's first byte: held back
+        { "a\xe2\x82", 1, 1 },              // € unfinished
+        { "a\xe2\x82\xac", 4, 4 },         // € whole
+        { "\xf0\x9f\xa6\x99", 4, 4 },     // U+1F999 whole
+        { "\xf0\x9f\xa6", 0, 0 },          // unfinished four-byte character
+        { "a\x80" "b", 1, 3 },                  // a stray continuation byte is not held back
+        { "\xc0\xaf", 0, 2 },               // overlong '/'
+        { "\xed\xa0\x80", 0, 3 },          // a UTF-16 surrogate
+        { "\xf4\x90\x80\x80", 0, 4 },     // above U+10FFFF
+        { "\xff", 0, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].text);
+        EXPECT(vkl_utf8_invalid_at(cases[i].text, n) == cases[i].invalid_at);
+        EXPECT(vkl_utf8_complete_prefix(cases[i].text, n) == cases[i].complete);
+    }
+}
+
 static void test_pipeline_cache_envelope(void)
 {
     vkl_device_info info = { .vendor_id = 0x10DE, .device_id = 0x2330 };
@@ -535,6 +559,7 @@ int main(void)
     test_ref_rms_norm();
     test_kv_append_capacity();
     test_tokenizer_small_vocabulary();
+    test_utf8_boundaries();
     test_pipeline_cache_envelope();
     test_inline_dispatch_choice();
     test_variant_choice();

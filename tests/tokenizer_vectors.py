@@ -63,7 +63,7 @@ for name, byte_level in [("phi-3", False), ("gpt-2", True), ("deepseek-llm", Tru
 
 builder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bpe_vocab_gguf.py")
 for name, directory in [("llama-bpe", "llama3-bpe"), ("qwen2", "qwen2-hf")]:
-    built = os.path.join(work, f"ggml-vocab-{name}.gguf")
+    built = os.path.join(work, f"vectors-vocab-{name}.gguf")
     r = subprocess.run([sys.executable, builder, name, os.path.join(vocab_dir, directory), built], capture_output=True)
     if r.returncode != 0:
         print(f"SKIP {name}: its GGUF could not be built from the published vocabulary (needs the gguf package "

@@ -2,6 +2,9 @@
 near-misses), so the fuzzer starts from deep inside the parsers."""
 import os, struct, subprocess, sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vocab_gguf import vocabulary  # noqa: E402
+
 target, vkllm, out = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
 
@@ -34,3 +37,7 @@ else:
     pieces = [b"<unk>", b"<s>", b"</s>"] + [b"<0x%02X>" % b for b in range(256)] + [b" ", b"a", b"b", b" a", b"ab", b" ab"]
     open(os.path.join(out, "vocab.tok"), "wb").write(tokenizer_file(pieces) + b"\xff" + " ab aab é".encode())
     open(os.path.join(out, "tiny.tok"), "wb").write(tokenizer_file([b"x", b"y", b"z", b"xy"]) + b"\xffxyzq\xe2\x82\xac")
+    # Byte-level BPE vocabularies (GGUF): the text follows the file after a 0xFF byte.
+    for pre, text in (("gpt-2", " ab aab\n 11 <u>é"), ("llama-bpe", "ab<|endoftext|> ab  \n\n"),
+                      ("deepseek-llm", "ab 1 \u3000ab")):
+        open(os.path.join(out, f"bpe-{pre}.gguf"), "wb").write(vocabulary(pre=pre) + b"\xff" + text.encode())
