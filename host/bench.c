@@ -1,5 +1,7 @@
 #include "host/bench.h"
 
+#include "host/arch.h"
+
 #include <math.h>
 #include <stb/stb_ds.h>
 #include <stdio.h>
@@ -17,7 +19,7 @@
 // The bench's own addition to the mkmodel presets: stories260K's widths as 8 experts, top-2,
 // so the MoE kernels have a suite that every device can hold.
 static const vkl_model_preset STORIES_MOE = {
-    "stories260k-moe8", { .dim = 64, .hidden_dim = 172, .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512,
+    "stories260k-moe8", { .arch = &vkl_arch_llama, .dim = 64, .hidden_dim = 172, .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512,
                           .n_experts = 8, .n_experts_used = 2 } };
 static const uint32_t CONTEXTS[] = { 512, 4096, 8192 };
 static const uint32_t PREFILL_M = 512;
@@ -62,7 +64,9 @@ void vkl_bench_suites(const vkl_case_filter *filter, vkl_bench_case **out)
     const vkl_model_preset *models[8] = { &vkl_model_presets[0], &STORIES_MOE };
     size_t count = 2;
     for (size_t i = 1; i < vkl_model_preset_count && count < 8; i++)
-        if (!filter->quick || !strcmp(vkl_model_presets[i].name, "llama2-7b")) models[count++] = &vkl_model_presets[i];
+        if (vkl_model_presets[i].config.arch == &vkl_arch_llama &&  // the kernel suites are llama's blocks
+            (!filter->quick || !strcmp(vkl_model_presets[i].name, "llama2-7b")))
+            models[count++] = &vkl_model_presets[i];
     for (size_t i = 0; i < count; i++) {
         for (size_t c = 0; c < (filter->quick ? 1 : sizeof CONTEXTS / sizeof CONTEXTS[0]); c++) {
             suite_step(models[i], 1, CONTEXTS[c], filter, out);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/arch.h"
 #include "host/formats.h"
 #include "host/ref.h"
 
@@ -48,12 +49,13 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
     const vkl_model_config *c = &model->config;
     if (!vkl_model_check(model)) return VKL_ERR_INVALID_ARG;
     size_t kv = (size_t)c->n_kv_heads * c->head_dim, cache = (size_t)c->n_layers * context * kv;
+    size_t q = (size_t)c->n_heads * c->head_dim, wide = q > c->dim ? q : c->dim;  // xb holds the attention output too
     f->model = model;
     f->context = context;
     f->x = malloc(c->dim * sizeof(float));
-    f->xb = malloc(c->dim * sizeof(float));
+    f->xb = malloc(wide * sizeof(float));
     f->xb2 = malloc(c->dim * sizeof(float));
-    f->q = malloc(c->dim * sizeof(float));
+    f->q = malloc(q * sizeof(float));
     f->k = malloc(kv * sizeof(float));
     f->v = malloc(kv * sizeof(float));
     f->hb = malloc(c->hidden_dim * sizeof(float));
@@ -97,20 +99,49 @@ void vkl_cpu_forward_free(vkl_cpu_forward *f)
     memset(f, 0, sizeof *f);
 }
 
+// The architecture's norm of x (n values) into y: RMSNorm, or LayerNorm with its bias.
+static void norm(vkl_cpu_forward *f, float *y, const float *x, int layer, const char *name, uint32_t n)
+{
+    char w[48], b[48];
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(b, sizeof b, "%s.bias", name);
+    const vkl_model_config *c = &f->model->config;
+    if (c->arch->norm == VKL_NORM_LAYER) ref_layer_norm(y, x, weight(f, layer, w, n), weight(f, layer, b, n), 1, n, c->norm_eps);
+    else ref_rms_norm(y, x, weight(f, layer, w, n), 1, n, c->norm_eps);
+}
+
+// y (N) = x (K) W (N, K)T, plus the bias when the file has one (the shape checks require those
+// the architecture has).
+static void linear(vkl_cpu_forward *f, float *y, const float *x, int layer, const char *name, uint32_t N, uint32_t K)
+{
+    char w[48], b[48];
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(b, sizeof b, "%s.bias", name);
+    ref_matmul(y, x, weight(f, layer, w, (uint64_t)N * K), 1, N, K);
+    const float *bias = weight(f, layer, b, N);
+    if (bias) ref_add(y, y, bias, N);
+}
+
 static void attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
 {
     const vkl_model *m = f->model;
     const vkl_model_config *c = &m->config;
-    uint32_t d = c->dim, kv = c->n_kv_heads * c->head_dim;
+    uint32_t d = c->dim, q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
     float *k_cache = f->k_cache + (size_t)l * f->context * kv, *v_cache = f->v_cache + (size_t)l * f->context * kv;
-    ref_rms_norm(f->xb, f->x, weight(f, l, "attn_norm.weight", d), 1, d, c->rms_eps);
-    ref_matmul(f->q, f->xb, weight(f, l, "attn_q.weight", (uint64_t)d * d), 1, d, d);
-    ref_matmul(f->k, f->xb, weight(f, l, "attn_k.weight", (uint64_t)kv * d), 1, kv, d);
-    ref_matmul(f->v, f->xb, weight(f, l, "attn_v.weight", (uint64_t)kv * d), 1, kv, d);
-    ref_rope(f->q, f->k, 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, c->rope_neox, pos, c->rope_base);
+    norm(f, f->xb, f->x, (int)l, "attn_norm", d);
+    linear(f, f->q, f->xb, (int)l, "attn_q", q, d);
+    linear(f, f->k, f->xb, (int)l, "attn_k", kv, d);
+    linear(f, f->v, f->xb, (int)l, "attn_v", kv, d);
+    if (c->arch->qk_norm) {  // each head on its own
+        ref_rms_norm(f->q, f->q, weight(f, (int)l, "attn_q_norm.weight", c->head_dim), c->n_heads, c->head_dim, c->norm_eps);
+        ref_rms_norm(f->k, f->k, weight(f, (int)l, "attn_k_norm.weight", c->head_dim), c->n_kv_heads, c->head_dim,
+                     c->norm_eps);
+    }
+    if (!c->arch->learned_positions)
+        ref_rope(f->q, f->k, 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, c->rope_neox, pos, c->rope_base);
     ref_kv_append(k_cache, v_cache, f->k, f->v, 1, kv, pos, false);
     ref_attention(f->xb, f->q, k_cache, v_cache, 1, c->n_heads, c->n_kv_heads, c->head_dim, pos);
-    ref_matmul(f->xb2, f->xb, weight(f, l, "attn_output.weight", (uint64_t)d * d), 1, d, d);
+    linear(f, f->xb2, f->xb, (int)l, "attn_output", d, q);
     ref_add(f->x, f->x, f->xb2, d);
 }
 
@@ -141,12 +172,17 @@ static void ffn_block(vkl_cpu_forward *f, uint32_t l)
     const vkl_model *m = f->model;
     const vkl_model_config *c = &m->config;
     uint32_t d = c->dim, h = c->hidden_dim;
-    ref_rms_norm(f->xb, f->x, weight(f, l, "ffn_norm.weight", d), 1, d, c->rms_eps);
+    norm(f, f->xb, f->x, (int)l, "ffn_norm", d);
     if (c->n_experts) return moe_block(f, l);
-    ref_matmul(f->hb, f->xb, weight(f, l, "ffn_gate.weight", (uint64_t)h * d), 1, h, d);
-    ref_matmul(f->hb2, f->xb, weight(f, l, "ffn_up.weight", (uint64_t)h * d), 1, h, d);
-    ref_swiglu(f->hb, f->hb, f->hb2, h);
-    ref_matmul(f->xb, f->hb, weight(f, l, "ffn_down.weight", (uint64_t)d * h), 1, d, h);
+    if (c->arch->ffn == VKL_FFN_GELU) {
+        linear(f, f->hb, f->xb, (int)l, "ffn_up", h, d);
+        ref_gelu(f->hb, f->hb, h);
+    } else {
+        linear(f, f->hb, f->xb, (int)l, "ffn_gate", h, d);
+        linear(f, f->hb2, f->xb, (int)l, "ffn_up", h, d);
+        ref_swiglu(f->hb, f->hb, f->hb2, h);
+    }
+    linear(f, f->xb, f->hb, (int)l, "ffn_down", d, h);
     ref_add(f->x, f->x, f->xb, d);
 }
 
@@ -156,10 +192,15 @@ void vkl_cpu_forward_token(vkl_cpu_forward *f, uint32_t token, uint32_t pos, flo
     const vkl_model_config *c = &m->config;
     ref_embedding(f->x, &token, weight(f, -1, "token_embd.weight", (uint64_t)c->vocab_size * c->dim), 1,
                   c->vocab_size, c->dim);
+    if (c->arch->learned_positions) {  // x += position_embd[pos]
+        ref_embedding(f->xb, &pos, weight(f, -1, "position_embd.weight", (uint64_t)c->context * c->dim), 1, c->context,
+                      c->dim);
+        ref_add(f->x, f->x, f->xb, c->dim);
+    }
     for (uint32_t l = 0; l < c->n_layers; l++) {
         attention_block(f, l, pos);
         ffn_block(f, l);
     }
-    ref_rms_norm(f->x, f->x, weight(f, -1, "output_norm.weight", c->dim), 1, c->dim, c->rms_eps);
+    norm(f, f->x, f->x, -1, "output_norm", c->dim);
     ref_matmul(logits, f->x, weight(f, -1, "output.weight", (uint64_t)c->vocab_size * c->dim), 1, c->vocab_size, c->dim);
 }

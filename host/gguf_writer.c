@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/arch.h"
 #include "host/gguf.h"
 #include "host/half.h"
 #include "host/rng.h"
@@ -274,54 +275,36 @@ typedef struct tensor_plan {
     float scale;  // uniform in [-scale, scale], or 1 + noise for norms (scale < 0)
 } tensor_plan;
 
-static void plan(tensor_plan **list, size_t *n, const char *name, int layer, uint32_t n_dims, uint64_t d0, uint64_t d1,
-                 uint64_t d2, float scale)
-{
-    tensor_plan *t = &(*list)[(*n)++];
-    if (layer >= 0) snprintf(t->name, sizeof t->name, "blk.%d.%s", layer, name);
-    else snprintf(t->name, sizeof t->name, "%s", name);
-    t->n_dims = n_dims;
-    t->dims[0] = d0;
-    t->dims[1] = d1;
-    t->dims[2] = d2;
-    t->scale = scale;
-}
-
-static size_t plan_tensors(const vkl_synthetic_model *m, tensor_plan *list)
+// The architecture's tensors as its files have them (host/arch.h), each filled by its role:
+// matrices and embeddings uniform in +-1/sqrt(fan-in) (embeddings +-1), norms 1 + noise,
+// biases small.
+static tensor_plan *plan_tensors(const vkl_synthetic_model *m)
 {
     const vkl_model_config *c = &m->config;
-    uint64_t d = c->dim, h = c->hidden_dim, kv = (uint64_t)c->n_kv_heads * (c->dim / c->n_heads), e = c->n_experts;
-    float sd = 1.0f / sqrtf((float)d), sh = 1.0f / sqrtf((float)h);
-    size_t n = 0;
-    plan(&list, &n, "token_embd.weight", -1, 2, c->vocab_size, d, 0, 1.0f);
-    for (int l = 0; l < (int)c->n_layers; l++) {
-        plan(&list, &n, "attn_norm.weight", l, 1, d, 0, 0, -1.0f);
-        plan(&list, &n, "attn_q.weight", l, 2, d, d, 0, sd);
-        plan(&list, &n, "attn_k.weight", l, 2, kv, d, 0, sd);
-        plan(&list, &n, "attn_v.weight", l, 2, kv, d, 0, sd);
-        plan(&list, &n, "attn_output.weight", l, 2, d, d, 0, sd);
-        plan(&list, &n, "ffn_norm.weight", l, 1, d, 0, 0, -1.0f);
-        if (e) {
-            plan(&list, &n, "ffn_gate_inp.weight", l, 2, e, d, 0, sd);
-            plan(&list, &n, "ffn_gate_exps.weight", l, 3, e, h, d, sd);
-            plan(&list, &n, "ffn_up_exps.weight", l, 3, e, h, d, sd);
-            plan(&list, &n, "ffn_down_exps.weight", l, 3, e, d, h, sh);
-        } else {
-            plan(&list, &n, "ffn_gate.weight", l, 2, h, d, 0, sd);
-            plan(&list, &n, "ffn_up.weight", l, 2, h, d, 0, sd);
-            plan(&list, &n, "ffn_down.weight", l, 2, d, h, 0, sh);
+    tensor_plan *list = NULL;
+    for (int l = -1; l < (int)c->n_layers; l++) {
+        vkl_arch_tensor *tensors = NULL;
+        vkl_arch_tensors(c, l, true, &tensors);
+        for (ptrdiff_t i = 0; i < arrlen(tensors); i++) {
+            const vkl_arch_tensor *a = &tensors[i];
+            tensor_plan t = { .n_dims = a->n_dims, .dims = { a->dims[0], a->dims[1], a->dims[2] } };
+            snprintf(t.name, sizeof t.name, "%s", a->name);
+            uint64_t fan_in = a->dims[a->n_dims - 1];
+            t.scale = a->role == VKL_ROLE_NORM ? -1.0f : a->role == VKL_ROLE_BIAS ? 0.1f
+                    : a->role == VKL_ROLE_EMBEDDING ? 1.0f : 1.0f / sqrtf((float)fan_in);
+            if (l == -1 && !strcmp(a->name, "token_embd.weight")) arrput(list, t);
+            else if (l >= 0 || !a->optional || !m->tied_output) arrput(list, t);
         }
+        arrfree(tensors);
     }
-    plan(&list, &n, "output_norm.weight", -1, 1, d, 0, 0, -1.0f);
-    plan(&list, &n, "output.weight", -1, 2, c->vocab_size, d, 0, sd);
-    // Formats: the type's choice per tensor (norms and routers stay f32).
+    // Formats: the type's choice per tensor (norms, biases and routers stay f32).
     const vkl_quant_type *type = m->type ? m->type : vkl_quant_type_from_name(m->f16 ? "f16" : "f32");
-    vkl_quant_model qm = { .n_layers = c->n_layers, .n_experts = c->n_experts };
-    for (size_t i = 0; i < n; i++) {
+    vkl_quant_model qm = { .n_layers = c->n_layers, .n_experts = c->n_experts, .tied_output = m->tied_output };
+    for (ptrdiff_t i = 0; i < arrlen(list); i++) {
         uint64_t row = list[i].dims[list[i].n_dims - 1];
         list[i].format = vkl_quant_choose(type, &qm, list[i].name, list[i].n_dims, row).format;
     }
-    return n;
+    return list;
 }
 
 static uint64_t tensor_count(const tensor_plan *t)
@@ -338,33 +321,58 @@ static uint64_t tensor_bytes(const tensor_plan *t)
     return bytes;
 }
 
+// "<arch>.<key>"
+static void kv_arch_u32(writer *w, const vkl_arch *a, const char *k, uint32_t v)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", a->name, k);
+    kv_u32(w, full, v);
+}
+
+static void kv_arch_f32(writer *w, const vkl_arch *a, const char *k, float v)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", a->name, k);
+    kv_f32(w, full, v);
+}
+
 static void write_metadata(writer *w, const vkl_synthetic_model *m)
 {
     const vkl_model_config *c = &m->config;
-    kv_string(w, "general.architecture", "llama");
+    const vkl_arch *a = c->arch;
+    kv_string(w, "general.architecture", a->name);
     kv_string(w, "general.name", "vkllm synthetic");
     kv_u32(w, "general.alignment", ALIGNMENT);
     if (m->type) {
         kv_u32(w, "general.file_type", m->type->file_type);
         kv_u32(w, "general.quantization_version", 2);  // ggml's GGML_QNT_VERSION
     }
-    kv_u32(w, "llama.context_length", c->context);
-    kv_u32(w, "llama.embedding_length", c->dim);
-    kv_u32(w, "llama.block_count", c->n_layers);
-    kv_u32(w, "llama.feed_forward_length", c->hidden_dim);
-    kv_u32(w, "llama.attention.head_count", c->n_heads);
-    kv_u32(w, "llama.attention.head_count_kv", c->n_kv_heads);
-    kv_u32(w, "llama.rope.dimension_count", c->dim / c->n_heads);
-    kv_f32(w, "llama.rope.freq_base", c->rope_base);
-    kv_f32(w, "llama.attention.layer_norm_rms_epsilon", c->rms_eps);
+    kv_arch_u32(w, a, "context_length", c->context);
+    kv_arch_u32(w, a, "embedding_length", c->dim);
+    kv_arch_u32(w, a, "block_count", c->n_layers);
+    kv_arch_u32(w, a, "feed_forward_length", c->hidden_dim);
+    kv_arch_u32(w, a, "attention.head_count", c->n_heads);
+    kv_arch_u32(w, a, "attention.head_count_kv", c->n_kv_heads);
+    if (a->head_dim_key) {
+        kv_arch_u32(w, a, "attention.key_length", c->head_dim);
+        kv_arch_u32(w, a, "attention.value_length", c->head_dim);
+    }
+    if (!a->learned_positions) {
+        kv_arch_u32(w, a, "rope.dimension_count", c->head_dim);
+        kv_arch_f32(w, a, "rope.freq_base", c->rope_base);
+    }
+    kv_arch_f32(w, a, a->eps_key, c->norm_eps);
+    if (a->sliding_window_key)  // the whole context: no window
+        kv_arch_u32(w, a, "attention.sliding_window", c->context);
     if (c->n_experts) {
-        kv_u32(w, "llama.expert_count", c->n_experts);
-        kv_u32(w, "llama.expert_used_count", c->n_experts_used);
+        kv_arch_u32(w, a, "expert_count", c->n_experts);
+        kv_arch_u32(w, a, "expert_used_count", c->n_experts_used);
     }
     kv_string(w, "tokenizer.ggml.model", "llama");
     kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
     kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
-    // Vocabulary: <unk> <s> </s>, the 256 byte pieces, then filler words "▁tN".
+    // Vocabulary: <unk> <s> </s>, the 256 byte pieces, SentencePiece's space "▁", then filler words
+    // "▁tN". llama.cpp and vkllm read it alike: spaces escaped to "▁", other characters as bytes.
     key(w, "tokenizer.ggml.tokens", GGUF_ARRAY);
     put_u32(w, GGUF_STRING);
     put_u64(w, c->vocab_size);
@@ -372,6 +380,7 @@ static void write_metadata(writer *w, const vkl_synthetic_model *m)
         char piece[32];
         if (i < 3) snprintf(piece, sizeof piece, "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
         else if (i < 259) snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
+        else if (i == 259) snprintf(piece, sizeof piece, "\xe2\x96\x81");  // the space, one token
         else snprintf(piece, sizeof piece, "\xe2\x96\x81t%u", i);
         put_string(w, piece);
     }
@@ -416,15 +425,12 @@ static void write_tensor_data(writer *w, const tensor_plan *t, vkl_rng *rng)
 
 vkl_status vkl_write_synthetic_gguf(const char *path, const vkl_synthetic_model *m)
 {
-    const vkl_model_config *c = &m->config;
-    size_t capacity = 3 + (size_t)c->n_layers * 10 + 2;
-    tensor_plan *tensors = calloc(capacity, sizeof *tensors);
-    if (!tensors) return VKL_ERR_OUT_OF_MEMORY;
-    size_t n = plan_tensors(m, tensors);
+    tensor_plan *tensors = plan_tensors(m);
+    size_t n = (size_t)arrlen(tensors);
     writer w;
     vkl_status status = vkl_gguf_writer_open(&w, path, n, ALIGNMENT);
     if (status != VKL_OK) {
-        free(tensors);
+        arrfree(tensors);
         return status;
     }
     write_metadata(&w, m);
@@ -437,6 +443,6 @@ vkl_status vkl_write_synthetic_gguf(const char *path, const vkl_synthetic_model 
     vkl_rng rng;
     vkl_rng_seed(&rng, m->seed);
     for (size_t i = 0; i < n; i++) write_tensor_data(&w, &tensors[i], &rng);
-    free(tensors);
+    arrfree(tensors);
     return vkl_gguf_writer_close(&w);
 }

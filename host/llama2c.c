@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/arch.h"
 #include "host/model.h"
 
 // Checks one header field against [1, max]; logs the file, field and value.
@@ -30,9 +31,9 @@ static bool read_config(vkl_model *model, const int32_t *h, bool *shared)
         return false;
     }
     *shared = h[5] > 0;
-    *c = (vkl_model_config){ .dim = (uint32_t)h[0], .hidden_dim = (uint32_t)h[1], .n_layers = (uint32_t)h[2],
+    *c = (vkl_model_config){ .arch = &vkl_arch_llama, .dim = (uint32_t)h[0], .hidden_dim = (uint32_t)h[1], .n_layers = (uint32_t)h[2],
                              .n_heads = (uint32_t)h[3], .n_kv_heads = (uint32_t)h[4], .vocab_size = (uint32_t)vocab,
-                             .context = (uint32_t)h[6], .rope_base = 10000.0f, .rms_eps = 1e-5f };
+                             .context = (uint32_t)h[6], .rope_base = 10000.0f, .norm_eps = 1e-5f };
     c->head_dim = c->dim / c->n_heads;
     c->rope_dim = c->head_dim;
     return true;

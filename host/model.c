@@ -1,5 +1,6 @@
 #include "host/model.h"
 
+#include "host/arch.h"
 #include "host/formats.h"
 #include "host/tokenizer.h"
 
@@ -73,10 +74,9 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
 }
 
 // One tensor the forward pass reads, with its element count.
-static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64_t count)
+static bool check_tensor(const vkl_model *m, const char *full, uint64_t count)
 {
-    char full[64];
-    const vkl_model_tensor *t = vkl_model_find_layer(m, layer, name, full);
+    const vkl_model_tensor *t = vkl_model_find(m, full);
     if (!t) {
         vkl_log_error("%s: tensor %s is missing", m->path, full);
         return false;
@@ -86,9 +86,9 @@ static bool check_tensor(const vkl_model *m, int layer, const char *name, uint64
                       (unsigned long long)t->count, (unsigned long long)count);
         return false;
     }
-    // Norm weights are read as f32 by every kernel that applies them.
+    // Norm weights and biases are read as f32 by every kernel that applies them.
     if (t->n_dims == 1 && t->dtype != VKL_DTYPE_F32) {
-        vkl_log_error("%s: tensor %s is %s; vectors (norm weights) must be f32", m->path, full,
+        vkl_log_error("%s: tensor %s is %s; vectors (norm weights, biases) must be f32", m->path, full,
                       vkl_format_of(t->dtype)->name);
         return false;
     }
@@ -114,28 +114,19 @@ static bool same_expert_types(const vkl_model *m, int layer)
 bool vkl_model_check(const vkl_model *m)
 {
     const vkl_model_config *c = &m->config;
-    uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, v = c->vocab_size,
-             e = c->n_experts;
-    typedef struct { const char *name; uint64_t count; } need;
-    const need global[] = { { "token_embd.weight", v * d }, { "output_norm.weight", d }, { "output.weight", v * d } };
-    const need attention[] = {
-        { "attn_norm.weight", d },   { "attn_q.weight", d * d },      { "attn_k.weight", kv * d },
-        { "attn_v.weight", kv * d }, { "attn_output.weight", d * d }, { "ffn_norm.weight", d } };
-    const need dense[] = { { "ffn_gate.weight", h * d }, { "ffn_up.weight", h * d }, { "ffn_down.weight", d * h } };
-    const need moe[] = { { "ffn_gate_inp.weight", e * d }, { "ffn_gate_exps.weight", e * h * d },
-                         { "ffn_up_exps.weight", e * h * d }, { "ffn_down_exps.weight", e * d * h } };
-    const need *ffn = e ? moe : dense;
-    size_t ffn_count = e ? 4 : 3;
-    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
-        if (!check_tensor(m, -1, global[i].name, global[i].count)) return false;
-    for (uint32_t l = 0; l < c->n_layers; l++) {
-        for (size_t i = 0; i < sizeof attention / sizeof attention[0]; i++)
-            if (!check_tensor(m, (int)l, attention[i].name, attention[i].count)) return false;
-        for (size_t i = 0; i < ffn_count; i++)
-            if (!check_tensor(m, (int)l, ffn[i].name, ffn[i].count)) return false;
-        if (e && !same_expert_types(m, (int)l)) return false;
+    bool ok = true;
+    for (int l = -1; l < (int)c->n_layers && ok; l++) {
+        vkl_arch_tensor *need = NULL;
+        vkl_arch_tensors(c, l, false, &need);
+        for (ptrdiff_t i = 0; i < arrlen(need) && ok; i++) {
+            uint64_t count = 1;
+            for (uint32_t d = 0; d < need[i].n_dims; d++) count *= need[i].dims[d];
+            ok = check_tensor(m, need[i].name, count);
+        }
+        arrfree(need);
+        if (ok && l >= 0 && c->n_experts) ok = same_expert_types(m, l);
     }
-    return true;
+    return ok;
 }
 
 double vkl_model_decode_weight_bytes(const vkl_model *m)

@@ -10,19 +10,22 @@
 #include "host/kernel.h"
 #include "runtime/status.h"
 
+struct vkl_arch;
+
 typedef struct vkl_model_config {
+    const struct vkl_arch *arch;  // host/arch.h: what this model's blocks are (never NULL once loaded)
     uint32_t dim;            // embedding width
     uint32_t hidden_dim;     // feed-forward width
     uint32_t n_layers;
     uint32_t n_heads;
     uint32_t n_kv_heads;
-    uint32_t head_dim;       // dim / n_heads
+    uint32_t head_dim;       // dim / n_heads, or the file's (qwen3); q is n_heads * head_dim wide
     uint32_t vocab_size;
     uint32_t context;        // trained context length
     uint32_t rope_dim;       // rotated dimensions per head
     float rope_base;
-    bool rope_neox;          // split-halves pairs instead of adjacent
-    float rms_eps;
+    bool rope_neox;          // split-halves pairs instead of adjacent (the architecture's)
+    float norm_eps;          // of every RMSNorm or LayerNorm
     uint32_t n_experts;      // 0: dense FFN
     uint32_t n_experts_used;
 } vkl_model_config;
@@ -58,9 +61,9 @@ const vkl_model_tensor *vkl_model_find(const vkl_model *model, const char *name)
 // The tensor "blk.<layer>.<name>", or `name` itself when layer < 0; NULL when absent. Writes the
 // full name to full_name (64 bytes) when not NULL.
 const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, const char *name, char *full_name);
-// Checks every tensor a llama forward pass (dense, or MoE when config.n_experts) reads: present,
-// with the element count the config implies; norms f32. Logs the first problem, naming the file
-// and tensor.
+// Checks every tensor the architecture's forward pass reads (host/arch.h; dense, or MoE when
+// config.n_experts): present, with the element count the config implies; norms and biases f32.
+// Logs the first problem, naming the file and tensor.
 bool vkl_model_check(const vkl_model *model);
 // Bytes of weights a decode step reads: every tensor but the embedding table (one row of it)
 // and, of MoE expert tensors, the share of the experts a token uses.

@@ -2,18 +2,32 @@
 
 #include <string.h>
 
+#include "host/arch.h"
+
+// Shapes as the models' published configs give them; tied: no output.weight (the classifier is
+// token_embd, as those models' GGUF files ship it; GPT-2's converter writes output.weight).
 const vkl_model_preset vkl_model_presets[] = {
-    { "stories260k", { .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512,
-                       .context = 512, .rope_base = 10000.0f, .rms_eps = 1e-5f } },
-    { "tinyllama", { .dim = 2048, .hidden_dim = 5632, .n_layers = 22, .n_heads = 32, .n_kv_heads = 4, .vocab_size = 32000,
-                     .context = 2048, .rope_base = 10000.0f, .rms_eps = 1e-5f } },
-    { "llama2-7b", { .dim = 4096, .hidden_dim = 11008, .n_layers = 32, .n_heads = 32, .n_kv_heads = 32,
-                     .vocab_size = 32000, .context = 4096, .rope_base = 10000.0f, .rms_eps = 1e-5f } },
-    { "llama3-8b", { .dim = 4096, .hidden_dim = 14336, .n_layers = 32, .n_heads = 32, .n_kv_heads = 8,
-                     .vocab_size = 128256, .context = 8192, .rope_base = 500000.0f, .rms_eps = 1e-5f } },
-    { "mixtral-8x7b", { .dim = 4096, .hidden_dim = 14336, .n_layers = 32, .n_heads = 32, .n_kv_heads = 8,
-                        .vocab_size = 32000, .context = 32768, .rope_base = 1e6f, .rms_eps = 1e-5f, .n_experts = 8,
-                        .n_experts_used = 2 } },
+    { "stories260k", { .arch = &vkl_arch_llama, .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8, .n_kv_heads = 4,
+                       .vocab_size = 512, .context = 512, .rope_base = 10000.0f, .norm_eps = 1e-5f } },
+    { "tinyllama", { .arch = &vkl_arch_llama, .dim = 2048, .hidden_dim = 5632, .n_layers = 22, .n_heads = 32,
+                     .n_kv_heads = 4, .vocab_size = 32000, .context = 2048, .rope_base = 10000.0f, .norm_eps = 1e-5f } },
+    { "llama2-7b", { .arch = &vkl_arch_llama, .dim = 4096, .hidden_dim = 11008, .n_layers = 32, .n_heads = 32,
+                     .n_kv_heads = 32, .vocab_size = 32000, .context = 4096, .rope_base = 10000.0f, .norm_eps = 1e-5f } },
+    { "llama3-8b", { .arch = &vkl_arch_llama, .dim = 4096, .hidden_dim = 14336, .n_layers = 32, .n_heads = 32,
+                     .n_kv_heads = 8, .vocab_size = 128256, .context = 8192, .rope_base = 500000.0f, .norm_eps = 1e-5f } },
+    { "mixtral-8x7b", { .arch = &vkl_arch_llama, .dim = 4096, .hidden_dim = 14336, .n_layers = 32, .n_heads = 32,
+                        .n_kv_heads = 8, .vocab_size = 32000, .context = 32768, .rope_base = 1e6f, .norm_eps = 1e-5f,
+                        .n_experts = 8, .n_experts_used = 2 } },
+    { "gpt2-124m", { .arch = &vkl_arch_gpt2, .dim = 768, .hidden_dim = 3072, .n_layers = 12, .n_heads = 12,
+                     .n_kv_heads = 12, .vocab_size = 50257, .context = 1024, .norm_eps = 1e-5f } },
+    { "qwen2.5-0.5b", { .arch = &vkl_arch_qwen2, .dim = 896, .hidden_dim = 4864, .n_layers = 24, .n_heads = 14,
+                        .n_kv_heads = 2, .vocab_size = 151936, .context = 32768, .rope_base = 1e6f, .norm_eps = 1e-6f },
+      true },
+    { "qwen3-0.6b", { .arch = &vkl_arch_qwen3, .dim = 1024, .hidden_dim = 3072, .n_layers = 28, .n_heads = 16,
+                      .n_kv_heads = 8, .head_dim = 128, .vocab_size = 151936, .context = 40960, .rope_base = 1e6f,
+                      .norm_eps = 1e-6f }, true },
+    { "phi3-mini", { .arch = &vkl_arch_phi3, .dim = 3072, .hidden_dim = 8192, .n_layers = 32, .n_heads = 32,
+                     .n_kv_heads = 32, .vocab_size = 32064, .context = 4096, .rope_base = 10000.0f, .norm_eps = 1e-5f } },
 };
 const size_t vkl_model_preset_count = sizeof vkl_model_presets / sizeof vkl_model_presets[0];
 
@@ -22,4 +36,19 @@ const vkl_model_preset *vkl_model_preset_find(const char *name)
     for (size_t i = 0; i < vkl_model_preset_count; i++)
         if (!strcmp(vkl_model_presets[i].name, name)) return &vkl_model_presets[i];
     return NULL;
+}
+
+const vkl_model_preset *vkl_model_preset_of_arch(const vkl_arch *arch)
+{
+    for (size_t i = 0; i < vkl_model_preset_count; i++)
+        if (vkl_model_presets[i].config.arch == arch) return &vkl_model_presets[i];
+    return NULL;
+}
+
+uint32_t vkl_preset_head_dim(const vkl_model_preset *p, uint32_t dim, uint32_t n_heads)
+{
+    const vkl_model_config *c = &p->config;
+    if (!c->head_dim) return dim / n_heads;
+    // The preset's head size relative to dim / heads (Qwen3-0.6B: 128 against 64), kept.
+    return (uint32_t)((uint64_t)c->head_dim * c->n_heads * dim / ((uint64_t)c->dim * n_heads));
 }

@@ -9,12 +9,18 @@
 
 typedef struct vkl_model_preset {
     const char *name;
-    vkl_model_config config;
+    vkl_model_config config;  // head_dim 0: dim / n_heads
+    bool tied_output;         // shipped without output.weight (the classifier is token_embd)
 } vkl_model_preset;
 
 extern const vkl_model_preset vkl_model_presets[];
 extern const size_t vkl_model_preset_count;
 // The preset called `name`, or NULL.
 const vkl_model_preset *vkl_model_preset_find(const char *name);
+// The first preset of `arch` (the shape `mkmodel --arch` starts from), or NULL.
+const vkl_model_preset *vkl_model_preset_of_arch(const struct vkl_arch *arch);
+// The head size of a model of preset `p`'s kind with `dim` and `n_heads`: dim / n_heads, or, where
+// the preset's head size is its own (Qwen3), the same multiple of dim / n_heads.
+uint32_t vkl_preset_head_dim(const vkl_model_preset *p, uint32_t dim, uint32_t n_heads);
 
 #endif

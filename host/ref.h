@@ -14,6 +14,7 @@ void ref_rms_norm(float *y, const float *x, const float *w, uint32_t M, uint32_t
 
 // y = a + b.  y (n) · a (n) · b (n).
 void ref_add(float *y, const float *a, const float *b, uint64_t n);
+void ref_bias_add(float *y, const float *x, const float *b, uint32_t M, uint32_t N);
 
 // y = silu(gate) * up = gate / (1 + exp(-gate)) * up.  y (n) · gate (n) · up (n).
 void ref_swiglu(float *y, const float *gate, const float *up, uint64_t n);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/arch.h"
 #include "host/check.h"
 #include "host/dispatch.h"
 #include "host/formats.h"
@@ -54,6 +55,7 @@ struct vkl_scheduler {
     vkl_buffer *k_cache, *v_cache;         // (n_layers)
     vkl_buffer *moe_counts, *moe_prob;     // (n_layers) host-visible: per-expert counts, mean probability
     vkl_buffer token, pos, logits, status;  // host-visible
+    vkl_buffer positions;                  // host-visible: each row's position (learned position embeddings)
     uint32_t rows;                         // rows of the activation buffers: see activation_rows
     vkl_cmd **cmds;                        // decode (M = 1): embedding, layers, head
     vkl_cmd **prefill;                     // the same for a batch of prefill_rows prompt tokens
@@ -72,9 +74,12 @@ static vkl_binding whole(const vkl_buffer *b) { return (vkl_binding){ b, 0, b->s
 static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t context, uint64_t sizes[ACT_COUNT])
 {
     uint64_t d = c->dim, kv = (uint64_t)c->n_kv_heads * c->head_dim, h = c->hidden_dim, e = c->n_experts;
-    uint64_t routed = rows * c->n_experts_used, chunks = vkl_attention_max_chunks(context);
+    uint64_t q = (uint64_t)c->n_heads * c->head_dim, routed = rows * c->n_experts_used;
+    uint64_t chunks = vkl_attention_max_chunks(context);
     memset(sizes, 0, ACT_COUNT * sizeof sizes[0]);
-    sizes[ACT_X] = sizes[ACT_XB] = sizes[ACT_XB2] = sizes[ACT_Q] = rows * d;
+    sizes[ACT_X] = sizes[ACT_XB2] = rows * d;
+    sizes[ACT_Q] = rows * q;
+    sizes[ACT_XB] = rows * (q > d ? q : d);  // the attention's output too
     sizes[ACT_K] = sizes[ACT_V] = rows * kv;
     sizes[ACT_PARTIALS] = (uint64_t)c->n_heads * chunks * (c->head_dim + 2);
     sizes[ACT_TABLE] = (uint64_t)context * c->rope_dim;
@@ -216,6 +221,7 @@ static vkl_status create_state(vkl_scheduler *s)
     VKL_TRY(create_caches(s));
     VKL_TRY(create_moe_state(s));
     VKL_TRY(vkl_buffer_create_host(s->device, 4ull * s->rows, &s->token));
+    VKL_TRY(vkl_buffer_create_host(s->device, 4ull * s->rows, &s->positions));
     VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->pos));
     VKL_TRY(vkl_buffer_create_host(s->device, 16, &s->status));
     VKL_TRY(vkl_buffer_create_host(s->device, (uint64_t)s->cfg.vocab_size * 4, &s->logits));
@@ -264,7 +270,18 @@ static void add_rms_norm(plan *p, const char *label, uint32_t M, const vkl_buffe
 {
     uint32_t dims[2] = { M, p->s->cfg.dim };
     vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
-    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, dims[1]), dims, t, 3, p->s->cfg.rms_eps);
+    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, dims[1]), dims, t, 3, p->s->cfg.norm_eps);
+}
+
+// The architecture's norm of M rows: RMSNorm (w_name), or LayerNorm (w_name and b_name).
+static void add_norm(plan *p, const char *label, uint32_t M, const vkl_buffer *x, int layer, const char *w_name,
+                     const char *b_name, const vkl_buffer *y)
+{
+    if (p->s->cfg.arch->norm == VKL_NORM_RMS) return add_rms_norm(p, label, M, x, layer, w_name, y);
+    uint32_t dims[2] = { M, p->s->cfg.dim };
+    vkl_binding t[4] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(weight(p->s, layer, b_name, NULL)),
+                         whole(y) };
+    add_kernel(p, label, "layer_norm", "f32", dims, t, 4, p->s->cfg.norm_eps);
 }
 
 // y (M, N) = x (M, K) . W (N, K)T: GEMV for one row, tiled GEMM for a batch.
@@ -285,6 +302,18 @@ static void add_matmul(plan *p, uint32_t M, const vkl_buffer *x, int layer, cons
     add_kernel(p, name, "matmul", variant, dims, t, 3, 0.0f);
 }
 
+// The matmul, then the bias `b_name` on every row when the file has it.
+static void add_linear(plan *p, uint32_t M, const vkl_buffer *x, int layer, const char *w_name, const char *b_name,
+                       const vkl_buffer *y, uint32_t N, uint32_t K)
+{
+    add_matmul(p, M, x, layer, w_name, y, N, K);
+    const vkl_buffer *b = weight(p->s, layer, b_name, NULL);
+    if (!b) return;
+    uint32_t dims[2] = { M, N };
+    vkl_binding t[3] = { whole(y), whole(b), whole(y) };
+    add_kernel(p, b_name, "bias_add", "f32", dims, t, 3, 0.0f);
+}
+
 static void add_residual(plan *p, const char *label, const vkl_buffer *x, const vkl_buffer *delta)
 {
     uint32_t n = p->M * p->s->cfg.dim;
@@ -292,23 +321,33 @@ static void add_residual(plan *p, const char *label, const vkl_buffer *x, const 
     add_kernel(p, label, "add", vkl_f32_variant(p->s->device->info, n), &n, t, 3, 0.0f);
 }
 
-// residual (M, N) += x (M, K) . W (N, K)T: one fused GEMV dispatch for one row (decode, where
-// dispatch cost counts most); for a batch, the GEMM into `scratch`, then the add.
+// residual (M, N) += x (M, K) . W (N, K)T [+ b]: one fused GEMV dispatch for one row without a
+// bias (decode, where dispatch cost counts most); else the matmul into `scratch`, the bias, the add.
 static void add_projection_residual(plan *p, const char *add_label, uint32_t M, const vkl_buffer *x, int layer,
-                                    const char *name, const vkl_buffer *scratch, const vkl_buffer *residual, uint32_t N,
-                                    uint32_t K)
+                                    const char *name, const char *b_name, const vkl_buffer *scratch,
+                                    const vkl_buffer *residual, uint32_t N, uint32_t K)
 {
     vkl_dtype dtype = VKL_DTYPE_F32;  // set by weight() when the tensor exists
     const vkl_buffer *w = weight(p->s, layer, name, &dtype);
     const char *fused = vkl_matmul_variant_typed(p->s->device->info, M, K, dtype, true);
-    if (!fused) {
-        add_matmul(p, M, x, layer, name, scratch, N, K);
+    if (!fused || weight(p->s, layer, b_name, NULL)) {
+        add_linear(p, M, x, layer, name, b_name, scratch, N, K);
         add_residual(p, add_label, residual, scratch);
         return;
     }
     uint32_t dims[3] = { M, N, K };
     vkl_binding t[3] = { whole(x), whole(w), whole(residual) };
     add_kernel(p, name, "matmul", fused, dims, t, 3, 0.0f);
+}
+
+// Whether attn_qkv's fused input (RMSNorm, Q, K, V without biases, RoPE, the cache append)
+// is this architecture's attention input.
+static bool qkv_fusable(const vkl_scheduler *s, uint32_t l)
+{
+    const vkl_model_config *c = &s->cfg;
+    return c->arch->norm == VKL_NORM_RMS && !c->arch->learned_positions && !c->arch->qk_norm &&
+           c->n_heads * c->head_dim == c->dim && !weight(s, (int)l, "attn_q.bias", NULL) &&
+           !weight(s, (int)l, "attn_k.bias", NULL) && !weight(s, (int)l, "attn_v.bias", NULL);
 }
 
 // The attention block's input as attn_qkv fuses it (decode): the norm, the Q, K
@@ -325,7 +364,7 @@ static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
     weight(s, (int)l, "attn_v.weight", &v_type);
     // One kernel variant reads all three matrices in one format; mixed files (Q4_K_M gives
     // attn_v more bits in some layers) take the separate steps.
-    if (k_type != type || v_type != type) return false;
+    if (!qkv_fusable(s, l) || k_type != type || v_type != type) return false;
     const char *fused = vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->rope_neox, type);
     if (!fused) return false;
     uint32_t dims[8] = { p->M, d, kv, d, c->head_dim, c->rope_dim, p0, s->context };
@@ -333,28 +372,46 @@ static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
                           whole(weight(s, (int)l, "attn_k.weight", NULL)), whole(&s->k_cache[l]),
                           whole(weight(s, (int)l, "attn_v.weight", NULL)), whole(&s->v_cache[l]),
                           whole(weight(s, (int)l, "attn_norm.weight", NULL)), whole(&s->pos), whole(&a[ACT_TABLE]) };
-    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 10, c->rms_eps);
+    add_kernel(p, "attn_qkv", "attn_qkv", fused, dims, t, 10, c->norm_eps);
     return true;
 }
 
-// The attention block's input step by step: norm, Q, K and V projections, rope, cache append.
+// QK-norm: RMSNorm of each query head and each key head (rows of head_dim), in place.
+static void add_qk_norm(plan *p, uint32_t l)
+{
+    vkl_scheduler *s = p->s;
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    const char *variant = vkl_f32_variant(s->device->info, c->head_dim);
+    uint32_t q_dims[2] = { p->M * c->n_heads, c->head_dim }, k_dims[2] = { p->M * c->n_kv_heads, c->head_dim };
+    vkl_binding qt[3] = { whole(&a[ACT_Q]), whole(weight(s, (int)l, "attn_q_norm.weight", NULL)), whole(&a[ACT_Q]) };
+    vkl_binding kt[3] = { whole(&a[ACT_K]), whole(weight(s, (int)l, "attn_k_norm.weight", NULL)), whole(&a[ACT_K]) };
+    add_kernel(p, "attn_q_norm", "rms_norm", variant, q_dims, qt, 3, c->norm_eps);
+    add_kernel(p, "attn_k_norm", "rms_norm", variant, k_dims, kt, 3, c->norm_eps);
+}
+
+// The attention block's input step by step: norm, Q, K and V projections (with their biases),
+// QK-norm, rope, cache append.
 static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
 {
     vkl_scheduler *s = p->s;
     const vkl_model_config *c = &s->cfg;
     vkl_buffer *a = s->act;
-    uint32_t M = p->M, d = c->dim, kv = c->n_kv_heads * c->head_dim;
+    uint32_t M = p->M, d = c->dim, q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
     // While recording, the positions come from s->pos; P then only sizes the rope table (at
     // `context` rows). Validation passes the real position, which the references read.
     uint32_t rope_p = p->pos < 0 ? s->context - M : p0;
-    add_rms_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", &a[ACT_XB]);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q.weight", &a[ACT_Q], d, d);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k.weight", &a[ACT_K], kv, d);
-    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_v.weight", &a[ACT_V], kv, d);
-    uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
-    vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
-    add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->rope_neox), rope, rt,
-               4, 0.0f);
+    add_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", "attn_norm.bias", &a[ACT_XB]);
+    add_linear(p, M, &a[ACT_XB], (int)l, "attn_q.weight", "attn_q.bias", &a[ACT_Q], q, d);
+    add_linear(p, M, &a[ACT_XB], (int)l, "attn_k.weight", "attn_k.bias", &a[ACT_K], kv, d);
+    add_linear(p, M, &a[ACT_XB], (int)l, "attn_v.weight", "attn_v.bias", &a[ACT_V], kv, d);
+    if (c->arch->qk_norm) add_qk_norm(p, l);
+    if (!c->arch->learned_positions) {
+        uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
+        vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
+        add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->rope_neox), rope,
+                   rt, 4, 0.0f);
+    }
     uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, p0, s->context };
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
@@ -367,7 +424,7 @@ static void plan_attention(plan *p, uint32_t l)
     vkl_scheduler *s = p->s;
     const vkl_model_config *c = &s->cfg;
     vkl_buffer *a = s->act;
-    uint32_t M = p->M, d = c->dim;
+    uint32_t M = p->M, d = c->dim, q = c->n_heads * c->head_dim;
     uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos;
     if (!add_fused_qkv(p, l, p0)) add_qkv_steps(p, l, p0);
     uint32_t attn[6] = { M, c->n_heads, c->n_kv_heads, c->head_dim, p0, s->context };
@@ -375,33 +432,48 @@ static void plan_attention(plan *p, uint32_t l)
                           whole(&a[ACT_XB]), whole(&a[ACT_PARTIALS]) };
     add_kernel(p, "attention", "attention", vkl_attention_variant(s->device->info, M, c->head_dim, false), attn, tt, 6,
                0.0f);
-    add_projection_residual(p, "attn_residual", M, &a[ACT_XB], (int)l, "attn_output.weight", &a[ACT_XB2], &a[ACT_X],
-                            d, d);
+    add_projection_residual(p, "attn_residual", M, &a[ACT_XB], (int)l, "attn_output.weight", "attn_output.bias",
+                            &a[ACT_XB2], &a[ACT_X], d, q);
+}
+
+// ffn_gate_up's fused input (RMSNorm, gate and up without biases, SwiGLU) for one format, or NULL.
+static const char *fused_gate_up_variant(const plan *p, uint32_t l)
+{
+    const vkl_scheduler *s = p->s;
+    vkl_dtype type = VKL_DTYPE_F32, up_type = VKL_DTYPE_F32;
+    weight(s, (int)l, "ffn_gate.weight", &type);
+    weight(s, (int)l, "ffn_up.weight", &up_type);
+    if (s->cfg.arch->norm != VKL_NORM_RMS || s->cfg.arch->ffn != VKL_FFN_SWIGLU || up_type != type ||
+        weight(s, (int)l, "ffn_gate.bias", NULL) || weight(s, (int)l, "ffn_up.bias", NULL))
+        return NULL;
+    return vkl_ffn_gate_up_variant(s->device->info, p->M, s->cfg.dim, type);
 }
 
 static void plan_dense_ffn(plan *p, uint32_t l)
 {
     vkl_buffer *a = p->s->act;
     uint32_t M = p->M, d = p->s->cfg.dim, h = p->s->cfg.hidden_dim, nh = M * h;
-    vkl_dtype type = VKL_DTYPE_F32, up_type = VKL_DTYPE_F32;
-    const vkl_buffer *gate = weight(p->s, (int)l, "ffn_gate.weight", &type);
-    weight(p->s, (int)l, "ffn_up.weight", &up_type);
-    // gate and up in one format (one variant reads both), else the separate steps
-    const char *fused = up_type == type ? vkl_ffn_gate_up_variant(p->s->device->info, M, d, type) : NULL;
+    const char *fused = fused_gate_up_variant(p, l);
     if (fused) {  // one dispatch instead of four
         uint32_t dims[3] = { M, h, d };
-        vkl_binding t[5] = { whole(&a[ACT_X]), whole(gate), whole(&a[ACT_HB]),
+        vkl_binding t[5] = { whole(&a[ACT_X]), whole(weight(p->s, (int)l, "ffn_gate.weight", NULL)), whole(&a[ACT_HB]),
                              whole(weight(p->s, (int)l, "ffn_up.weight", NULL)),
                              whole(weight(p->s, (int)l, "ffn_norm.weight", NULL)) };
-        add_kernel(p, "ffn_gate_up", "ffn_gate_up", fused, dims, t, 5, p->s->cfg.rms_eps);
+        add_kernel(p, "ffn_gate_up", "ffn_gate_up", fused, dims, t, 5, p->s->cfg.norm_eps);
+    } else if (p->s->cfg.arch->ffn == VKL_FFN_GELU) {
+        add_norm(p, "ffn_norm", M, &a[ACT_X], (int)l, "ffn_norm.weight", "ffn_norm.bias", &a[ACT_XB]);
+        add_linear(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", "ffn_up.bias", &a[ACT_HB], h, d);
+        vkl_binding act[2] = { whole(&a[ACT_HB]), whole(&a[ACT_HB]) };
+        add_kernel(p, "ffn_gelu", "gelu", vkl_f32_variant(p->s->device->info, nh), &nh, act, 2, 0.0f);
     } else {
-        add_rms_norm(p, "ffn_norm", M, &a[ACT_X], (int)l, "ffn_norm.weight", &a[ACT_XB]);
-        add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", &a[ACT_HB], h, d);
-        add_matmul(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", &a[ACT_HB2], h, d);
+        add_norm(p, "ffn_norm", M, &a[ACT_X], (int)l, "ffn_norm.weight", "ffn_norm.bias", &a[ACT_XB]);
+        add_linear(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", "ffn_gate.bias", &a[ACT_HB], h, d);
+        add_linear(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", "ffn_up.bias", &a[ACT_HB2], h, d);
         vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
         add_kernel(p, "ffn_swiglu", "swiglu", vkl_f32_variant(p->s->device->info, nh), &nh, act, 3, 0.0f);
     }
-    add_projection_residual(p, "ffn_residual", M, &a[ACT_HB], (int)l, "ffn_down.weight", &a[ACT_XB], &a[ACT_X], d, h);
+    add_projection_residual(p, "ffn_residual", M, &a[ACT_HB], (int)l, "ffn_down.weight", "ffn_down.bias", &a[ACT_XB],
+                            &a[ACT_X], d, h);
 }
 
 // Router matmul, then the moe kernel (route, count, grouped expert matmuls, combine); Mixtral
@@ -439,7 +511,7 @@ static void plan_layer(plan *p, uint32_t l)
     p->cmd = l + 1;
     plan_attention(p, l);
     if (p->s->cfg.n_experts) {
-        add_rms_norm(p, "ffn_norm", p->M, &a[ACT_X], (int)l, "ffn_norm.weight", &a[ACT_XB]);
+        add_norm(p, "ffn_norm", p->M, &a[ACT_X], (int)l, "ffn_norm.weight", "ffn_norm.bias", &a[ACT_XB]);
         plan_moe_ffn(p, l);
         add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB2]);
     } else {
@@ -447,17 +519,30 @@ static void plan_layer(plan *p, uint32_t l)
     }
 }
 
+// The token embedding, plus the learned position embedding of each row's position.
+static void plan_embedding(plan *p)
+{
+    vkl_scheduler *s = p->s;
+    const vkl_model_config *c = &s->cfg;
+    vkl_dtype embd_type;
+    const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
+    uint32_t e[4] = { p->M, c->vocab_size, c->dim, 0 };
+    vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
+    add_kernel(p, "token_embd", "embedding", vkl_embedding_variant(s->device->info, embd_type), e, et, 4, 0.0f);
+    if (!c->arch->learned_positions) return;
+    const vkl_buffer *pos_embd = weight(s, -1, "position_embd.weight", &embd_type);
+    uint32_t pe[4] = { p->M, c->context, c->dim, 0 };
+    vkl_binding pt[4] = { whole(&s->positions), whole(pos_embd), whole(&s->act[ACT_XB]), whole(&s->status) };
+    add_kernel(p, "position_embd", "embedding", vkl_embedding_variant(s->device->info, embd_type), pe, pt, 4, 0.0f);
+    add_residual(p, "position_add", &s->act[ACT_X], &s->act[ACT_XB]);
+}
+
 // The forward pass of M tokens (embedding, layers, head); the head keeps the last row's logits.
 static bool plan_pass(vkl_scheduler *s, uint32_t M, int64_t pos, plan *p)
 {
     const vkl_model_config *c = &s->cfg;
     *p = (plan){ .s = s, .M = M, .pos = pos, .ok = true };
-    vkl_dtype embd_type;
-    const vkl_buffer *embd = weight(s, -1, "token_embd.weight", &embd_type);
-    uint32_t e[4] = { M, c->vocab_size, c->dim, 0 };
-    vkl_binding et[4] = { whole(&s->token), whole(embd), whole(&s->act[ACT_X]), whole(&s->status) };
-    add_kernel(p, "token_embd", "embedding", vkl_embedding_variant(p->s->device->info, embd_type), e, et,
-               4, 0.0f);
+    plan_embedding(p);
     for (uint32_t l = 0; l < c->n_layers; l++) plan_layer(p, l);
     p->cmd = c->n_layers + 1;
     const vkl_buffer *last = &s->act[ACT_X];
@@ -467,7 +552,7 @@ static bool plan_pass(vkl_scheduler *s, uint32_t M, int64_t pos, plan *p)
         arrput(p->steps, copy);
         last = &s->act[ACT_XB2];
     }
-    add_rms_norm(p, "output_norm", 1, last, -1, "output_norm.weight", &s->act[ACT_XB]);
+    add_norm(p, "output_norm", 1, last, -1, "output_norm.weight", "output_norm.bias", &s->act[ACT_XB]);
     add_matmul(p, 1, &s->act[ACT_XB], -1, "output.weight", &s->logits, c->vocab_size, c->dim);
     if (!p->ok) arrfree(p->steps);
     return p->ok;
@@ -625,6 +710,7 @@ void vkl_scheduler_destroy(vkl_scheduler *s)
     destroy_layer_buffers(d, s->moe_prob, s->cfg.n_layers);
     vkl_moe_stats_free(&s->moe_stats);
     vkl_buffer_destroy(d, &s->token);
+    vkl_buffer_destroy(d, &s->positions);
     vkl_buffer_destroy(d, &s->pos);
     vkl_buffer_destroy(d, &s->status);
     vkl_buffer_destroy(d, &s->logits);
@@ -677,6 +763,8 @@ static void set_inputs(vkl_scheduler *s, const uint32_t *tokens, uint32_t M, uin
 {
     memcpy(s->token.mapped, tokens, (size_t)M * 4);
     memcpy(s->pos.mapped, &pos, 4);
+    uint32_t *positions = s->positions.mapped;
+    for (uint32_t m = 0; m < M; m++) positions[m] = pos + m;
 }
 
 vkl_status vkl_scheduler_forward(vkl_scheduler *s, uint32_t token, uint32_t pos, float *logits)

@@ -72,7 +72,7 @@ cases = [
     ("huge key length", patch(24, "<Q", 1 << 62), "string length too large"),
     ("unknown value type", patch(kvs["general.architecture"][1] - 4, "<I", 99), "unknown metadata value type"),
     ("architecture gemma", data[:kvs["general.architecture"][1] + 8] + b"gemma" + data[kvs["general.architecture"][1] + 13:],
-     "only llama is supported"),
+     "general.architecture is gemma; vkllm runs llama, gpt2, qwen2, qwen3, phi3"),
     ("missing block_count", rename("llama.block_count", "llama.block_coun_"), "llama.block_count is missing"),
     ("zero embedding length", patch(kvs["llama.embedding_length"][1], "<I", 0), "inconsistent hyperparameters"),
     # general.alignment = 0 (a u32 key renamed, same length): once a division by zero, found by libFuzzer

@@ -16,8 +16,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 passed=0
 
 same_text() {  # MODEL PROMPT N
-  gpu=$("$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" 2>"$dir/gpu.err") || { cat "$dir/gpu.err"; fail "GPU run of $1"; }
-  cpu=$("$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" --cpu 2>"$dir/cpu.err") || { cat "$dir/cpu.err"; fail "CPU run of $1"; }
+  gpu=$("$vkllm" run -m "$1" -t 0 --ignore-eos -n "$3" -p "$2" 2>"$dir/gpu.err") || { cat "$dir/gpu.err"; fail "GPU run of $1"; }
+  cpu=$("$vkllm" run -m "$1" -t 0 --ignore-eos -n "$3" -p "$2" --cpu 2>"$dir/cpu.err") || { cat "$dir/cpu.err"; fail "CPU run of $1"; }
   [ -n "$gpu" ] && [ "$gpu" = "$cpu" ] || fail "$1: GPU and CPU texts differ: '$gpu' vs '$cpu'"
 }
 

@@ -15,14 +15,14 @@ passed=0
 
 # same_text MODEL PROMPT N: GPU and CPU greedy texts are equal; keeps their stderr in $dir.
 same_text() {
-  gpu=$("$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" 2>"$dir/gpu.err") || { cat "$dir/gpu.err"; fail "GPU run of $1"; }
-  cpu=$("$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" --cpu 2>"$dir/cpu.err") || { cat "$dir/cpu.err"; fail "CPU run of $1"; }
+  gpu=$("$vkllm" run -m "$1" -t 0 --ignore-eos -n "$3" -p "$2" 2>"$dir/gpu.err") || { cat "$dir/gpu.err"; fail "GPU run of $1"; }
+  cpu=$("$vkllm" run -m "$1" -t 0 --ignore-eos -n "$3" -p "$2" --cpu 2>"$dir/cpu.err") || { cat "$dir/cpu.err"; fail "CPU run of $1"; }
   [ -n "$gpu" ] && [ "$gpu" = "$cpu" ] || fail "$1: GPU and CPU texts differ: '$gpu' vs '$cpu'"
 }
 
 # validate MODEL PROMPT N: every dispatch within its bound.
 validate() {
-  "$vkllm" run -m "$1" -t 0 -n "$3" -p "$2" --validate >/dev/null 2>"$dir/val.err" || { cat "$dir/val.err"; fail "--validate on $1"; }
+  "$vkllm" run -m "$1" -t 0 --ignore-eos -n "$3" -p "$2" --validate >/dev/null 2>"$dir/val.err" || { cat "$dir/val.err"; fail "--validate on $1"; }
   grep -q "every dispatch within its bound" "$dir/val.err" || { cat "$dir/val.err"; fail "--validate verdict missing"; }
 }
 
@@ -78,7 +78,7 @@ echo "f16 dense and MoE models: --validate passes on the GPU, the same text as t
 # subgroup per key (decode_lanes).
 "$vkllm" mkmodel -o "$dir/wide.gguf" --dim 128 --hidden 200 --layers 2 --heads 2 --kv-heads 1 --vocab 300 \
   --context 512 --seed 9 || fail "mkmodel wide"
-long=$(printf 'hello world %.0s' $(seq 1 19))
+long=$(printf 'hello world %.0s' $(seq 1 25))
 tokens=$("$vkllm" tokenize -z "$dir/wide.gguf" --add-special -p "$long" | wc -w)
 [ "$tokens" -gt 256 ] && [ "$tokens" -le 384 ] || fail "the long prompt is $tokens tokens, not 257..384"
 VKLLM_READ_PATH=storage validate "$dir/wide.gguf" "$long" 4

@@ -1,20 +1,24 @@
-// vkllm mkmodel: write a llama-architecture GGUF model with seeded random weights, dense or MoE,
-// tensors named as llama.cpp names them, for tests and benchmarks.
+// vkllm mkmodel: write a GGUF model of one of vkllm's architectures with seeded random weights,
+// dense or MoE, keys and tensors named as llama.cpp's converter names them, for tests and benchmarks.
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "host/arch.h"
 #include "host/gguf_writer.h"
 #include "host/model_presets.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
 static const char USAGE[] =
-    "usage: vkllm mkmodel -o OUT.gguf [--preset NAME] [--dim D] [--hidden F] [--layers L] [--heads H]\n"
-    "                     [--kv-heads KVH] [--vocab V] [--context C] [--experts E --experts-used K]\n"
+    "usage: vkllm mkmodel -o OUT.gguf [--arch NAME | --preset NAME] [--dim D] [--hidden F] [--layers L]\n"
+    "                     [--heads H] [--kv-heads KVH] [--vocab V] [--context C] [--experts E --experts-used K]\n"
     "                     [--f16 | --type TYPE] [--seed S]\n"
-    "Writes a llama-architecture GGUF model with seeded random weights (and a byte-level vocabulary).\n"
-    "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b; options override.\n"
+    "Writes a GGUF model with seeded random weights (and a vocabulary of byte pieces).\n"
+    "Architectures: llama (default), gpt2, qwen2, qwen3, phi3; --arch starts from its first preset.\n"
+    "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b (llama), gpt2-124m,\n"
+    "qwen2.5-0.5b, qwen3-0.6b, phi3-mini; the size options override, the architecture's other sizes\n"
+    "(a head size of its own) following in proportion.\n"
     "--type writes the matrices in a weight type, as `vkllm quantize --type` would from the f32 model\n"
     "(the same values, quantized as they are drawn): " VKL_QUANT_TYPE_NAMES ";\n"
     "--f16 is --type f16.\n";
@@ -47,17 +51,33 @@ static int set_field(vkl_model_config *c, const char *option, const char *value)
 static bool valid(const vkl_model_config *c)
 {
     bool ok = c->dim && c->hidden_dim && c->n_layers && c->n_heads && c->n_kv_heads && c->vocab_size >= 260 &&
-              c->context && c->dim % c->n_heads == 0 && c->n_heads % c->n_kv_heads == 0 &&
-              (c->dim / c->n_heads) % 2 == 0 && (!c->n_experts || (c->n_experts_used && c->n_experts_used <= c->n_experts));
+              c->context && c->dim % c->n_heads == 0 && c->n_heads % c->n_kv_heads == 0 && c->head_dim &&
+              c->head_dim % 2 == 0 && (!c->n_experts || (c->arch->experts && c->n_experts_used &&
+                                                         c->n_experts_used <= c->n_experts));
     if (!ok)
-        fprintf(stderr, "vkllm: error: mkmodel: inconsistent shape: dim %u, heads %u, kv heads %u, vocab %u (>= 260), "
-                "experts %u used %u\n", c->dim, c->n_heads, c->n_kv_heads, c->vocab_size, c->n_experts, c->n_experts_used);
+        fprintf(stderr, "vkllm: error: mkmodel: inconsistent shape for %s: dim %u, heads %u, kv heads %u, head size %u, "
+                "vocab %u (>= 260), experts %u used %u%s\n", c->arch->name, c->dim, c->n_heads, c->n_kv_heads,
+                c->head_dim, c->vocab_size, c->n_experts, c->n_experts_used,
+                c->n_experts && !c->arch->experts ? " (experts are llama's alone)" : "");
     return ok;
+}
+
+static const vkl_model_preset *find_arch_preset(const char *name)
+{
+    const vkl_arch *arch = vkl_arch_find(name, strlen(name));
+    const vkl_model_preset *p = arch ? vkl_model_preset_of_arch(arch) : NULL;
+    if (!p) {
+        char names[256];
+        vkl_arch_names(names, sizeof names);
+        fprintf(stderr, "vkllm: error: mkmodel: unknown architecture '%s' (architectures: %s)\n", name, names);
+    }
+    return p;
 }
 
 int cmd_mkmodel(int argc, char **argv)
 {
-    vkl_synthetic_model m = { .config = vkl_model_presets[0].config, .seed = 1 };
+    const vkl_model_preset *preset = &vkl_model_presets[0];
+    vkl_synthetic_model m = { .config = preset->config, .seed = 1 };
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -72,12 +92,13 @@ int cmd_mkmodel(int argc, char **argv)
             }
         } else if (!strcmp(a, "--seed")) {
             if (!cli_parse_u64("--seed", v, UINT64_MAX, &m.seed)) return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--preset")) {
-            const vkl_model_preset *p = vkl_model_preset_find(v);
+        } else if (!strcmp(a, "--preset") || !strcmp(a, "--arch")) {  // before the size options
+            const vkl_model_preset *p = a[2] == 'p' ? vkl_model_preset_find(v) : find_arch_preset(v);
             if (!p) {
-                fprintf(stderr, "vkllm: error: mkmodel: unknown preset '%s'\n", v);
+                if (a[2] == 'p') fprintf(stderr, "vkllm: error: mkmodel: unknown preset '%s'\n", v);
                 return CLI_EXIT_USAGE;
             }
+            preset = p;
             m.config = p->config;
         } else {
             int set = set_field(&m.config, a, v);
@@ -93,6 +114,10 @@ int cmd_mkmodel(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (!m.config.n_experts) m.config.n_experts_used = 0;
+    m.tied_output = preset->tied_output;
+    m.config.head_dim = m.config.n_heads && m.config.dim % m.config.n_heads == 0
+                            ? vkl_preset_head_dim(preset, m.config.dim, m.config.n_heads) : 0;
+    m.config.rope_neox = m.config.arch->rope_neox;
     if (!valid(&m.config)) return CLI_EXIT_USAGE;
     return vkl_write_synthetic_gguf(out, &m) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

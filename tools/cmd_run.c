@@ -19,14 +19,15 @@ typedef struct run_options {
     const char *model, *tokenizer, *prompt, *dump_logits;
     uint64_t steps, context, top_k, seed;
     float temperature, top_p;
-    bool cpu, validate;
+    bool cpu, validate, ignore_eos;
 } run_options;
 
 static const char USAGE[] =
     "usage: vkllm run -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [-c CTX] [-t TEMP] [--top-k K]\n"
-    "                 [--top-p P] [--seed S] [--cpu] [--validate] [--device N] [--vulkan-validation]\n"
+    "                 [--top-p P] [--seed S] [--ignore-eos] [--cpu] [--validate] [--device N]\n"
+    "                 [--vulkan-validation]\n"
     "Generates text. stdout carries the prompt followed by the generation; speed goes to stderr.\n"
-    "  -m MODEL       GGUF model (llama architecture, f32/f16) or llama2.c checkpoint\n"
+    "  -m MODEL       GGUF model (llama, gpt2, qwen2, qwen3, phi3; f32, f16, quantized) or llama2.c checkpoint\n"
     "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints; GGUF has its own)\n"
     "  -p PROMPT      prompt text (default: none)\n"
     "  -n N           tokens to generate after the prompt (default 256)\n"
@@ -35,6 +36,7 @@ static const char USAGE[] =
     "  --top-k K      sample among the K most likely tokens (default: all)\n"
     "  --top-p P      sample within the smallest set of probability P (default 0.9)\n"
     "  --seed S       sampling seed (default: from the clock)\n"
+    "  --ignore-eos   generate all N tokens, past the end-of-text token (EOS, and llama2.c's BOS)\n"
     "  --cpu          run the whole forward pass on the CPU reference kernels instead of the GPU\n"
     "  --validate     run every dispatch of the forward pass (prompt and generation) one at a\n"
     "                 time, compare its outputs with the CPU reference computed on the same inputs,\n"
@@ -67,11 +69,12 @@ static int parse_args(int argc, char **argv, run_options *o)
         if (used < 0) return CLI_EXIT_USAGE;
         if (used) continue;
         const char *a = argv[i], *v = NULL;
-        bool needs = strcmp(a, "--cpu") && strcmp(a, "--validate") && strcmp(a, "--help");
+        bool needs = strcmp(a, "--cpu") && strcmp(a, "--validate") && strcmp(a, "--help") && strcmp(a, "--ignore-eos");
         if (needs && !(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
         if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return -1; }
         else if (!strcmp(a, "--cpu")) o->cpu = true;
         else if (!strcmp(a, "--validate")) o->validate = true;
+        else if (!strcmp(a, "--ignore-eos")) o->ignore_eos = true;
         else if (!strcmp(a, "-m")) o->model = v;
         else if (!strcmp(a, "-z")) o->tokenizer = v;
         else if (!strcmp(a, "-p")) o->prompt = v;
@@ -177,7 +180,8 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
         if (dump) fwrite(logits, sizeof *logits, vocab, dump);
         if (pos + 1 == prompt_len && !f->gpu) prompt_done = vkl_seconds_now();
         uint32_t next = pos + 1 < prompt_len ? prompt[pos + 1] : vkl_sample(&sampler, logits);
-        if (next == tok->bos || (next == tok->eos && tok->kind != VKL_TOKENIZER_LLAMA2C)) break;
+        bool ends = next == tok->bos || (next == tok->eos && tok->kind != VKL_TOKENIZER_LLAMA2C);
+        if (ends && !o->ignore_eos && pos + 1 >= prompt_len) break;
         print_text(&out, vkl_tokenizer_decode(tok, token, next));
         fflush(stdout);
         token = next;

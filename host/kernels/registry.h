@@ -11,6 +11,7 @@
     X(ffn_gate_up)       \
     X(attn_qkv)          \
     X(gelu)              \
+    X(bias_add)          \
     X(layer_norm)        \
     X(embedding)         \
     X(softmax)           \

@@ -1,0 +1,119 @@
+#include "host/arch.h"
+
+#include <stb/stb_ds.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host/model.h"
+
+static const vkl_arch *const ARCHS[] = {
+#define VKL_ARCH(id) &vkl_arch_##id,
+#include "host/archs/registry.h"
+#undef VKL_ARCH
+};
+
+const vkl_arch *vkl_arch_find(const char *name, size_t length)
+{
+    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+        if (strlen(ARCHS[i]->name) == length && memcmp(ARCHS[i]->name, name, length) == 0) return ARCHS[i];
+    return NULL;
+}
+
+void vkl_arch_names(char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0] && used < size; i++) {
+        int n = snprintf(out + used, size - used, "%s%s", i ? ", " : "", ARCHS[i]->name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+}
+
+static void add(vkl_arch_tensor **out, int layer, const char *name, vkl_tensor_role role, uint32_t n_dims,
+                uint64_t d0, uint64_t d1, uint64_t d2)
+{
+    vkl_arch_tensor t = { .n_dims = n_dims, .dims = { d0, d1, d2 }, .role = role };
+    if (layer >= 0) snprintf(t.name, sizeof t.name, "blk.%d.%s", layer, name);
+    else snprintf(t.name, sizeof t.name, "%s", name);
+    arrput(*out, t);
+}
+
+// A norm: its weight, and for LayerNorm its bias.
+static void add_norm(vkl_arch_tensor **out, const vkl_arch *a, int layer, const char *name, uint64_t n)
+{
+    char full[64];
+    snprintf(full, sizeof full, "%s.weight", name);
+    add(out, layer, full, VKL_ROLE_NORM, 1, n, 0, 0);
+    if (a->norm == VKL_NORM_LAYER) {
+        snprintf(full, sizeof full, "%s.bias", name);
+        add(out, layer, full, VKL_ROLE_BIAS, 1, n, 0, 0);
+    }
+}
+
+// A linear layer (out, in), with its bias when `bias`.
+static void add_linear(vkl_arch_tensor **out, int layer, const char *name, uint64_t rows, uint64_t cols, bool bias)
+{
+    char full[64];
+    snprintf(full, sizeof full, "%s.weight", name);
+    add(out, layer, full, VKL_ROLE_MATRIX, 2, rows, cols, 0);
+    if (bias) {
+        snprintf(full, sizeof full, "%s.bias", name);
+        add(out, layer, full, VKL_ROLE_BIAS, 1, rows, 0, 0);
+    }
+}
+
+static void add_attention(vkl_arch_tensor **out, const vkl_model_config *c, int l, bool fused)
+{
+    const vkl_arch *a = c->arch;
+    uint64_t d = c->dim, q = (uint64_t)c->n_heads * c->head_dim, kv = (uint64_t)c->n_kv_heads * c->head_dim;
+    add_norm(out, a, l, "attn_norm", d);
+    if (a->fused_qkv && fused) {
+        add_linear(out, l, "attn_qkv", q + 2 * kv, d, a->qkv_bias);
+    } else {
+        add_linear(out, l, "attn_q", q, d, a->qkv_bias);
+        add_linear(out, l, "attn_k", kv, d, a->qkv_bias);
+        add_linear(out, l, "attn_v", kv, d, a->qkv_bias);
+    }
+    if (a->qk_norm) {
+        add(out, l, "attn_q_norm.weight", VKL_ROLE_NORM, 1, c->head_dim, 0, 0);
+        add(out, l, "attn_k_norm.weight", VKL_ROLE_NORM, 1, c->head_dim, 0, 0);
+    }
+    add_linear(out, l, "attn_output", d, q, a->linear_bias);
+}
+
+static void add_ffn(vkl_arch_tensor **out, const vkl_model_config *c, int l, bool fused)
+{
+    const vkl_arch *a = c->arch;
+    uint64_t d = c->dim, h = c->hidden_dim, e = c->n_experts;
+    add_norm(out, a, l, "ffn_norm", d);
+    if (e) {
+        add(out, l, "ffn_gate_inp.weight", VKL_ROLE_MATRIX, 2, e, d, 0);
+        add(out, l, "ffn_gate_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
+        add(out, l, "ffn_up_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
+        add(out, l, "ffn_down_exps.weight", VKL_ROLE_MATRIX, 3, e, d, h);
+        return;
+    }
+    if (a->ffn == VKL_FFN_SWIGLU && a->fused_gate_up && fused) {
+        add_linear(out, l, "ffn_up", 2 * h, d, a->linear_bias);
+    } else {
+        if (a->ffn == VKL_FFN_SWIGLU) add_linear(out, l, "ffn_gate", h, d, a->linear_bias);
+        add_linear(out, l, "ffn_up", h, d, a->linear_bias);
+    }
+    add_linear(out, l, "ffn_down", d, h, a->linear_bias);
+}
+
+void vkl_arch_tensors(const vkl_model_config *c, int layer, bool fused, vkl_arch_tensor **out)
+{
+    const vkl_arch *a = c->arch;
+    if (layer >= 0) {
+        add_attention(out, c, layer, fused);
+        add_ffn(out, c, layer, fused);
+        return;
+    }
+    add(out, -1, "token_embd.weight", VKL_ROLE_EMBEDDING, 2, c->vocab_size, c->dim, 0);
+    if (a->learned_positions) add(out, -1, "position_embd.weight", VKL_ROLE_EMBEDDING, 2, c->context, c->dim, 0);
+    add_norm(out, a, -1, "output_norm", c->dim);
+    add(out, -1, "output.weight", VKL_ROLE_MATRIX, 2, c->vocab_size, c->dim, 0);
+    arrlast(*out).optional = true;
+}
