@@ -129,6 +129,11 @@ bool vkl_model_check(const vkl_model *m)
     return ok;
 }
 
+uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c)
+{
+    return 2ull * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
+}
+
 double vkl_model_decode_weight_bytes(const vkl_model *m)
 {
     const vkl_model_config *c = &m->config;

@@ -65,6 +65,8 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
 // config.n_experts): present, with the element count the config implies; norms and biases f32.
 // Logs the first problem, naming the file and tensor.
 bool vkl_model_check(const vkl_model *model);
+// Bytes of KV cache a token takes: keys and values of every layer's KV heads (f32).
+uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c);
 // Bytes of weights a decode step reads: every tensor but the embedding table (one row of it)
 // and, of MoE expert tensors, the share of the experts a token uses.
 double vkl_model_decode_weight_bytes(const vkl_model *model);

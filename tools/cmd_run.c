@@ -198,11 +198,12 @@ static int generate(const run_options *o, forward_pass *f, uint32_t vocab, const
     return code;
 }
 
-static void print_memory(const vkl_scheduler *s, const vkl_device *d)
+static void print_memory(const vkl_scheduler *s, const vkl_device *d, const vkl_model_config *c)
 {
     vkl_scheduler_memory m = vkl_scheduler_memory_use(s);
-    fprintf(stderr, "vkllm: %s: weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB\n", d->info->name,
-            m.weights / 1048576.0, m.kv_cache / 1048576.0, m.scratch / 1048576.0);
+    fprintf(stderr, "vkllm: %s: weights %.1f MiB, KV cache %.1f MiB (%llu bytes a token), scratch %.1f MiB\n",
+            d->info->name, m.weights / 1048576.0, m.kv_cache / 1048576.0,
+            (unsigned long long)vkl_model_kv_bytes_per_token(c), m.scratch / 1048576.0);
 }
 
 // The per-layer, per-kernel table of --validate, and the verdict.
@@ -271,7 +272,7 @@ static int run_gpu(const run_options *o, const vkl_model *model, vkl_device *dev
     vkl_validation validation = { 0 };
     forward_pass f = { .validation = o->validate ? &validation : NULL };
     if (vkl_scheduler_create(device, model, context, &f.gpu) != VKL_OK) return CLI_EXIT_FAIL;
-    print_memory(f.gpu, device);
+    print_memory(f.gpu, device, &model->config);
     int code = generate(o, &f, model->config.vocab_size, tok, prompt, prompt_len, dump);
     const vkl_moe_stats *load = vkl_scheduler_moe_stats(f.gpu);
     if (load) vkl_moe_stats_print(load, stderr);
