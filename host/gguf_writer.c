@@ -321,6 +321,51 @@ static uint64_t tensor_bytes(const tensor_plan *t)
     return bytes;
 }
 
+// The vocabulary: a given file's tokenizer.* keys as they are, or mkmodel's own.
+static void write_vocabulary(writer *w, const vkl_synthetic_model *m)
+{
+    if (m->vocabulary) {
+        for (ptrdiff_t i = 0; i < arrlen(m->vocabulary->kvs); i++) {
+            const vkl_gguf_kv *kv = &m->vocabulary->kvs[i];
+            if (kv->key.length > 10 && memcmp(kv->key.text, "tokenizer.", 10) == 0) vkl_gguf_writer_kv_copy(w, kv);
+        }
+        return;
+    }
+    const vkl_model_config *c = &m->config;
+    kv_string(w, "tokenizer.ggml.model", "llama");
+    kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
+    kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
+    // Vocabulary: <unk> <s> </s>, the 256 byte pieces, SentencePiece's space "▁", then filler words
+    // "▁tN". llama.cpp and vkllm read it alike: spaces escaped to "▁", other characters as bytes.
+    key(w, "tokenizer.ggml.tokens", GGUF_ARRAY);
+    put_u32(w, GGUF_STRING);
+    put_u64(w, c->vocab_size);
+    for (uint32_t i = 0; i < c->vocab_size; i++) {
+        char piece[32];
+        if (i < 3) snprintf(piece, sizeof piece, "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
+        else if (i < 259) snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
+        else if (i == 259) snprintf(piece, sizeof piece, "\xe2\x96\x81");  // the space, one token
+        else snprintf(piece, sizeof piece, "\xe2\x96\x81t%u", i);
+        put_string(w, piece);
+    }
+    // Token types as llama.cpp's converter writes them, so that both read the byte pieces as bytes
+    // and <s>, </s> as control tokens.
+    key(w, "tokenizer.ggml.token_type", GGUF_ARRAY);
+    put_u32(w, GGUF_INT32);
+    put_u64(w, c->vocab_size);
+    for (uint32_t i = 0; i < c->vocab_size; i++) {
+        int32_t type = i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1;  // unknown, control, byte, normal
+        put(w, &type, 4);
+    }
+    key(w, "tokenizer.ggml.scores", GGUF_ARRAY);
+    put_u32(w, GGUF_FLOAT32);
+    put_u64(w, c->vocab_size);
+    for (uint32_t i = 0; i < c->vocab_size; i++) {
+        float score = -(float)i;
+        put(w, &score, 4);
+    }
+}
+
 // "<arch>.<key>"
 static void kv_arch_u32(writer *w, const vkl_arch *a, const char *k, uint32_t v)
 {
@@ -368,38 +413,7 @@ static void write_metadata(writer *w, const vkl_synthetic_model *m)
         kv_arch_u32(w, a, "expert_count", c->n_experts);
         kv_arch_u32(w, a, "expert_used_count", c->n_experts_used);
     }
-    kv_string(w, "tokenizer.ggml.model", "llama");
-    kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
-    kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
-    // Vocabulary: <unk> <s> </s>, the 256 byte pieces, SentencePiece's space "▁", then filler words
-    // "▁tN". llama.cpp and vkllm read it alike: spaces escaped to "▁", other characters as bytes.
-    key(w, "tokenizer.ggml.tokens", GGUF_ARRAY);
-    put_u32(w, GGUF_STRING);
-    put_u64(w, c->vocab_size);
-    for (uint32_t i = 0; i < c->vocab_size; i++) {
-        char piece[32];
-        if (i < 3) snprintf(piece, sizeof piece, "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
-        else if (i < 259) snprintf(piece, sizeof piece, "<0x%02X>", i - 3);
-        else if (i == 259) snprintf(piece, sizeof piece, "\xe2\x96\x81");  // the space, one token
-        else snprintf(piece, sizeof piece, "\xe2\x96\x81t%u", i);
-        put_string(w, piece);
-    }
-    // Token types as llama.cpp's converter writes them, so that both read the byte pieces as bytes
-    // and <s>, </s> as control tokens.
-    key(w, "tokenizer.ggml.token_type", GGUF_ARRAY);
-    put_u32(w, GGUF_INT32);
-    put_u64(w, c->vocab_size);
-    for (uint32_t i = 0; i < c->vocab_size; i++) {
-        int32_t type = i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1;  // unknown, control, byte, normal
-        put(w, &type, 4);
-    }
-    key(w, "tokenizer.ggml.scores", GGUF_ARRAY);
-    put_u32(w, GGUF_FLOAT32);
-    put_u64(w, c->vocab_size);
-    for (uint32_t i = 0; i < c->vocab_size; i++) {
-        float score = -(float)i;
-        put(w, &score, 4);
-    }
+    write_vocabulary(w, m);
 }
 
 // The values are drawn in f32 in chunks of whole blocks (rows are whole blocks, and CHUNK is a

@@ -90,6 +90,8 @@ typedef struct vkl_synthetic_model {
     vkl_model_config config;  // arch, dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim, vocab_size,
                               // context, rope_base, norm_eps, n_experts, n_experts_used
     bool tied_output;         // no output.weight: the classifier is token_embd
+    const vkl_gguf *vocabulary;  // when set, its tokenizer.* keys are the model's vocabulary
+                                 // (config.vocab_size must be its token count)
     bool f16;                 // matrices in f16 (norms stay f32); the same as type f16
     const vkl_quant_type *type;  // when set, the matrices' formats (overrides f16)
     uint64_t seed;

@@ -9,7 +9,10 @@ then on lavapipe with validation on:
 and bad files give named errors: an unknown architecture (listing the known ones), a fused
 tensor of the wrong shape, a missing bias.
 
-usage: architectures.py VKLLM WORK_DIR"""
+With ../shared's GPT-2 vocabulary, a GPT-2 model that uses it (mkmodel --vocab-from) prints a
+prompt of multi-byte characters back exactly, through byte-level BPE both ways, on both paths.
+
+usage: architectures.py VKLLM WORK_DIR [SHARED_MODELS]"""
 import os, re, subprocess, sys
 
 vkllm, work = sys.argv[1], sys.argv[2]
@@ -78,6 +81,20 @@ def expect_error(name, data, message):
     report(r.returncode not in (0,) and r.returncode < 128 and message in err,
            f"{name}: exit {r.returncode}, {'names it' if message in err else 'WANTED ' + repr(message)}: {err.strip()[:200]!r}")
 
+
+shared_vocab = os.path.join(sys.argv[3] if len(sys.argv) > 3 else "", "vocab", "ggml-vocab-gpt-2.gguf")
+if os.path.isfile(shared_vocab):
+    path = os.path.join(work, "gpt2-bpe.gguf")
+    if mkmodel(path, "gpt2", "--dim", "64", "--hidden", "128", "--heads", "4", "--kv-heads", "4",
+               "--vocab-from", shared_vocab):
+        text = "Héllo wörld — 日本語 🦙, naïve café"
+        outs = [subprocess.run([vkllm, "run", "-m", path, "-t", "0", "--ignore-eos", "-n", "8", "-p", text, *extra],
+                               capture_output=True) for extra in ([], ["--cpu"])]
+        ok = all(o.returncode == 0 and o.stdout.startswith(text.encode()) for o in outs) and outs[0].stdout == outs[1].stdout
+        report(ok, f"gpt2 with GPT-2's BPE vocabulary: the prompt comes back whole, GPU = CPU: "
+               f"{outs[0].stdout.decode(errors='replace')[:70]!r}")
+else:
+    print(f"SKIP the BPE-vocabulary model: {shared_vocab} not found (the shared model data sits beside the checkout)")
 
 gpt2 = open(os.path.join(work, "gpt2.gguf"), "rb").read()
 expect_error("unknown_architecture", gpt2.replace(b"\x04\x00\x00\x00\x00\x00\x00\x00gpt2", b"\x04\x00\x00\x00\x00\x00\x00\x00gpt9", 1),

@@ -2,10 +2,12 @@
 // dense or MoE, keys and tensors named as llama.cpp's converter names them, for tests and benchmarks.
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "host/arch.h"
 #include "host/gguf_writer.h"
+#include "host/tokenizer.h"
 #include "host/model_presets.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -13,12 +15,14 @@
 static const char USAGE[] =
     "usage: vkllm mkmodel -o OUT.gguf [--arch NAME | --preset NAME] [--dim D] [--hidden F] [--layers L]\n"
     "                     [--heads H] [--kv-heads KVH] [--vocab V] [--context C] [--experts E --experts-used K]\n"
-    "                     [--f16 | --type TYPE] [--seed S]\n"
+    "                     [--f16 | --type TYPE] [--seed S] [--vocab-from FILE.gguf]\n"
     "Writes a GGUF model with seeded random weights (and a vocabulary of byte pieces).\n"
     "Architectures: llama (default), gpt2, qwen2, qwen3, phi3; --arch starts from its first preset.\n"
     "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b (llama), gpt2-124m,\n"
     "qwen2.5-0.5b, qwen3-0.6b, phi3-mini; the size options override, the architecture's other sizes\n"
     "(a head size of its own) following in proportion.\n"
+    "--vocab-from takes the vocabulary (tokenizer.* keys, e.g. a byte-level BPE one) of a GGUF file,\n"
+    "and the vocabulary size with it.\n"
     "--type writes the matrices in a weight type, as `vkllm quantize --type` would from the f32 model\n"
     "(the same values, quantized as they are drawn): " VKL_QUANT_TYPE_NAMES ";\n"
     "--f16 is --type f16.\n";
@@ -74,17 +78,42 @@ static const vkl_model_preset *find_arch_preset(const char *name)
     return p;
 }
 
+// The model with the vocabulary of `vocab_path` (its token count the vocabulary size), after
+// checking that vkllm's tokenizer reads it.
+static int write_with_vocabulary(const char *out, vkl_synthetic_model *m, const char *vocab_path)
+{
+    void *data;
+    uint64_t size;
+    if (vkl_read_file(vocab_path, 1ull << 32, &data, &size) != VKL_OK) return CLI_EXIT_FAIL;
+    vkl_gguf g;
+    vkl_tokenizer t;
+    int code = CLI_EXIT_FAIL;
+    if (vkl_gguf_parse(vocab_path, data, size, &g) == VKL_OK) {
+        if (vkl_tokenizer_load_gguf(&g, 0, &t) == VKL_OK) {
+            m->config.vocab_size = t.vocab_size;
+            m->vocabulary = &g;
+            if (valid(&m->config)) code = vkl_write_synthetic_gguf(out, m) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+            else code = CLI_EXIT_USAGE;
+            vkl_tokenizer_free(&t);
+        }
+        vkl_gguf_free(&g);
+    }
+    free(data);
+    return code;
+}
+
 int cmd_mkmodel(int argc, char **argv)
 {
     const vkl_model_preset *preset = &vkl_model_presets[0];
     vkl_synthetic_model m = { .config = preset->config, .seed = 1 };
-    const char *out = NULL;
+    const char *out = NULL, *vocab_from = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return CLI_EXIT_OK; }
         if (!strcmp(a, "--f16")) { m.f16 = true; continue; }
         if (!(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
         if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--vocab-from")) vocab_from = v;
         else if (!strcmp(a, "--type")) {
             if (!(m.type = vkl_quant_type_from_name(v))) {
                 fprintf(stderr, "vkllm: error: mkmodel: unknown type '%s' (types: %s)\n", v, VKL_QUANT_TYPE_NAMES);
@@ -118,6 +147,9 @@ int cmd_mkmodel(int argc, char **argv)
     m.config.head_dim = m.config.n_heads && m.config.dim % m.config.n_heads == 0
                             ? vkl_preset_head_dim(preset, m.config.dim, m.config.n_heads) : 0;
     m.config.rope_neox = m.config.arch->rope_neox;
-    if (!valid(&m.config)) return CLI_EXIT_USAGE;
-    return vkl_write_synthetic_gguf(out, &m) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    if (!vocab_from) {
+        if (!valid(&m.config)) return CLI_EXIT_USAGE;
+        return vkl_write_synthetic_gguf(out, &m) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    }
+    return write_with_vocabulary(out, &m, vocab_from);
 }
