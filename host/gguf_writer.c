@@ -44,11 +44,12 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-// llama.cpp's tensor_allows_quantization, for the tensors of llama-architecture models.
+// llama.cpp's tensor_allows_quantization: matrices, not norms, routers or learned position
+// embeddings (GPT-2's position_embd stays f32).
 static bool quantizable(const char *name, uint32_t n_dims)
 {
     return n_dims >= 2 && ends_with(name, "weight") && !strstr(name, "_norm.weight") &&
-           !strstr(name, "ffn_gate_inp.weight");
+           !strstr(name, "ffn_gate_inp.weight") && strcmp(name, "position_embd.weight") != 0;
 }
 
 static int layer_of(const char *name)

@@ -41,9 +41,10 @@ typedef struct vkl_quant_choice {
 } vkl_quant_choice;
 
 // The format of tensor `name` with `n_dims` dimensions and rows of `row` values (GGUF's ne[0]).
-// Vectors, norms, MoE routers and tensors not named *weight stay f32; the rest take the type's
-// format (f32 keeps everything f32), the mixes choosing per tensor as llama.cpp's
-// llama_tensor_get_type does for llama-architecture models. Rows that are not whole blocks fall
+// Vectors, norms, MoE routers, learned position embeddings and tensors not named *weight stay
+// f32; the rest take the type's format (f32 keeps everything f32), the mixes choosing per tensor
+// as llama.cpp's llama_tensor_get_type does for llama-architecture models (and, by the same
+// names, for the others: attn_qkv as attn_v). Rows that are not whole blocks fall
 // back as llama.cpp does: q2_k, q3_k -> q4_0; q4_k -> q5_0; q5_k -> q5_1; q6_k -> q8_0; then,
 // or for the 32-value formats, f16.
 vkl_quant_choice vkl_quant_choose(const vkl_quant_type *type, const vkl_quant_model *model, const char *name,
