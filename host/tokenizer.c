@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "host/gguf.h"
+#include "host/merge_queue.h"
 #include "host/model.h"
 
 // ---- UTF-8 ----
@@ -422,33 +423,54 @@ static void encode_characters(vkl_tokenizer *t, const char *text, size_t length,
     }
 }
 
-// Merges the best-scoring adjacent pair until none is in the vocabulary; the first pair wins ties.
+typedef struct spm_symbol { uint32_t id; ptrdiff_t prev, next; } spm_symbol;
+
+// Queues the merge of symbols `l` and `r` when their joined pieces are a piece, by its score.
+static void push_pair(vkl_tokenizer *t, const spm_symbol *symbols, ptrdiff_t l, ptrdiff_t r, char **key,
+                      vkl_merge **heap)
+{
+    if (l < 0 || r < 0) return;
+    const char *a = t->pieces[symbols[l].id], *b = t->pieces[symbols[r].id];
+    size_t na = strlen(a), nb = strlen(b);
+    arrsetlen(*key, 0);
+    memcpy(arraddnptr(*key, na), a, na);
+    memcpy(arraddnptr(*key, nb), b, nb);
+    arrput(*key, 0);
+    int64_t id = lookup(t, *key);
+    if (id >= 0) vkl_merge_push(heap, (vkl_merge){ -(double)t->scores[id], l, r, symbols[l].id, symbols[r].id });
+}
+
+// Merges the best-scoring adjacent pair of tokens[first..] until none is in the vocabulary; the
+// leftmost pair wins ties (llama2.c's and llama.cpp's order, through a priority queue).
 static vkl_status merge_pairs(vkl_tokenizer *t, uint32_t **tokens, size_t first)
 {
-    char *buffer = malloc(2 * (size_t)t->max_piece_length + 2);
-    if (!buffer) return VKL_ERR_OUT_OF_MEMORY;
-    uint32_t *ids = *tokens;
-    ptrdiff_t count = arrlen(ids);
-    for (;;) {
-        float best_score = -1e10f;
-        int64_t best_id = -1;
-        ptrdiff_t best_at = -1;
-        for (ptrdiff_t i = (ptrdiff_t)first; i + 1 < count; i++) {
-            snprintf(buffer, 2 * t->max_piece_length + 2, "%s%s", t->pieces[ids[i]], t->pieces[ids[i + 1]]);
-            int64_t id = lookup(t, buffer);
-            if (id >= 0 && t->scores[id] > best_score) {
-                best_score = t->scores[id];
-                best_id = id;
-                best_at = i;
-            }
-        }
-        if (best_at < 0) break;
-        ids[best_at] = (uint32_t)best_id;
-        memmove(ids + best_at + 1, ids + best_at + 2, (size_t)(count - best_at - 2) * sizeof *ids);
-        count--;
+    ptrdiff_t n = arrlen(*tokens) - (ptrdiff_t)first;
+    spm_symbol *symbols = NULL;
+    vkl_merge *heap = NULL;
+    char *key = NULL;
+    for (ptrdiff_t i = 0; i < n; i++) arrput(symbols, ((spm_symbol){ (*tokens)[first + (size_t)i], i - 1, i + 1 < n ? i + 1 : -1 }));
+    for (ptrdiff_t i = 1; i < n; i++) push_pair(t, symbols, i - 1, i, &key, &heap);
+    while (arrlen(heap)) {
+        vkl_merge m = vkl_merge_pop(heap);
+        spm_symbol *l = &symbols[m.left], *r = &symbols[m.right];
+        if (l->next != m.right || l->id != m.left_stamp || r->id != m.right_stamp) continue;  // outdated
+        arrsetlen(key, 0);  // the merged piece's id, looked up again (the key was not kept)
+        size_t na = strlen(t->pieces[l->id]), nb = strlen(t->pieces[r->id]);
+        memcpy(arraddnptr(key, na), t->pieces[l->id], na);
+        memcpy(arraddnptr(key, nb), t->pieces[r->id], nb);
+        arrput(key, 0);
+        l->id = (uint32_t)lookup(t, key);
+        l->next = r->next;
+        if (r->next >= 0) symbols[r->next].prev = m.left;
+        r->prev = r->next = -2;  // out of the list
+        push_pair(t, symbols, l->prev, m.left, &key, &heap);
+        push_pair(t, symbols, m.left, l->next, &key, &heap);
     }
-    arrsetlen(*tokens, count);
-    free(buffer);
+    arrsetlen(*tokens, first);
+    for (ptrdiff_t i = n ? 0 : -1; i >= 0; i = symbols[i].next) arrput(*tokens, symbols[i].id);
+    arrfree(symbols);
+    arrfree(heap);
+    arrfree(key);
     return VKL_OK;
 }
 

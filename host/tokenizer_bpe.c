@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "host/gguf.h"
+#include "host/merge_queue.h"
 #include "host/pretokenizers.h"
 #include "host/tokenizer.h"
 
@@ -248,36 +249,6 @@ static vkl_status pretokenize(struct vkl_bpe *bpe, const char *text, size_t leng
 // ---- merging ----
 
 typedef struct symbol { size_t start, n; ptrdiff_t prev, next; } symbol;
-typedef struct bigram { uint32_t rank; ptrdiff_t left, right; size_t left_n, right_n; } bigram;
-
-static bool bigram_before(bigram a, bigram b) { return a.rank < b.rank || (a.rank == b.rank && a.left < b.left); }
-
-static void heap_push(bigram **heap, bigram b)
-{
-    arrput(*heap, b);
-    for (ptrdiff_t i = arrlen(*heap) - 1; i > 0 && bigram_before((*heap)[i], (*heap)[(i - 1) / 2]); i = (i - 1) / 2) {
-        bigram up = (*heap)[(i - 1) / 2];
-        (*heap)[(i - 1) / 2] = (*heap)[i];
-        (*heap)[i] = up;
-    }
-}
-
-static bigram heap_pop(bigram *heap)
-{
-    bigram top = heap[0];
-    heap[0] = arrpop(heap);
-    for (ptrdiff_t i = 0, n = arrlen(heap);;) {
-        ptrdiff_t least = i, l = 2 * i + 1, r = 2 * i + 2;
-        if (l < n && bigram_before(heap[l], heap[least])) least = l;
-        if (r < n && bigram_before(heap[r], heap[least])) least = r;
-        if (least == i) break;
-        bigram down = heap[least];
-        heap[least] = heap[i];
-        heap[i] = down;
-        i = least;
-    }
-    return top;
-}
 
 // The rank of merging symbols `left` and `right` of `word`, or UINT32_MAX.
 static uint32_t merge_rank(struct vkl_bpe *bpe, const char *word, const symbol *left, const symbol *right, char **key)
@@ -292,18 +263,18 @@ static uint32_t merge_rank(struct vkl_bpe *bpe, const char *word, const symbol *
 }
 
 static void add_bigram(struct vkl_bpe *bpe, const char *word, symbol *symbols, ptrdiff_t left, ptrdiff_t right,
-                       bigram **heap, char **key)
+                       vkl_merge **heap, char **key)
 {
     if (left < 0 || right < 0) return;
     uint32_t rank = merge_rank(bpe, word, &symbols[left], &symbols[right], key);
-    if (rank != UINT32_MAX) heap_push(heap, (bigram){rank, left, right, symbols[left].n, symbols[right].n});
+    if (rank != UINT32_MAX) vkl_merge_push(heap, (vkl_merge){rank, left, right, symbols[left].n, symbols[right].n});
 }
 
 // The word's characters as symbols, merged by rank.
 static symbol *merge_word(struct vkl_bpe *bpe, const char *word, size_t n, char **key)
 {
     symbol *symbols = NULL;
-    bigram *heap = NULL;
+    vkl_merge *heap = NULL;  // stamps: the two symbols' lengths, which only merging changes
     for (size_t at = 0, len; at < n; at += len) {
         get_utf8((const unsigned char *)word + at, &len);
         ptrdiff_t i = arrlen(symbols);
@@ -311,9 +282,9 @@ static symbol *merge_word(struct vkl_bpe *bpe, const char *word, size_t n, char 
     }
     for (ptrdiff_t i = 1; i < arrlen(symbols); i++) add_bigram(bpe, word, symbols, i - 1, i, &heap, key);
     while (arrlen(heap)) {
-        bigram b = heap_pop(heap);
+        vkl_merge b = vkl_merge_pop(heap);
         symbol *l = &symbols[b.left], *r = &symbols[b.right];
-        if (l->n != b.left_n || r->n != b.right_n || l->next != b.right) continue;  // outdated by another merge
+        if (l->n != b.left_stamp || r->n != b.right_stamp || l->next != b.right) continue;  // outdated by another merge
         l->n += r->n;
         r->n = 0;
         l->next = r->next;

@@ -1,6 +1,9 @@
 """Bad vocabularies and bad text each give a clear error that names what is wrong (the file and
 the key, the merge, the byte) and a non-zero exit; never a crash (CI also runs this under ASan).
-Each vocabulary is a small valid byte-level BPE one (tests/vocab_gguf.py) with one thing broken."""
+Each vocabulary is a small valid byte-level BPE one (tests/vocab_gguf.py) with one thing broken.
+A long prompt is encoded without a hang (SentencePiece from ../shared, when there).
+
+usage: hostile_tokenizer.py VKLLM [SHARED_MODELS]"""
 import os, subprocess, sys, tempfile
 
 from vocab_gguf import BPE_MERGES, BPE_TOKENS, BPE_TYPES, kv_string, vocabulary
@@ -45,5 +48,22 @@ expect("pre_not_a_string", vocabulary(pre=None, extra=[kv_string("tokenizer.ggml
 expect("invalid_utf8_text", good, b"ab \xc3\x28 ab", 1, "text is not valid UTF-8: byte 3 (0xc3)")
 expect("truncated_utf8_text", good, b"ab \xe2\x82", 1, "text is not valid UTF-8: byte 3 (0xe2)")
 expect("nul_in_text", good, b"ab\0ab", 1, "standard input has a NUL byte at 2")
+# A long prompt is no hang: 300 KB through SentencePiece (llama2.c's rescanning merge took 19 s
+# for 18 KB) and through byte-level BPE, one word of 100,000 letters included. The 120 s limit
+# only tells a hang from work; the run takes well under a second.
+models = sys.argv[2] if len(sys.argv) > 2 else ""
+long_text = (" ".join(["hello", "world", "Once", "upon", "a", "time"] * 8000) + " " + "ab" * 50000).encode()
+for name, vocab in (("spm", os.path.join(models, "ggml-vocab-llama-spm.gguf")), ("bpe", os.path.join(work, "good.gguf"))):
+    if not os.path.isfile(vocab):
+        print(f"SKIP long text through {name}: {vocab} not found")
+        continue
+    try:
+        r = subprocess.run([vkllm, "tokenize", "-z", vocab, "--stdin"], input=long_text, capture_output=True, timeout=120)
+        ok = r.returncode == 0 and len(r.stdout.split()) > 1000
+        detail = f"exit {r.returncode}, {len(r.stdout.split())} ids"
+    except subprocess.TimeoutExpired:
+        ok, detail = False, "no answer in 120 s"
+    failures += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} long text ({len(long_text)} bytes) through {name}: {detail}")
 print(f"{failures} failures")
 sys.exit(1 if failures else 0)

@@ -210,6 +210,84 @@ static void test_tokenizer_small_vocabulary(void)
     EXPECT(vkl_tokenizer_parse_llama2c("test.tok", file, size, 0, &t) != VKL_OK);  // prints why
 }
 
+// llama2.c's merging, as run.c does it: rescan every adjacent pair, merge the best-scoring one
+// (the leftmost at a tie), until no pair is a piece. O(n^2); the reference for the queue.
+static void naive_merges(const char *const *pieces, const float *scores, int n_pieces, uint32_t *ids, ptrdiff_t *count)
+{
+    for (;;) {
+        float best = -1e10f;
+        ptrdiff_t at = -1;
+        int best_id = -1;
+        for (ptrdiff_t i = 1; i + 1 < *count; i++) {  // ids[0] is BOS
+            char joined[64];
+            snprintf(joined, sizeof joined, "%s%s", pieces[ids[i]], pieces[ids[i + 1]]);
+            for (int p = 0; p < n_pieces; p++)
+                if (!strcmp(pieces[p], joined) && scores[p] > best) { best = scores[p]; at = i; best_id = p; }
+        }
+        if (at < 0) return;
+        ids[at] = (uint32_t)best_id;
+        memmove(ids + at + 1, ids + at + 2, (size_t)(*count - at - 2) * sizeof *ids);
+        (*count)--;
+    }
+}
+
+// The tokenizer's priority-queue merging gives llama2.c's merges on seeded random vocabularies
+// (scores with ties) and texts.
+static void test_tokenizer_merges_as_llama2c(void)
+{
+    vkl_rng rng;
+    vkl_rng_seed(&rng, 20261203);
+    for (int round = 0; round < 20; round++) {
+        enum { N = 48 };
+        char store[N][8];
+        const char *pieces[N];
+        float scores[N];
+        int n = 0;
+        const char *fixed[] = { "<unk>", "<s>", "</s>", " ", "a", "b", "c" };
+        for (; n < 7; n++) { snprintf(store[n], sizeof store[n], "%s", fixed[n]); pieces[n] = store[n]; }
+        while (n < N) {  // distinct pieces of 2-4 characters over " abc"
+            int len = 2 + (int)(vkl_rng_next(&rng) % 3);
+            for (int i = 0; i < len; i++) store[n][i] = " abc"[vkl_rng_next(&rng) % 4];
+            store[n][len] = 0;
+            bool seen = false;
+            for (int p = 0; p < n; p++) seen |= !strcmp(pieces[p], store[n]);
+            if (!seen) { pieces[n] = store[n]; n++; }
+        }
+        for (int i = 0; i < N; i++) scores[i] = (float)(vkl_rng_next(&rng) % 6);  // many ties
+        uint8_t file[N * 16 + 8];
+        int32_t max_len = 8;
+        size_t at = 4;
+        memcpy(file, &max_len, 4);
+        for (int i = 0; i < N; i++) {
+            int32_t len = (int32_t)strlen(pieces[i]);
+            memcpy(file + at, &scores[i], 4);
+            memcpy(file + at + 4, &len, 4);
+            memcpy(file + at + 8, pieces[i], (size_t)len);
+            at += 8 + (size_t)len;
+        }
+        vkl_tokenizer t;
+        EXPECT(vkl_tokenizer_parse_llama2c("merges.tok", file, at, 0, &t) == VKL_OK);
+        for (int text_round = 0; text_round < 10; text_round++) {
+            char text[64];
+            int len = 1 + (int)(vkl_rng_next(&rng) % 60);
+            for (int i = 0; i < len; i++) text[i] = " abc"[vkl_rng_next(&rng) % 4];
+            text[len] = 0;
+            uint32_t *got = NULL, want[80];
+            EXPECT(vkl_tokenizer_encode(&t, text, VKL_ENCODE_ADD_SPECIAL, &got) == VKL_OK);
+            ptrdiff_t count = 0;
+            want[count++] = 1;
+            want[count++] = 3;  // llama2.c's space prefix
+            for (int i = 0; i < len; i++) want[count++] = text[i] == ' ' ? 3u : (uint32_t)(4 + text[i] - 'a');
+            naive_merges(pieces, scores, N, want, &count);
+            bool same = arrlen(got) == count && !memcmp(got, want, (size_t)count * sizeof *want);
+            EXPECT(same);
+            if (!same) printf("  merges differ on '%s' (round %d)\n", text, round);
+            arrfree(got);
+        }
+        vkl_tokenizer_free(&t);
+    }
+}
+
 // UTF-8: where a valid prefix ends, and where printing may stop before an unfinished character.
 static void test_utf8_boundaries(void)
 {
@@ -560,6 +638,7 @@ int main(void)
     test_kv_append_capacity();
     test_tokenizer_small_vocabulary();
     test_utf8_boundaries();
+    test_tokenizer_merges_as_llama2c();
     test_pipeline_cache_envelope();
     test_inline_dispatch_choice();
     test_variant_choice();
