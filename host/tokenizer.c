@@ -425,17 +425,22 @@ static void encode_characters(vkl_tokenizer *t, const char *text, size_t length,
 
 typedef struct spm_symbol { uint32_t id; ptrdiff_t prev, next; } spm_symbol;
 
+// *key = the two pieces joined, NUL-terminated (a piece may be empty).
+static void join_pieces(char **key, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    arrsetlen(*key, na + nb + 1);
+    memcpy(*key, a, na);
+    memcpy(*key + na, b, nb);
+    (*key)[na + nb] = 0;
+}
+
 // Queues the merge of symbols `l` and `r` when their joined pieces are a piece, by its score.
 static void push_pair(vkl_tokenizer *t, const spm_symbol *symbols, ptrdiff_t l, ptrdiff_t r, char **key,
                       vkl_merge **heap)
 {
     if (l < 0 || r < 0) return;
-    const char *a = t->pieces[symbols[l].id], *b = t->pieces[symbols[r].id];
-    size_t na = strlen(a), nb = strlen(b);
-    arrsetlen(*key, 0);
-    memcpy(arraddnptr(*key, na), a, na);
-    memcpy(arraddnptr(*key, nb), b, nb);
-    arrput(*key, 0);
+    join_pieces(key, t->pieces[symbols[l].id], t->pieces[symbols[r].id]);
     int64_t id = lookup(t, *key);
     if (id >= 0) vkl_merge_push(heap, (vkl_merge){ -(double)t->scores[id], l, r, symbols[l].id, symbols[r].id });
 }
@@ -454,11 +459,7 @@ static vkl_status merge_pairs(vkl_tokenizer *t, uint32_t **tokens, size_t first)
         vkl_merge m = vkl_merge_pop(heap);
         spm_symbol *l = &symbols[m.left], *r = &symbols[m.right];
         if (l->next != m.right || l->id != m.left_stamp || r->id != m.right_stamp) continue;  // outdated
-        arrsetlen(key, 0);  // the merged piece's id, looked up again (the key was not kept)
-        size_t na = strlen(t->pieces[l->id]), nb = strlen(t->pieces[r->id]);
-        memcpy(arraddnptr(key, na), t->pieces[l->id], na);
-        memcpy(arraddnptr(key, nb), t->pieces[r->id], nb);
-        arrput(key, 0);
+        join_pieces(&key, t->pieces[l->id], t->pieces[r->id]);  // the merged piece's id, looked up again
         l->id = (uint32_t)lookup(t, key);
         l->next = r->next;
         if (r->next >= 0) symbols[r->next].prev = m.left;

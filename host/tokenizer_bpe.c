@@ -131,9 +131,9 @@ static vkl_status load_pretokenizer(const vkl_gguf *g, vkl_tokenizer *t)
 
 static int64_t lookup_n(vkl_tokenizer *t, const char *text, size_t n, char **key)
 {
-    arrsetlen(*key, 0);
-    memcpy(arraddnptr(*key, n), text, n);
-    arrput(*key, 0);
+    arrsetlen(*key, n + 1);
+    if (n) memcpy(*key, text, n);
+    (*key)[n] = 0;
     ptrdiff_t at = shgeti(t->lookup, *key);
     return at < 0 ? -1 : (int64_t)t->lookup[at].value;
 }
