@@ -62,10 +62,34 @@ static bool sizes_in_range(const vkl_gguf *g, const vkl_model_config *c)
     return true;
 }
 
+// RoPE scaling (Llama 3.1's frequency factors, YaRN, linear, Phi-3's long/short factors) is not
+// applied yet: such a file is refused by name rather than run with the wrong positions.
+static bool rope_scaling_absent(const vkl_gguf *g, const vkl_arch *a)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a->name);
+    const vkl_gguf_kv *kv = vkl_gguf_find(g, key);
+    if (kv && !(kv->type == GGUF_STRING && vkl_gguf_string_is(kv->string, "none"))) {
+        vkl_log_error("%s: %s is %.*s: vkllm does not apply RoPE scaling yet", g->path, key,
+                      kv->type == GGUF_STRING ? (int)(kv->string.length > 32 ? 32 : kv->string.length) : 9,
+                      kv->type == GGUF_STRING ? kv->string.text : "not \"none\"");
+        return false;
+    }
+    static const char *const FACTORS[] = { "rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight" };
+    for (ptrdiff_t i = 0; i < arrlen(g->tensors); i++)
+        for (size_t f = 0; f < sizeof FACTORS / sizeof FACTORS[0]; f++)
+            if (vkl_gguf_string_is(g->tensors[i].name, FACTORS[f])) {
+                vkl_log_error("%s: tensor %s holds RoPE frequency factors (long-context scaling), which vkllm does "
+                              "not apply yet", g->path, FACTORS[f]);
+                return false;
+            }
+    return true;
+}
+
 static bool read_config(const vkl_gguf *g, vkl_model_config *c)
 {
     const vkl_arch *a = read_arch(g);
-    if (!a) return false;
+    if (!a || !rope_scaling_absent(g, a)) return false;
     *c = (vkl_model_config){ .arch = a, .rope_base = 10000.0f, .norm_eps = 1e-5f, .rope_neox = a->rope_neox };
     if (!arch_u32(g, a, "context_length", &c->context, true) || !arch_u32(g, a, "embedding_length", &c->dim, true) ||
         !arch_u32(g, a, "block_count", &c->n_layers, true) ||

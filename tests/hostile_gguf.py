@@ -63,7 +63,28 @@ def rename(old, new):
     return data.replace(old.encode(), new.encode(), 1)
 
 
+def string(s):
+    return struct.pack("<Q", len(s)) + s.encode()
+
+
+def inserted(kv_entries=b"", n_kv=0, tensor_infos=b"", n_tensors=0):
+    """The file with key/values added after its own and tensor infos after its own, padded by an
+    unused key to a multiple of the data alignment (32), so every tensor's data stays aligned."""
+    key = "vkllm.test_padding"
+    fixed = len(kv_entries) + len(tensor_infos) + 8 + len(key) + 4 + 8
+    pad = kv_entries + string(key) + struct.pack("<I", 8) + string("x" * ((-fixed) % 32))
+    old_t, old_kv = struct.unpack_from("<QQ", data, 8)
+    head = data[:8] + struct.pack("<QQ", old_t + n_tensors, old_kv + n_kv + 1)
+    kv_end = tensors[0]["start"]
+    return head + data[24:kv_end] + pad + data[kv_end:infos_end] + tensor_infos + data[infos_end:]
+
+
 cases = [
+    ("RoPE scaling", inserted(string("llama.rope.scaling.type") + struct.pack("<I", 8) + string("yarn"), 1),
+     "llama.rope.scaling.type is yarn: vkllm does not apply RoPE scaling yet"),
+    ("RoPE frequency factors", inserted(tensor_infos=string("rope_freqs.weight") + struct.pack("<IQIQ", 1, 32, 0, 0),
+                                        n_tensors=1),
+     "tensor rope_freqs.weight holds RoPE frequency factors"),
     ("wrong magic", b"GGUX" + data[4:], "neither GGUF (magic 47 47 55 58) nor a valid llama2.c checkpoint"),
     ("version 1", patch(4, "<I", 1), "unsupported GGUF version"),
     ("version 4", patch(4, "<I", 4), "unsupported GGUF version"),
