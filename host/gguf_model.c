@@ -90,7 +90,7 @@ static bool read_config(const vkl_gguf *g, vkl_model_config *c)
 {
     const vkl_arch *a = read_arch(g);
     if (!a || !rope_scaling_absent(g, a)) return false;
-    *c = (vkl_model_config){ .arch = a, .rope_base = 10000.0f, .norm_eps = 1e-5f, .rope_neox = a->rope_neox };
+    *c = (vkl_model_config){ .arch = a, .rope_base = 10000.0f, .norm_eps = 1e-5f };
     if (!arch_u32(g, a, "context_length", &c->context, true) || !arch_u32(g, a, "embedding_length", &c->dim, true) ||
         !arch_u32(g, a, "block_count", &c->n_layers, true) ||
         !arch_u32(g, a, "feed_forward_length", &c->hidden_dim, true) ||

@@ -16,6 +16,7 @@ typedef struct vkl_merge {
     double key;               // smaller merges first
     ptrdiff_t left, right;    // symbol indices
     uint64_t left_stamp, right_stamp;  // what the two symbols were when this was pushed
+    int64_t result;           // what the merge makes, where the caller keeps it (SentencePiece: the piece's id)
 } vkl_merge;
 
 static inline bool vkl_merge_before(const vkl_merge *a, const vkl_merge *b)

@@ -24,7 +24,6 @@ typedef struct vkl_model_config {
     uint32_t context;        // trained context length
     uint32_t rope_dim;       // rotated dimensions per head
     float rope_base;
-    bool rope_neox;          // split-halves pairs instead of adjacent (the architecture's)
     float norm_eps;          // of every RMSNorm or LayerNorm
     uint32_t n_experts;      // 0: dense FFN
     uint32_t n_experts_used;

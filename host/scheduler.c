@@ -365,7 +365,7 @@ static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
     // One kernel variant reads all three matrices in one format; mixed files (Q4_K_M gives
     // attn_v more bits in some layers) take the separate steps.
     if (!qkv_fusable(s, l) || k_type != type || v_type != type) return false;
-    const char *fused = vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->rope_neox, type);
+    const char *fused = vkl_attn_qkv_variant(s->device->info, p->M, d, kv, d, c->head_dim, c->arch->rope_neox, type);
     if (!fused) return false;
     uint32_t dims[8] = { p->M, d, kv, d, c->head_dim, c->rope_dim, p0, s->context };
     vkl_binding t[10] = { whole(&a[ACT_X]), whole(wq), whole(&a[ACT_Q]),
@@ -409,7 +409,7 @@ static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
     if (!c->arch->learned_positions) {
         uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
         vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
-        add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->rope_neox), rope,
+        add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->arch->rope_neox), rope,
                    rt, 4, 0.0f);
     }
     uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, p0, s->context };

@@ -209,7 +209,6 @@ vkl_status vkl_tokenizer_parse_llama2c(const char *path, const uint8_t *data, ui
         off += (uint64_t)len;
     }
     if (status != VKL_OK) return status;
-    t->max_piece_length = (uint32_t)max_len;
     build_lookup(t);
     return finish_load(t);
 }
@@ -326,9 +325,7 @@ static vkl_status load_vocabulary(const vkl_gguf *g, const vkl_gguf_kv *tokens, 
         if (!(t->pieces[i] = malloc(s.length + 1))) return VKL_ERR_OUT_OF_MEMORY;
         memcpy(t->pieces[i], s.text, s.length);
         t->pieces[i][s.length] = 0;
-        if (s.length > t->max_piece_length) t->max_piece_length = (uint32_t)s.length;
     }
-    if (t->max_piece_length == 0) t->max_piece_length = 1;
     build_lookup(t);
     return VKL_OK;
 }
@@ -442,7 +439,7 @@ static void push_pair(vkl_tokenizer *t, const spm_symbol *symbols, ptrdiff_t l, 
     if (l < 0 || r < 0) return;
     join_pieces(key, t->pieces[symbols[l].id], t->pieces[symbols[r].id]);
     int64_t id = lookup(t, *key);
-    if (id >= 0) vkl_merge_push(heap, (vkl_merge){ -(double)t->scores[id], l, r, symbols[l].id, symbols[r].id });
+    if (id >= 0) vkl_merge_push(heap, (vkl_merge){ -(double)t->scores[id], l, r, symbols[l].id, symbols[r].id, id });
 }
 
 // Merges the best-scoring adjacent pair of tokens[first..] until none is in the vocabulary; the
@@ -459,8 +456,7 @@ static vkl_status merge_pairs(vkl_tokenizer *t, uint32_t **tokens, size_t first)
         vkl_merge m = vkl_merge_pop(heap);
         spm_symbol *l = &symbols[m.left], *r = &symbols[m.right];
         if (l->next != m.right || l->id != m.left_stamp || r->id != m.right_stamp) continue;  // outdated
-        join_pieces(&key, t->pieces[l->id], t->pieces[r->id]);  // the merged piece's id, looked up again
-        l->id = (uint32_t)lookup(t, key);
+        l->id = (uint32_t)m.result;
         l->next = r->next;
         if (r->next >= 0) symbols[r->next].prev = m.left;
         r->prev = r->next = -2;  // out of the list

@@ -46,7 +46,6 @@ typedef struct vkl_tokenizer {
     char **texts;                  // (vocab_size) what each token prints, owned
     float *scores;                 // (vocab_size) merge priority of the SentencePiece kinds
     uint8_t *types;                // (vocab_size) VKL_TOKEN_*, all NORMAL when the file has none
-    uint32_t max_piece_length;
     uint32_t bos, eos, unk;
     bool add_bos, add_eos;         // what VKL_ENCODE_ADD_SPECIAL adds
     bool add_space_prefix;         // SPM: a space before the text (and after each special token)

@@ -146,7 +146,6 @@ int cmd_mkmodel(int argc, char **argv)
     m.tied_output = preset->tied_output;
     m.config.head_dim = m.config.n_heads && m.config.dim % m.config.n_heads == 0
                             ? vkl_preset_head_dim(preset, m.config.dim, m.config.n_heads) : 0;
-    m.config.rope_neox = m.config.arch->rope_neox;
     if (!vocab_from) {
         if (!valid(&m.config)) return CLI_EXIT_USAGE;
         return vkl_write_synthetic_gguf(out, &m) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;

@@ -51,6 +51,14 @@ static void bias_add_expect(const vkl_case *c, float *const *values, double *con
     for (uint64_t i = 0; i < n; i++) bounds[2][i] = VKL_F32_UNIT_ROUNDOFF * fabs(values[2][i]) + VKL_F32_TINY;
 }
 
+// The Q, K and V biases (Qwen2's) on the rows of a step: widths dim and kv_heads x head_dim.
+static void bias_add_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
+{
+    uint32_t q[2] = { b->M, b->dim }, kv[2] = { b->M, b->kv_heads * b->head_dim };
+    vkl_case_add(cases, self, variant, q);
+    if (kv[1] != q[1]) vkl_case_add(cases, self, variant, kv);
+}
+
 static double bias_add_flops(const vkl_case *c) { return (double)c->dims[0] * c->dims[1]; }
 static double bias_add_bytes(const vkl_case *c) { return 8.0 * c->dims[0] * c->dims[1] + 4.0 * c->dims[1]; }
 
@@ -67,4 +75,5 @@ const vkl_kernel vkl_kernel_bias_add = {
     .expect = bias_add_expect,
     .flops = bias_add_flops,
     .bytes = bias_add_bytes,
+    .bench_shapes = bias_add_bench,
 };
