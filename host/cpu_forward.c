@@ -139,7 +139,7 @@ static void attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
     }
     if (!c->arch->learned_positions)
         ref_rope(f->q, f->k, 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, c->arch->rope_neox, pos, c->rope_base);
-    ref_kv_append(k_cache, v_cache, f->k, f->v, 1, kv, pos, false);
+    ref_kv_append(k_cache, v_cache, f->k, f->v, 1, kv, kv, pos, false);
     ref_attention(f->xb, f->q, k_cache, v_cache, 1, c->n_heads, c->n_kv_heads, c->head_dim, pos);
     linear(f, f->xb2, f->xb, (int)l, "attn_output", d, q);
     ref_add(f->x, f->x, f->xb2, d);

@@ -43,9 +43,9 @@ void ref_rope(float *q, float *k, uint32_t M, uint32_t H, uint32_t KVH, uint32_t
 void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, float base);
 
 // Writes M new rows at positions p0.. of a layer's cache, rounding to f16 when `f16`.
-// k_cache, v_cache (capacity, row) · k_new, v_new (M, row).
+// k_cache (capacity, row), v_cache (capacity, v_row) · k_new (M, row), v_new (M, v_row).
 void ref_kv_append(float *k_cache, float *v_cache, const float *k_new, const float *v_new, uint32_t M, uint32_t row,
-                   uint32_t p0, bool f16);
+                   uint32_t v_row, uint32_t p0, bool f16);
 // True when `count` tokens fit at `pos` in a cache of `capacity` positions; else logs why.
 bool vkl_kv_append_fits(uint32_t pos, uint32_t count, uint32_t capacity);
 

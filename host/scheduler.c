@@ -412,7 +412,7 @@ static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
         add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->arch->rope_neox), rope,
                    rt, 4, 0.0f);
     }
-    uint32_t append[5] = { M, c->n_kv_heads, c->head_dim, p0, s->context };
+    uint32_t append[6] = { M, c->n_kv_heads, c->head_dim, p0, s->context, 0 };
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
     add_kernel(p, "kv_append", "kv_append", vkl_kv_append_variant(s->device->info, append[1] * append[2], false), append,

@@ -28,24 +28,36 @@ layout(binding = 3) writeonly buffer VCache { vec4 v_cache[]; };
 #define STORE(v) (v)
 #endif
 
+// KV_APPEND_TEXELS texels of one cache from invocation `g` of its part of the grid.
+#define APPEND_TEXELS(src, cache, row)                                                           \
+    {                                                                                              \
+        uint row_texels = (row) / 4u, texels = pc.M * row_texels, first = (g) * KV_APPEND_TEXELS;  \
+        /* One division per invocation: llvmpipe divides lane by lane, which cost more than the   \
+           copy. */                                                                                \
+        uint p = pos[0] + first / row_texels, j = first % row_texels;                              \
+        [[unroll]] for (uint i = 0; i < KV_APPEND_TEXELS; i++) {                                   \
+            uint t = first + i;                                                                    \
+            if (t < texels && p < pc.capacity)                                                     \
+                cache[p * row_texels + j] = STORE(uintBitsToFloat(imageLoad(src, int(t))));        \
+            if (++j == row_texels) { /* the next texel starts the next token's row */              \
+                j = 0u;                                                                            \
+                p++;                                                                               \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+// The grid's first invocations copy K rows, the rest V rows (narrower in MLA).
 void main()
 {
-    uint row_texels = pc.row / 4u, texels = pc.M * row_texels;
-    uint first = grid_index(pc.groups_x, KV_APPEND_WG) * KV_APPEND_TEXELS;
-    if (first >= texels) return;
-    // One division per invocation: llvmpipe divides lane by lane, which cost more than the copy.
-    uint p = pos[0] + first / row_texels, j = first % row_texels;
-    [[unroll]] for (uint i = 0; i < KV_APPEND_TEXELS; i++) {
-        uint t = first + i;
-        if (t < texels && p < pc.capacity) {
-            uint at = p * row_texels + j;
-            k_cache[at] = STORE(uintBitsToFloat(imageLoad(k_texels, int(t))));
-            v_cache[at] = STORE(uintBitsToFloat(imageLoad(v_texels, int(t))));
-        }
-        if (++j == row_texels) {  // the next texel starts the next token's row
-            j = 0u;
-            p++;
-        }
+    uint item = grid_index(pc.groups_x, KV_APPEND_WG);
+    uint k_items = (pc.M * (pc.row / 4u) + KV_APPEND_TEXELS - 1u) / KV_APPEND_TEXELS;
+    uint v_items = (pc.M * (pc.v_row / 4u) + KV_APPEND_TEXELS - 1u) / KV_APPEND_TEXELS;
+    if (item < k_items) {
+        uint g = item;
+        APPEND_TEXELS(k_texels, k_cache, pc.row)
+    } else if (item < k_items + v_items) {
+        uint g = item - k_items;
+        APPEND_TEXELS(v_texels, v_cache, pc.v_row)
     }
 }
 #else
@@ -61,14 +73,17 @@ layout(binding = 3) writeonly buffer VCache { vec2 v_cache[]; };
 #define STORE(v) (v)
 #endif
 
+// One invocation per pair of elements: K pairs first, then V pairs.
 void main()
 {
-    uint half_row = pc.row / 2u;
+    uint half_k = pc.row / 2u, half_v = pc.v_row / 2u;
     uint item = grid_index(pc.groups_x, KV_APPEND_WG);
-    if (item >= pc.M * half_row) return;
-    uint m = item / half_row, j = item % half_row, p = pos[0] + m;
-    if (p >= pc.capacity) return;
-    k_cache[p * half_row + j] = STORE(k_new[item]);
-    v_cache[p * half_row + j] = STORE(v_new[item]);
+    if (item < pc.M * half_k) {
+        uint p = pos[0] + item / half_k;
+        if (p < pc.capacity) k_cache[p * half_k + item % half_k] = STORE(k_new[item]);
+    } else if (item < pc.M * (half_k + half_v)) {
+        uint i = item - pc.M * half_k, p = pos[0] + i / half_v;
+        if (p < pc.capacity) v_cache[p * half_v + i % half_v] = STORE(v_new[i]);
+    }
 }
 #endif
