@@ -53,6 +53,12 @@ bool vkl_kv_append_fits(uint32_t pos, uint32_t count, uint32_t capacity);
 // scale 1/sqrt(D).  o (M, H, D) · q (M, H, D) · k_cache, v_cache (capacity, KVH, D).
 void ref_attention(float *o, const float *q, const float *k_cache, const float *v_cache, uint32_t M, uint32_t H,
                    uint32_t KVH, uint32_t D, uint32_t p0);
+// Multi-head latent attention (shaders/attention_mla.h): query m of head h at position p0 + m
+// scores key t as scale (q_lat . latent_t + q_rope . rope_key_t) and returns the softmax-weighted
+// sum of the latents, in double. o, q_lat (M, H, L) · q_rope (M, H, R) · latent (capacity, L) ·
+// rope_key (capacity, R).
+void ref_attention_mla(float *o, const float *q_lat, const float *q_rope, const float *latent, const float *rope_key,
+                       uint32_t M, uint32_t H, uint32_t L, uint32_t R, uint32_t p0, double scale);
 
 // MoE router: softmax over E experts per token and the top k, chosen on the logits (ties to the
 // lower index); weights are the chosen probabilities, renormalised to sum 1 when `renorm`.

@@ -237,24 +237,25 @@ static uint32_t attention_launch(const vkl_case *c, vkl_launch *out)
     return is_texel(c->variant) && push.chunks == 1 ? 1 : 2;
 }
 
-// Bound for o[m, h, j] = sum_k p_k v_kj / sum_k p_k, p_k = exp(s_k - max), over n keys:
-//   score s_k: a D-term dot product of pre-scaled q: (f(D) + 2u) A_k + u|s_k|, A_k = scale sum|q k|;
+// Bound for o[j] = sum_k p_k v_kj / sum_k p_k, p_k = exp(s_k - max), over n keys:
+//   score s_k: a Dk-term dot product of pre-scaled q: (f(Dk) + 2u) A_k + u|s_k|, A_k = scale sum|q k|;
 //   p_k: that, plus u z_k for the shift (z_k = max - s_k; the error of max itself scales every
 //   p_k alike and cancels) and exp's (3 + 2 z_k) ulp: eps_k; decode also weighs each chunk by an
 //   exp of at most z_k: another (3 + 3 z_k) 2u;
-//   sums over n keys: f(n), plus 2u per rescale of the running sums (one per 16-key tile);
+//   sums over n keys: f(n), plus 2u per rescale of the running sums (one per tile of `tile` keys);
 //   so |error| <= [(f(n) + r + u) sum p|v| + sum p eps |v|] / P + |o| (f(n) + r + sum p eps / P + 7u).
-static void bound_head(double *bound, const float *o, const float *q, const float *k, const float *v, uint32_t n,
-                       uint32_t stride, uint32_t D, bool decode, double *scores, double *eps)
+void vkl_attention_bound(double *bound, const float *o, const float *q, const float *k, uint32_t k_stride,
+                         const float *v, uint32_t v_stride, uint32_t n, uint32_t Dk, uint32_t Dv, double scale,
+                         uint32_t tile, bool decode, double *scores, double *eps)
 {
-    const double u = VKL_F32_UNIT_ROUNDOFF, scale = 1.0 / sqrt(D);
-    double f_d = vkl_sum_error_factor(D), f_n = vkl_sum_error_factor(n), rescale = 2.0 * u * ((n + ATTN_BK - 1) / ATTN_BK);
-    head_scores(scores, q, k, n, stride, D, scale);
+    const double u = VKL_F32_UNIT_ROUNDOFF;
+    double f_d = vkl_sum_error_factor(Dk), f_n = vkl_sum_error_factor(n), rescale = 2.0 * u * ((n + tile - 1) / tile);
+    head_scores(scores, q, k, n, k_stride, Dk, scale);
     double max = scores[0], sum = 0.0, weighted_eps = 0.0;
     for (uint32_t i = 1; i < n; i++) max = scores[i] > max ? scores[i] : max;
     for (uint32_t i = 0; i < n; i++) {
         double a = 0.0;
-        for (uint32_t d = 0; d < D; d++) a += fabs((double)q[d] * k[(size_t)i * stride + d]);
+        for (uint32_t d = 0; d < Dk; d++) a += fabs((double)q[d] * k[(size_t)i * k_stride + d]);
         double z = max - scores[i];
         eps[i] = (f_d + 2.0 * u) * a * scale + u * fabs(scores[i]) + u * z + (3.0 + 2.0 * z) * 2.0 * u +
                  (decode ? (3.0 + 3.0 * z) * 2.0 * u : 0.0);
@@ -262,10 +263,10 @@ static void bound_head(double *bound, const float *o, const float *q, const floa
         sum += scores[i];
         weighted_eps += scores[i] * eps[i];
     }
-    for (uint32_t d = 0; d < D; d++) {
+    for (uint32_t d = 0; d < Dv; d++) {
         double abs_num = 0.0, eps_num = 0.0;
         for (uint32_t i = 0; i < n; i++) {
-            double pv = scores[i] * fabs(v[(size_t)i * stride + d]);
+            double pv = scores[i] * fabs(v[(size_t)i * v_stride + d]);
             abs_num += pv;
             eps_num += pv * eps[i];
         }
@@ -284,8 +285,9 @@ static void attention_expect(const vkl_case *c, float *const *values, double *co
     for (uint32_t m = 0; m < M; m++) {
         for (uint32_t h = 0; h < H; h++) {
             size_t at = ((size_t)m * H + h) * D, kv = (size_t)(h / (H / KVH)) * D;
-            bound_head(bounds[4] + at, values[4] + at, values[0] + at, values[1] + kv, values[2] + kv, P + m + 1, stride,
-                       D, is_decode(c->variant) || is_texel(c->variant), scores, eps);
+            vkl_attention_bound(bounds[4] + at, values[4] + at, values[0] + at, values[1] + kv, stride, values[2] + kv,
+                                stride, P + m + 1, D, D, 1.0 / sqrt(D), ATTN_BK,
+                                is_decode(c->variant) || is_texel(c->variant), scores, eps);
         }
     }
     free(scores);

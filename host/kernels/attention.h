@@ -16,4 +16,12 @@ const char *vkl_attention_variant(const vkl_device_info *info, uint32_t M, uint3
 // per head.
 uint32_t vkl_attention_max_chunks(uint32_t context);
 
+// The error bound of one query's attention output o (Dv) = softmax(scale q . k_i) v_i over n
+// keys, computed in f32 by a flash-style kernel that rescales its running sums once per `tile`
+// keys (decode: also merges chunks), as derived in host/kernels/attention.c. q (Dk) · k (n rows
+// of k_stride, Dk used) · v (n rows of v_stride, Dv used) · scores, eps: n doubles of scratch.
+void vkl_attention_bound(double *bound, const float *o, const float *q, const float *k, uint32_t k_stride,
+                         const float *v, uint32_t v_stride, uint32_t n, uint32_t Dk, uint32_t Dv, double scale,
+                         uint32_t tile, bool decode, double *scores, double *eps);
+
 #endif

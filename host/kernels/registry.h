@@ -19,6 +19,7 @@
     X(rope)              \
     X(kv_append)         \
     X(attention)         \
+    X(attention_mla)     \
     X(moe_route)         \
     X(moe_count)         \
     X(moe)
