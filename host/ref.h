@@ -59,6 +59,8 @@ void ref_attention(float *o, const float *q, const float *k_cache, const float *
 // rope_key (capacity, R).
 void ref_attention_mla(float *o, const float *q_lat, const float *q_rope, const float *latent, const float *rope_key,
                        uint32_t M, uint32_t H, uint32_t L, uint32_t R, uint32_t p0, double scale);
+// A matrix per head: y[m, h] = W[h] x[m, h], in double. y (M, H, N) · x (M, H, K) · w (H, N, K).
+void ref_head_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t H, uint32_t N, uint32_t K);
 
 // MoE router: softmax over E experts per token and the top k, chosen on the logits (ties to the
 // lower index); weights are the chosen probabilities, renormalised to sum 1 when `renorm`.

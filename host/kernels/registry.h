@@ -20,6 +20,7 @@
     X(kv_append)         \
     X(attention)         \
     X(attention_mla)     \
+    X(head_matmul)       \
     X(moe_route)         \
     X(moe_count)         \
     X(moe)
