@@ -82,16 +82,55 @@ static void add_attention(vkl_arch_tensor **out, const vkl_model_config *c, int 
     add_linear(out, l, "attn_output", d, q, a->linear_bias);
 }
 
+// Multi-head latent attention (model.h). As the file has it (`fused`): attn_q (or attn_q_b)
+// with each head's rows [nope | rope], attn_kv_a_mqa with rows [latent | rope key]; as the
+// forward pass reads them: attn_q_nope and attn_q_rope, attn_kv_a and attn_k_rope.
+static void add_mla_attention(vkl_arch_tensor **out, const vkl_model_config *c, int l, bool fused)
+{
+    uint64_t d = c->dim, H = c->n_heads, r = c->rope_dim, nope = c->head_dim - r, lat = c->kv_lora_rank;
+    uint64_t in = c->q_lora_rank ? c->q_lora_rank : d;
+    add_norm(out, c->arch, l, "attn_norm", d);
+    if (c->q_lora_rank) {
+        add_linear(out, l, "attn_q_a", c->q_lora_rank, d, false);
+        add(out, l, "attn_q_a_norm.weight", VKL_ROLE_NORM, 1, c->q_lora_rank, 0, 0);
+    }
+    if (fused) {
+        add_linear(out, l, c->q_lora_rank ? "attn_q_b" : "attn_q", H * c->head_dim, in, false);
+        add_linear(out, l, "attn_kv_a_mqa", lat + r, d, false);
+    } else {
+        add_linear(out, l, "attn_q_nope", H * nope, in, false);
+        add_linear(out, l, "attn_q_rope", H * r, in, false);
+        add_linear(out, l, "attn_kv_a", lat, d, false);
+        add_linear(out, l, "attn_k_rope", r, d, false);
+    }
+    add(out, l, "attn_kv_a_norm.weight", VKL_ROLE_NORM, 1, lat, 0, 0);
+    add(out, l, "attn_k_b.weight", VKL_ROLE_MATRIX, 3, H, lat, nope);
+    add(out, l, "attn_v_b.weight", VKL_ROLE_MATRIX, 3, H, c->head_dim_v, lat);
+    add_linear(out, l, "attn_output", d, H * c->head_dim_v, false);
+}
+
+// Routed experts (SwiGLU, each expert_hidden_dim wide) and the shared experts' one FFN.
+static void add_experts(vkl_arch_tensor **out, const vkl_model_config *c, int l)
+{
+    uint64_t d = c->dim, h = c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim, e = c->n_experts;
+    add(out, l, "ffn_gate_inp.weight", VKL_ROLE_MATRIX, 2, e, d, 0);
+    add(out, l, "ffn_gate_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
+    add(out, l, "ffn_up_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
+    add(out, l, "ffn_down_exps.weight", VKL_ROLE_MATRIX, 3, e, d, h);
+    if (!c->n_shared_experts) return;
+    uint64_t s = (uint64_t)c->n_shared_experts * h;
+    add_linear(out, l, "ffn_gate_shexp", s, d, false);
+    add_linear(out, l, "ffn_up_shexp", s, d, false);
+    add_linear(out, l, "ffn_down_shexp", d, s, false);
+}
+
 static void add_ffn(vkl_arch_tensor **out, const vkl_model_config *c, int l, bool fused)
 {
     const vkl_arch *a = c->arch;
-    uint64_t d = c->dim, h = c->hidden_dim, e = c->n_experts;
+    uint64_t d = c->dim, h = c->hidden_dim;
     add_norm(out, a, l, "ffn_norm", d);
-    if (e) {
-        add(out, l, "ffn_gate_inp.weight", VKL_ROLE_MATRIX, 2, e, d, 0);
-        add(out, l, "ffn_gate_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
-        add(out, l, "ffn_up_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
-        add(out, l, "ffn_down_exps.weight", VKL_ROLE_MATRIX, 3, e, d, h);
+    if (vkl_layer_has_experts(c, l)) {
+        add_experts(out, c, l);
         return;
     }
     if (a->ffn == VKL_FFN_SWIGLU && a->fused_gate_up && fused) {
@@ -103,11 +142,17 @@ static void add_ffn(vkl_arch_tensor **out, const vkl_model_config *c, int l, boo
     add_linear(out, l, "ffn_down", d, h, a->linear_bias);
 }
 
+bool vkl_layer_has_experts(const vkl_model_config *c, int layer)
+{
+    return c->n_experts && (uint32_t)layer >= c->dense_lead;
+}
+
 void vkl_arch_tensors(const vkl_model_config *c, int layer, bool fused, vkl_arch_tensor **out)
 {
     const vkl_arch *a = c->arch;
     if (layer >= 0) {
-        add_attention(out, c, layer, fused);
+        if (a->mla) add_mla_attention(out, c, layer, fused);
+        else add_attention(out, c, layer, fused);
         add_ffn(out, c, layer, fused);
         return;
     }

@@ -32,6 +32,8 @@ typedef struct vkl_arch {
     vkl_ffn_kind ffn;
     bool fused_gate_up;        // the file's ffn_up holds rows gate then up, split at load
     bool experts;              // <name>.expert_count routed SwiGLU experts may replace the dense FFN
+    bool expert_weights_norm;  // the top-k weights are renormalised unless <name>.expert_weights_norm says
+    bool mla;                  // multi-head latent attention (model.h; host/archs/deepseek2.c)
     bool head_dim_key;         // <name>.attention.key_length sets the head size (else dim / heads)
     bool sliding_window_key;   // files carry <name>.attention.sliding_window (llama.cpp requires it of Phi-3)
 } vkl_arch;
@@ -57,6 +59,8 @@ typedef struct vkl_arch_tensor {
 } vkl_arch_tensor;
 
 struct vkl_model_config;
+// Whether layer `layer` has routed experts (MoE models past their dense_lead dense layers).
+bool vkl_layer_has_experts(const struct vkl_model_config *c, int layer);
 // The tensors of `layer` (-1: those outside the layers), appended to the stb_ds array *out: as
 // the file has them (`fused`: attn_qkv, a fused ffn_up) or as the forward pass reads them.
 void vkl_arch_tensors(const struct vkl_model_config *c, int layer, bool fused, vkl_arch_tensor **out);

@@ -48,20 +48,31 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
     memset(f, 0, sizeof *f);
     const vkl_model_config *c = &model->config;
     if (!vkl_model_check(model)) return VKL_ERR_INVALID_ARG;
-    size_t kv = (size_t)c->n_kv_heads * c->head_dim, cache = (size_t)c->n_layers * context * kv;
-    size_t q = (size_t)c->n_heads * c->head_dim, wide = q > c->dim ? q : c->dim;  // xb holds the attention output too
+    size_t kv = (size_t)c->n_kv_heads * c->head_dim, v_row = kv, q = (size_t)c->n_heads * c->head_dim;
+    if (c->arch->mla) {  // the caches hold the latent and the RoPE key; v holds the RoPE key
+        kv = c->kv_lora_rank;
+        v_row = c->rope_dim;
+        f->q_lat = malloc((size_t)c->n_heads * c->kv_lora_rank * sizeof(float));
+        f->o_lat = malloc((size_t)c->n_heads * c->kv_lora_rank * sizeof(float));
+        if (!f->q_lat || !f->o_lat) return vkl_cpu_forward_free(f), VKL_ERR_OUT_OF_MEMORY;
+    }
+    size_t cache = (size_t)c->n_layers * context * kv, v_cache = (size_t)c->n_layers * context * v_row;
+    size_t wide = q > c->dim ? q : c->dim;  // xb holds the attention output too
+    if (c->q_lora_rank > wide) wide = c->q_lora_rank;
     f->model = model;
     f->context = context;
     f->x = malloc(c->dim * sizeof(float));
     f->xb = malloc(wide * sizeof(float));
-    f->xb2 = malloc(c->dim * sizeof(float));
+    f->xb2 = malloc(wide * sizeof(float));  // also the query's low-rank step (MLA)
     f->q = malloc(q * sizeof(float));
     f->k = malloc(kv * sizeof(float));
     f->v = malloc(kv * sizeof(float));
-    f->hb = malloc(c->hidden_dim * sizeof(float));
-    f->hb2 = malloc(c->hidden_dim * sizeof(float));
+    size_t hidden = c->hidden_dim;
+    if ((size_t)c->n_shared_experts * c->expert_hidden_dim > hidden) hidden = (size_t)c->n_shared_experts * c->expert_hidden_dim;
+    f->hb = malloc(hidden * sizeof(float));
+    f->hb2 = malloc(hidden * sizeof(float));
     f->k_cache = calloc(cache, sizeof(float));
-    f->v_cache = calloc(cache, sizeof(float));
+    f->v_cache = calloc(v_cache, sizeof(float));
     bool moe_ok = true;
     if (c->n_experts) {
         f->router = malloc(c->n_experts * sizeof(float));
@@ -89,6 +100,8 @@ void vkl_cpu_forward_free(vkl_cpu_forward *f)
     free(f->hb2);
     free(f->k_cache);
     free(f->v_cache);
+    free(f->q_lat);
+    free(f->o_lat);
     free(f->router);
     free(f->route_w);
     free(f->route_ids);
@@ -145,17 +158,57 @@ static void attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
     ref_add(f->x, f->x, f->xb2, d);
 }
 
+// Multi-head latent attention (host/archs/deepseek2.c): the query's nope part absorbs the key
+// up-projection, attention runs over the cached latents and RoPE keys, the value up-projection
+// turns each head's latent output into its value.
+static void mla_attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
+{
+    const vkl_model_config *c = &f->model->config;
+    uint32_t d = c->dim, H = c->n_heads, r = c->rope_dim, nope = c->head_dim - r, lat = c->kv_lora_rank;
+    uint32_t in = c->q_lora_rank ? c->q_lora_rank : d;
+    float *latent_cache = f->k_cache + (size_t)l * f->context * lat, *rope_cache = f->v_cache + (size_t)l * f->context * r;
+    float *q_nope = f->q, *q_rope = f->q + (size_t)H * nope, *latent = f->k, *k_rope = f->v, *q_in = f->xb;
+    norm(f, f->xb, f->x, (int)l, "attn_norm", d);
+    if (c->q_lora_rank) {  // the query's low-rank step
+        linear(f, f->xb2, f->xb, (int)l, "attn_q_a", c->q_lora_rank, d);
+        ref_rms_norm(f->xb2, f->xb2, weight(f, (int)l, "attn_q_a_norm.weight", c->q_lora_rank), 1, c->q_lora_rank,
+                     c->norm_eps);
+        q_in = f->xb2;
+    }
+    linear(f, q_nope, q_in, (int)l, "attn_q_nope", H * nope, in);
+    linear(f, q_rope, q_in, (int)l, "attn_q_rope", H * r, in);
+    linear(f, latent, f->xb, (int)l, "attn_kv_a", lat, d);
+    linear(f, k_rope, f->xb, (int)l, "attn_k_rope", r, d);
+    ref_rms_norm(latent, latent, weight(f, (int)l, "attn_kv_a_norm.weight", lat), 1, lat, c->norm_eps);
+    ref_rope(q_rope, k_rope, 1, H, 1, r, r, c->arch->rope_neox, pos, c->rope_base);
+    ref_kv_append(latent_cache, rope_cache, latent, k_rope, 1, lat, r, pos, false);
+    ref_head_matmul(f->q_lat, q_nope, weight(f, (int)l, "attn_k_b.weight", (uint64_t)H * lat * nope), 1, H, lat, nope);
+    ref_attention_mla(f->o_lat, f->q_lat, q_rope, latent_cache, rope_cache, 1, H, lat, r, pos, 1.0 / sqrt(c->head_dim));
+    ref_head_matmul(f->xb, f->o_lat, weight(f, (int)l, "attn_v_b.weight", (uint64_t)H * c->head_dim_v * lat), 1, H,
+                    c->head_dim_v, lat);
+    linear(f, f->xb2, f->xb, (int)l, "attn_output", d, H * c->head_dim_v);
+    ref_add(f->x, f->x, f->xb2, d);
+}
+
 // Router, top-k with renormalised weights (Mixtral), the chosen experts' SwiGLU FFNs.
 static void moe_block(vkl_cpu_forward *f, uint32_t l)
 {
     const vkl_model *m = f->model;
     const vkl_model_config *c = &m->config;
-    uint64_t d = c->dim, h = c->hidden_dim, e = c->n_experts;
+    uint64_t d = c->dim, h = c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim, e = c->n_experts;
     ref_matmul(f->router, f->xb, weight(f, l, "ffn_gate_inp.weight", e * d), 1, c->n_experts, c->dim);
     ref_moe(f->xb2, f->route_ids, f->route_w, f->xb, f->router, weight(f, l, "ffn_gate_exps.weight", e * h * d),
             weight(f, l, "ffn_up_exps.weight", e * h * d), weight(f, l, "ffn_down_exps.weight", e * d * h), 1, c->dim,
-            c->hidden_dim, c->n_experts, c->n_experts_used, true);
+            (uint32_t)h, c->n_experts, c->n_experts_used, c->expert_weights_norm);
     ref_add(f->x, f->x, f->xb2, c->dim);
+    if (c->n_shared_experts) {  // x += the shared experts' FFN of xb
+        uint32_t s = c->n_shared_experts * (uint32_t)h;
+        linear(f, f->hb, f->xb, (int)l, "ffn_gate_shexp", s, c->dim);
+        linear(f, f->hb2, f->xb, (int)l, "ffn_up_shexp", s, c->dim);
+        ref_swiglu(f->hb, f->hb, f->hb2, s);
+        linear(f, f->xb2, f->hb, (int)l, "ffn_down_shexp", c->dim, s);
+        ref_add(f->x, f->x, f->xb2, c->dim);
+    }
     // The load statistics: counts of the chosen experts and the softmax of the router.
     uint32_t counts[256] = { 0 };
     float probs[256];
@@ -173,7 +226,7 @@ static void ffn_block(vkl_cpu_forward *f, uint32_t l)
     const vkl_model_config *c = &m->config;
     uint32_t d = c->dim, h = c->hidden_dim;
     norm(f, f->xb, f->x, (int)l, "ffn_norm", d);
-    if (c->n_experts) return moe_block(f, l);
+    if (vkl_layer_has_experts(c, (int)l)) return moe_block(f, l);
     if (c->arch->ffn == VKL_FFN_GELU) {
         linear(f, f->hb, f->xb, (int)l, "ffn_up", h, d);
         ref_gelu(f->hb, f->hb, h);
@@ -198,7 +251,8 @@ void vkl_cpu_forward_token(vkl_cpu_forward *f, uint32_t token, uint32_t pos, flo
         ref_add(f->x, f->x, f->xb, c->dim);
     }
     for (uint32_t l = 0; l < c->n_layers; l++) {
-        attention_block(f, l, pos);
+        if (c->arch->mla) mla_attention_block(f, l, pos);
+        else attention_block(f, l, pos);
         ffn_block(f, l);
     }
     norm(f, f->x, f->x, -1, "output_norm", c->dim);

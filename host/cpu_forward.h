@@ -11,7 +11,8 @@ typedef struct vkl_cpu_forward {
     uint32_t context;                  // KV-cache positions
     float *x, *xb, *xb2, *q, *k, *v;   // activations of one token
     float *hb, *hb2;                   // (hidden_dim)
-    float *k_cache, *v_cache;          // (n_layers, context, n_kv_heads * head_dim)
+    float *k_cache, *v_cache;          // (n_layers, context, n_kv_heads * head_dim); MLA: latent, RoPE key
+    float *q_lat, *o_lat;              // MLA: absorbed queries, attention outputs (n_heads, kv_lora_rank)
     float *router, *route_w;           // MoE: router logits (n_experts), chosen weights (k)
     uint32_t *route_ids;               // MoE: chosen experts (k)
     vkl_moe_stats moe_stats;           // MoE: expert load so far

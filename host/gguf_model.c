@@ -86,11 +86,70 @@ static bool rope_scaling_absent(const vkl_gguf *g, const vkl_arch *a)
     return true;
 }
 
+// Routing options (DeepSeek-V2's): the expert width, shared experts, leading dense layers,
+// renormalised top-k weights; the options vkllm does not apply yet are refused by name.
+static bool read_expert_config(const vkl_gguf *g, vkl_model_config *c)
+{
+    const vkl_arch *a = c->arch;
+    uint32_t norm = a->expert_weights_norm, gating = 1;
+    float scale = 1.0f;
+    if (!arch_u32(g, a, "expert_feed_forward_length", &c->expert_hidden_dim, false) ||
+        !arch_u32(g, a, "expert_shared_count", &c->n_shared_experts, false) ||
+        !arch_u32(g, a, "leading_dense_block_count", &c->dense_lead, false) ||
+        !arch_u32(g, a, "expert_weights_norm", &norm, false) || !arch_u32(g, a, "expert_gating_func", &gating, false) ||
+        !arch_f32(g, a, "expert_weights_scale", &scale))
+        return false;
+    c->expert_weights_norm = norm != 0;
+    if (gating != 1 || (scale != 1.0f && scale != 0.0f)) {
+        vkl_log_error("%s: %s.expert_gating_func %u (1: softmax) and expert_weights_scale %g: vkllm applies softmax "
+                      "gating with weights unscaled only, so far", g->path, a->name, gating, scale);
+        return false;
+    }
+    return true;
+}
+
+// Multi-head latent attention's sizes (model.h). Files converted since llama.cpp's MLA support
+// give the query/key and value head sizes as key_length_mla / value_length_mla (key_length
+// being the latent plus the RoPE key there); older ones as key_length / value_length.
+static bool read_mla_config(const vkl_gguf *g, vkl_model_config *c)
+{
+    const vkl_arch *a = c->arch;
+    if (!a->mla) return true;
+    c->head_dim_v = c->head_dim;
+    if (!arch_u32(g, a, "attention.kv_lora_rank", &c->kv_lora_rank, true) ||
+        !arch_u32(g, a, "attention.q_lora_rank", &c->q_lora_rank, false) ||
+        !arch_u32(g, a, "attention.value_length", &c->head_dim_v, false) ||
+        !arch_u32(g, a, "attention.key_length_mla", &c->head_dim, false) ||
+        !arch_u32(g, a, "attention.value_length_mla", &c->head_dim_v, false))
+        return false;
+    c->n_kv_heads = 1;  // one latent and one RoPE key a token, shared by every head
+    return true;
+}
+
+static bool mla_sizes_in_range(const vkl_gguf *g, const vkl_model_config *c)
+{
+    bool experts_ok = c->dense_lead <= c->n_layers && c->n_shared_experts <= 64 && c->expert_hidden_dim <= (1u << 18);
+    if (!c->arch->mla && experts_ok) return true;
+    if (experts_ok && (!c->arch->mla ||
+                       (c->rope_dim < c->head_dim && c->rope_dim % 4 == 0 && c->rope_dim <= 128 &&
+                        (c->head_dim - c->rope_dim) % 4 == 0 && c->kv_lora_rank && c->kv_lora_rank % 4 == 0 &&
+                        c->kv_lora_rank <= 1024 && c->head_dim_v && c->head_dim_v <= 1024 &&
+                        c->q_lora_rank <= (1u << 16))))
+        return true;
+    vkl_log_error("%s: inconsistent sizes for %s: kv_lora_rank %u (multiple of 4, up to 1024), q_lora_rank %u, head "
+                  "size %u with %u rotated (multiples of 4, up to 128), value head size %u, leading dense layers %u of "
+                  "%u, shared experts %u, expert width %u", g->path, c->arch->name, c->kv_lora_rank, c->q_lora_rank,
+                  c->head_dim, c->rope_dim, c->head_dim_v, c->dense_lead, c->n_layers, c->n_shared_experts,
+                  c->expert_hidden_dim);
+    return false;
+}
+
 static bool read_config(const vkl_gguf *g, vkl_model_config *c)
 {
     const vkl_arch *a = read_arch(g);
     if (!a || !rope_scaling_absent(g, a)) return false;
-    *c = (vkl_model_config){ .arch = a, .rope_base = 10000.0f, .norm_eps = 1e-5f };
+    *c = (vkl_model_config){ .arch = a, .rope_base = 10000.0f, .norm_eps = 1e-5f,
+                             .expert_weights_norm = a->expert_weights_norm };
     if (!arch_u32(g, a, "context_length", &c->context, true) || !arch_u32(g, a, "embedding_length", &c->dim, true) ||
         !arch_u32(g, a, "block_count", &c->n_layers, true) ||
         !arch_u32(g, a, "feed_forward_length", &c->hidden_dim, true) ||
@@ -113,7 +172,7 @@ static bool read_config(const vkl_gguf *g, vkl_model_config *c)
            arch_u32(g, a, "expert_count", &c->n_experts, false) &&
            arch_u32(g, a, "expert_used_count", &c->n_experts_used, false) &&
            arch_f32(g, a, "rope.freq_base", &c->rope_base) && arch_f32(g, a, a->eps_key, &c->norm_eps) &&
-           sizes_in_range(g, c);
+           read_expert_config(g, c) && read_mla_config(g, c) && sizes_in_range(g, c) && mla_sizes_in_range(g, c);
 }
 
 static bool add_tensors(const vkl_gguf *g, vkl_model *model)
@@ -214,12 +273,126 @@ static bool split_fused(vkl_model *m)
     return true;
 }
 
+// A tensor of f32 values the model owns from now on (`values`, malloc'd), replacing any of that name.
+static void add_owned_f32(vkl_model *m, const char *name, uint32_t n_dims, const uint64_t *dims, float *values)
+{
+    vkl_model_tensor t = { .dtype = VKL_DTYPE_F32, .n_dims = n_dims, .data = values, .count = 1 };
+    snprintf(t.name, sizeof t.name, "%s", name);
+    for (uint32_t d = 0; d < n_dims; d++) t.count *= t.dims[d] = dims[d];
+    t.bytes = t.count * 4;
+    const vkl_model_tensor *old = vkl_model_find(m, name);
+    if (old) arrdel(m->tensors, old - m->tensors);
+    arrput(m->tensors, t);
+    arrput(m->owned, values);
+}
+
+// The values of tensor t as f32 (malloc'd), or NULL when out of memory (logged).
+static float *dequantized(const vkl_model *m, const vkl_model_tensor *t)
+{
+    float *values = t->count <= SIZE_MAX / 4 ? malloc(t->count * 4) : NULL;
+    if (!values) vkl_log_error("%s: no memory for the %llu values of %s", m->path, (unsigned long long)t->count, t->name);
+    else vkl_format_dequantize(vkl_format_of(t->dtype), t->data, t->count, values);
+    return values;
+}
+
+// The query's rows (head by head, [nope | rope] each) reordered in place into all heads' nope
+// rows, then all rope rows, which then split into attn_q_nope and attn_q_rope. Rows are whole
+// blocks, so this works in every format; the file buffer is the model's own copy.
+static bool split_mla_query(vkl_model *m, int l)
+{
+    const vkl_model_config *c = &m->config;
+    const char *name = c->q_lora_rank ? "attn_q_b.weight" : "attn_q.weight";
+    char full[64];
+    const vkl_model_tensor *t = vkl_model_find_layer(m, l, name, full);
+    uint64_t H = c->n_heads, r = c->rope_dim, nope = c->head_dim - r;
+    if (!t || t->n_dims != 2 || t->dims[0] != H * c->head_dim) {
+        vkl_log_error("%s: tensor %s is missing or does not have %llu rows", m->path, full,
+                      (unsigned long long)(H * c->head_dim));
+        return false;
+    }
+    uint64_t row = t->bytes / t->dims[0];
+    uint8_t *data = (uint8_t *)t->data, *copy = malloc(t->bytes);
+    if (!copy) return false;
+    memcpy(copy, data, t->bytes);
+    for (uint64_t h = 0; h < H; h++) {
+        memcpy(data + h * nope * row, copy + h * c->head_dim * row, nope * row);
+        memcpy(data + (H * nope + h * r) * row, copy + (h * c->head_dim + nope) * row, r * row);
+    }
+    free(copy);
+    static const char *const PARTS[] = { "attn_q_nope.weight", "attn_q_rope.weight" };
+    const uint64_t rows[] = { H * nope, H * r };
+    return split_rows(m, l, name, true, 2, PARTS, rows);
+}
+
+// attn_k_b and attn_v_b as head_matmul reads them: f32 or f16, else dequantized to f32; from
+// attn_kv_b (files converted before llama.cpp's MLA support: per head nope rows of K, then v
+// rows of V, over the latent) where they are absent: V's rows as they are, K's transposed.
+static bool prepare_mla_up_projections(vkl_model *m, int l)
+{
+    const vkl_model_config *c = &m->config;
+    uint64_t H = c->n_heads, lat = c->kv_lora_rank, nope = c->head_dim - c->rope_dim, v = c->head_dim_v;
+    char k_name[64], v_name[64], kv_name[64];
+    const vkl_model_tensor *kb = vkl_model_find_layer(m, l, "attn_k_b.weight", k_name);
+    const vkl_model_tensor *vb = vkl_model_find_layer(m, l, "attn_v_b.weight", v_name);
+    const vkl_model_tensor *kvb = vkl_model_find_layer(m, l, "attn_kv_b.weight", kv_name);
+    if (kb && vb) {
+        static const char *const NAMES[] = { "attn_k_b.weight", "attn_v_b.weight" };
+        for (int i = 0; i < 2; i++) {
+            const vkl_model_tensor *t = vkl_model_find_layer(m, l, NAMES[i], NULL);  // found again: the array moves
+            if (t->dtype == VKL_DTYPE_F32 || t->dtype == VKL_DTYPE_F16) continue;
+            float *values = dequantized(m, t);
+            if (!values) return false;
+            char name[64];
+            uint64_t dims[4];
+            uint32_t n_dims = t->n_dims;
+            memcpy(name, t->name, sizeof name);
+            memcpy(dims, t->dims, sizeof dims);
+            add_owned_f32(m, name, n_dims, dims, values);
+        }
+        return true;
+    }
+    if (!kvb || kvb->count != H * (nope + v) * lat) {
+        vkl_log_error("%s: %s and %s, or %s of %llu x %llu, are missing", m->path, k_name, v_name, kv_name,
+                      (unsigned long long)(H * (nope + v)), (unsigned long long)lat);
+        return false;
+    }
+    float *all = dequantized(m, kvb), *k = malloc(H * lat * nope * 4), *vv = malloc(H * v * lat * 4);
+    if (!all || !k || !vv) {
+        free(all), free(k), free(vv);
+        return false;
+    }
+    for (uint64_t h = 0; h < H; h++) {
+        const float *head = all + h * (nope + v) * lat;
+        for (uint64_t i = 0; i < lat; i++)
+            for (uint64_t n = 0; n < nope; n++) k[(h * lat + i) * nope + n] = head[n * lat + i];
+        memcpy(vv + h * v * lat, head + nope * lat, v * lat * 4);
+    }
+    free(all);
+    arrdel(m->tensors, kvb - m->tensors);
+    add_owned_f32(m, k_name, 3, (const uint64_t[]){ H, lat, nope }, k);
+    add_owned_f32(m, v_name, 3, (const uint64_t[]){ H, v, lat }, vv);
+    return true;
+}
+
+// Multi-head latent attention's tensors as the forward passes read them (host/arch.c).
+static bool prepare_mla(vkl_model *m)
+{
+    const vkl_model_config *c = &m->config;
+    static const char *const KV_A[] = { "attn_kv_a.weight", "attn_k_rope.weight" };
+    const uint64_t kv_a_rows[] = { c->kv_lora_rank, c->rope_dim };
+    for (int l = 0; c->arch->mla && l < (int)c->n_layers; l++)
+        if (!split_mla_query(m, l) || !split_rows(m, l, "attn_kv_a_mqa.weight", true, 2, KV_A, kv_a_rows) ||
+            !prepare_mla_up_projections(m, l))
+            return false;
+    return true;
+}
+
 vkl_status vkl_gguf_model_load(vkl_model *model, vkl_tokenizer *tokenizer)
 {
     vkl_gguf g;
     VKL_TRY(vkl_gguf_parse(model->path, model->file_data, model->file_size, &g));
     vkl_status status = VKL_ERR_INVALID_ARG;
-    if (read_config(&g, &model->config) && add_tensors(&g, model) && split_fused(model))
+    if (read_config(&g, &model->config) && add_tensors(&g, model) && split_fused(model) && prepare_mla(model))
         status = tokenizer ? vkl_tokenizer_load_gguf(&g, model->config.vocab_size, tokenizer) : VKL_OK;
     vkl_gguf_free(&g);
     return status;

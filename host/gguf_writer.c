@@ -139,6 +139,12 @@ static void key(writer *w, const char *k, uint32_t type) { put_string(w, k); put
 static void kv_u32(writer *w, const char *k, uint32_t v) { key(w, k, GGUF_UINT32); put_u32(w, v); }
 static void kv_f32(writer *w, const char *k, float v) { key(w, k, GGUF_FLOAT32); put(w, &v, 4); }
 static void kv_string(writer *w, const char *k, const char *v) { key(w, k, GGUF_STRING); put_string(w, v); }
+static void kv_bool(writer *w, const char *k, bool v)
+{
+    uint8_t b = v;
+    key(w, k, GGUF_BOOL);
+    put(w, &b, 1);
+}
 
 void vkl_gguf_writer_kv_u32(writer *w, const char *k, uint32_t v) { kv_u32(w, k, v); }
 void vkl_gguf_writer_kv_f32(writer *w, const char *k, float v) { kv_f32(w, k, v); }
@@ -382,6 +388,39 @@ static void kv_arch_f32(writer *w, const vkl_arch *a, const char *k, float v)
     kv_f32(w, full, v);
 }
 
+// Multi-head latent attention's sizes as llama.cpp's converter writes them since its MLA
+// support: one KV head, key_length the latent plus the RoPE key, value_length the latent, and
+// the query/key and value head sizes as key_length_mla / value_length_mla.
+static void write_mla_metadata(writer *w, const vkl_model_config *c)
+{
+    const vkl_arch *a = c->arch;
+    kv_arch_u32(w, a, "attention.head_count_kv", 1);
+    kv_arch_u32(w, a, "attention.kv_lora_rank", c->kv_lora_rank);
+    if (c->q_lora_rank) kv_arch_u32(w, a, "attention.q_lora_rank", c->q_lora_rank);
+    kv_arch_u32(w, a, "attention.key_length", c->kv_lora_rank + c->rope_dim);
+    kv_arch_u32(w, a, "attention.value_length", c->kv_lora_rank);
+    kv_arch_u32(w, a, "attention.key_length_mla", c->head_dim);
+    kv_arch_u32(w, a, "attention.value_length_mla", c->head_dim_v);
+    kv_arch_u32(w, a, "rope.dimension_count", c->rope_dim);
+}
+
+// DeepSeek-style routing: expert width, shared experts, leading dense layers, softmax gating.
+static void write_expert_metadata(writer *w, const vkl_model_config *c)
+{
+    const vkl_arch *a = c->arch;
+    kv_arch_u32(w, a, "expert_count", c->n_experts);
+    kv_arch_u32(w, a, "expert_used_count", c->n_experts_used);
+    if (!c->expert_hidden_dim) return;
+    char key_name[128];
+    kv_arch_u32(w, a, "expert_feed_forward_length", c->expert_hidden_dim);
+    kv_arch_u32(w, a, "expert_shared_count", c->n_shared_experts);
+    kv_arch_u32(w, a, "leading_dense_block_count", c->dense_lead);
+    kv_arch_f32(w, a, "expert_weights_scale", 1.0f);
+    snprintf(key_name, sizeof key_name, "%s.expert_weights_norm", a->name);
+    kv_bool(w, key_name, c->expert_weights_norm);
+    kv_arch_u32(w, a, "expert_gating_func", 1);  // softmax
+}
+
 static void write_metadata(writer *w, const vkl_synthetic_model *m)
 {
     const vkl_model_config *c = &m->config;
@@ -398,22 +437,21 @@ static void write_metadata(writer *w, const vkl_synthetic_model *m)
     kv_arch_u32(w, a, "block_count", c->n_layers);
     kv_arch_u32(w, a, "feed_forward_length", c->hidden_dim);
     kv_arch_u32(w, a, "attention.head_count", c->n_heads);
-    kv_arch_u32(w, a, "attention.head_count_kv", c->n_kv_heads);
-    if (a->head_dim_key) {
-        kv_arch_u32(w, a, "attention.key_length", c->head_dim);
-        kv_arch_u32(w, a, "attention.value_length", c->head_dim);
+    if (a->mla) {
+        write_mla_metadata(w, c);
+    } else {
+        kv_arch_u32(w, a, "attention.head_count_kv", c->n_kv_heads);
+        if (a->head_dim_key) {
+            kv_arch_u32(w, a, "attention.key_length", c->head_dim);
+            kv_arch_u32(w, a, "attention.value_length", c->head_dim);
+        }
+        if (!a->learned_positions) kv_arch_u32(w, a, "rope.dimension_count", c->head_dim);
     }
-    if (!a->learned_positions) {
-        kv_arch_u32(w, a, "rope.dimension_count", c->head_dim);
-        kv_arch_f32(w, a, "rope.freq_base", c->rope_base);
-    }
+    if (!a->learned_positions) kv_arch_f32(w, a, "rope.freq_base", c->rope_base);
     kv_arch_f32(w, a, a->eps_key, c->norm_eps);
     if (a->sliding_window_key)  // the whole context: no window
         kv_arch_u32(w, a, "attention.sliding_window", c->context);
-    if (c->n_experts) {
-        kv_arch_u32(w, a, "expert_count", c->n_experts);
-        kv_arch_u32(w, a, "expert_used_count", c->n_experts_used);
-    }
+    if (c->n_experts) write_expert_metadata(w, c);
     write_vocabulary(w, m);
 }
 

@@ -54,6 +54,8 @@ void vkl_model_free(vkl_model *model)
     if (model->tokenizer) vkl_tokenizer_free(model->tokenizer);
     free(model->tokenizer);
     arrfree(model->tensors);
+    for (ptrdiff_t i = 0; i < arrlen(model->owned); i++) free(model->owned[i]);
+    arrfree(model->owned);
     free(model->file_data);
     memset(model, 0, sizeof *model);
 }
@@ -124,13 +126,14 @@ bool vkl_model_check(const vkl_model *m)
             ok = check_tensor(m, need[i].name, count);
         }
         arrfree(need);
-        if (ok && l >= 0 && c->n_experts) ok = same_expert_types(m, l);
+        if (ok && l >= 0 && vkl_layer_has_experts(c, l)) ok = same_expert_types(m, l);
     }
     return ok;
 }
 
 uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c)
 {
+    if (c->arch && c->arch->mla) return (uint64_t)c->n_layers * (c->kv_lora_rank + c->rope_dim) * sizeof(float);
     return 2ull * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
 }
 

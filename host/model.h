@@ -27,6 +27,16 @@ typedef struct vkl_model_config {
     float norm_eps;          // of every RMSNorm or LayerNorm
     uint32_t n_experts;      // 0: dense FFN
     uint32_t n_experts_used;
+    bool expert_weights_norm;     // the top-k routing weights renormalised to sum to 1 (Mixtral)
+    uint32_t expert_hidden_dim;   // each routed expert's width (0: hidden_dim)
+    uint32_t n_shared_experts;    // experts every token also goes through, one FFN of that many widths
+    uint32_t dense_lead;          // leading layers with a dense FFN (hidden_dim) before the MoE ones
+    // Multi-head latent attention (arch->mla; DeepSeek-V2): head_dim is a query/key head's width
+    // (its first head_dim - rope_dim values without position, the last rope_dim rotated), and
+    // each token caches a latent of kv_lora_rank values and one rope_dim-wide RoPE key.
+    uint32_t kv_lora_rank;
+    uint32_t q_lora_rank;         // the query's low-rank step (attn_q_a, attn_q_b); 0: attn_q
+    uint32_t head_dim_v;          // a value head's width; attn_output reads n_heads * head_dim_v
 } vkl_model_config;
 
 typedef struct vkl_model_tensor {
@@ -43,6 +53,7 @@ struct vkl_tokenizer;
 
 typedef struct vkl_model {
     vkl_model_config config;
+    void **owned;               // stb_ds array: buffers of tensors made at load (not views of the file)
     struct vkl_tokenizer *tokenizer;  // from the file (GGUF), or NULL (llama2.c: pass -z)
     vkl_model_tensor *tensors;  // stb_ds array
     void *file_data;            // owned
@@ -64,7 +75,8 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
 // config.n_experts): present, with the element count the config implies; norms and biases f32.
 // Logs the first problem, naming the file and tensor.
 bool vkl_model_check(const vkl_model *model);
-// Bytes of KV cache a token takes: keys and values of every layer's KV heads (f32).
+// Bytes of KV cache a token takes: keys and values of every layer's KV heads, or MLA's latent
+// and RoPE key (f32).
 uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c);
 // Bytes of weights a decode step reads: every tensor but the embedding table (one row of it)
 // and, of MoE expert tensors, the share of the experts a token uses.

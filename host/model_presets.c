@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "host/arch.h"
+#include "host/model.h"
 
 // Shapes as the models' published configs give them; tied: no output.weight (the classifier is
 // token_embd, as those models' GGUF files ship it; GPT-2's converter writes output.weight).
@@ -26,6 +27,13 @@ const vkl_model_preset vkl_model_presets[] = {
     { "qwen3-0.6b", { .arch = &vkl_arch_qwen3, .dim = 1024, .hidden_dim = 3072, .n_layers = 28, .n_heads = 16,
                       .n_kv_heads = 8, .head_dim = 128, .vocab_size = 151936, .context = 40960, .rope_base = 1e6f,
                       .norm_eps = 1e-6f }, true },
+    // DeepSeek-V2-Lite without its YaRN long-context scaling (which vkllm does not apply yet):
+    // the original 4,096 positions.
+    { "deepseek-v2-lite", { .arch = &vkl_arch_deepseek2, .dim = 2048, .hidden_dim = 10944, .n_layers = 27, .n_heads = 16,
+                            .n_kv_heads = 1, .head_dim = 192, .rope_dim = 64, .head_dim_v = 128, .kv_lora_rank = 512,
+                            .vocab_size = 102400, .context = 4096, .rope_base = 10000.0f, .norm_eps = 1e-6f,
+                            .n_experts = 64, .n_experts_used = 6, .expert_hidden_dim = 1408, .n_shared_experts = 2,
+                            .dense_lead = 1 } },
     { "phi3-mini", { .arch = &vkl_arch_phi3, .dim = 3072, .hidden_dim = 8192, .n_layers = 32, .n_heads = 32,
                      .n_kv_heads = 32, .vocab_size = 32064, .context = 4096, .rope_base = 10000.0f, .norm_eps = 1e-5f } },
 };
@@ -51,4 +59,27 @@ uint32_t vkl_preset_head_dim(const vkl_model_preset *p, uint32_t dim, uint32_t n
     if (!c->head_dim) return dim / n_heads;
     // The preset's head size relative to dim / heads (Qwen3-0.6B: 128 against 64), kept.
     return (uint32_t)((uint64_t)c->head_dim * c->n_heads * dim / ((uint64_t)c->dim * n_heads));
+}
+
+// x * num / den rounded to a multiple of 4, at least 4 (MLA's widths are read 4 at a time).
+static uint32_t scaled4(uint32_t x, uint64_t num, uint64_t den)
+{
+    uint64_t v = ((uint64_t)x * num + den * 2) / (den * 4) * 4;
+    return v < 4 ? 4 : (uint32_t)v;
+}
+
+void vkl_preset_fill(const vkl_model_preset *p, vkl_model_config *c)
+{
+    const vkl_model_config *pc = &p->config;
+    c->head_dim = c->n_heads && c->dim % c->n_heads == 0 ? vkl_preset_head_dim(p, c->dim, c->n_heads) : 0;
+    if (pc->expert_hidden_dim) c->expert_hidden_dim = scaled4(pc->expert_hidden_dim, c->hidden_dim, pc->hidden_dim);
+    if (c->dense_lead >= c->n_layers) c->dense_lead = c->n_layers ? c->n_layers - 1 : 0;  // a MoE layer at least
+    if (!pc->arch->mla || !c->head_dim) return;
+    c->n_kv_heads = 1;
+    c->kv_lora_rank = scaled4(pc->kv_lora_rank, c->dim, pc->dim);
+    c->q_lora_rank = pc->q_lora_rank ? scaled4(pc->q_lora_rank, c->dim, pc->dim) : 0;
+    c->rope_dim = scaled4(pc->rope_dim, c->head_dim, pc->head_dim);
+    c->head_dim_v = scaled4(pc->head_dim_v, c->head_dim, pc->head_dim);
+    c->head_dim = scaled4(c->head_dim, 1, 1);
+    if (c->head_dim < c->rope_dim + 4) c->head_dim = c->rope_dim + 4;  // some dimensions without position
 }

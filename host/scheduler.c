@@ -11,6 +11,8 @@
 #include "host/dispatch.h"
 #include "host/formats.h"
 #include "host/kernels/attention.h"
+#include "host/kernels/attention_mla.h"
+#include "host/kernels/head_matmul.h"
 #include "host/kernels/attn_qkv.h"
 #include "host/kernels/embedding.h"
 #include "host/kernels/ffn_gate_up.h"
@@ -23,6 +25,9 @@
 
 enum {
     ACT_X, ACT_XB, ACT_XB2, ACT_Q, ACT_K, ACT_V, ACT_HB, ACT_HB2, ACT_PARTIALS, ACT_TABLE,
+    // multi-head latent attention only: the rotated queries, the query's low-rank step, the
+    // absorbed queries and the latent outputs (K holds the latent, V the RoPE key)
+    ACT_Q_ROPE, ACT_Q_A, ACT_Q_LAT, ACT_O_LAT,
     // MoE blocks only: the moe kernel's tensors (host/kernels/moe.c)
     ACT_ROUTER, ACT_PROBS, ACT_IDS, ACT_WEIGHTS, ACT_OFFSETS, ACT_PERM, ACT_INV, ACT_TILES, ACT_GATE, ACT_UP,
     ACT_HIDDEN, ACT_Y, ACT_COUNT
@@ -70,6 +75,30 @@ struct vkl_scheduler {
 
 static vkl_binding whole(const vkl_buffer *b) { return (vkl_binding){ b, 0, b->size }; }
 
+// Multi-head latent attention's activations (the K and V rows hold the latent and RoPE key).
+static void mla_sizes(const vkl_model_config *c, uint64_t rows, uint32_t context, uint64_t sizes[ACT_COUNT])
+{
+    if (!c->arch->mla) return;
+    uint64_t H = c->n_heads, lat = c->kv_lora_rank, partials = vkl_attention_mla_partials((uint32_t)rows, c->n_heads,
+                                                                                           c->kv_lora_rank, context);
+    sizes[ACT_K] = rows * lat;
+    sizes[ACT_V] = rows * c->rope_dim;
+    sizes[ACT_Q_ROPE] = rows * H * c->rope_dim;
+    sizes[ACT_Q_A] = rows * c->q_lora_rank;
+    sizes[ACT_Q_LAT] = sizes[ACT_O_LAT] = rows * H * lat;
+    if (partials > sizes[ACT_PARTIALS]) sizes[ACT_PARTIALS] = partials;
+}
+
+// Bytes of one layer's K and V cache rows a position (f32): heads, or MLA's latent and RoPE key.
+static void cache_row_bytes(const vkl_model_config *c, uint64_t *k, uint64_t *v)
+{
+    *k = *v = (uint64_t)c->n_kv_heads * c->head_dim * 4;
+    if (c->arch->mla) {
+        *k = (uint64_t)c->kv_lora_rank * 4;
+        *v = (uint64_t)c->rope_dim * 4;
+    }
+}
+
 // Element counts of the activation buffers for `rows` rows and `context` positions.
 static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t context, uint64_t sizes[ACT_COUNT])
 {
@@ -83,10 +112,12 @@ static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t 
     sizes[ACT_K] = sizes[ACT_V] = rows * kv;
     sizes[ACT_PARTIALS] = (uint64_t)c->n_heads * chunks * (c->head_dim + 2);
     sizes[ACT_TABLE] = (uint64_t)context * c->rope_dim;
-    if (!e) {
-        sizes[ACT_HB] = sizes[ACT_HB2] = rows * h;
-        return;
-    }
+    mla_sizes(c, rows, context, sizes);
+    // dense layers, or the shared experts' FFN
+    uint64_t shared = (uint64_t)c->n_shared_experts * c->expert_hidden_dim;
+    if (!e || c->dense_lead || shared) sizes[ACT_HB] = sizes[ACT_HB2] = rows * (h > shared ? h : shared);
+    if (!e) return;
+    if (c->expert_hidden_dim) h = c->expert_hidden_dim;
     sizes[ACT_ROUTER] = sizes[ACT_PROBS] = rows * e;
     sizes[ACT_IDS] = sizes[ACT_WEIGHTS] = sizes[ACT_PERM] = sizes[ACT_INV] = routed;
     sizes[ACT_OFFSETS] = e + 1;
@@ -108,7 +139,9 @@ vkl_scheduler_memory vkl_scheduler_memory_needed(const vkl_device_info *info, co
     vkl_scheduler_memory m = { 0 };
     for (ptrdiff_t i = 0; i < arrlen(model->tensors); i++)
         m.weights += (vkl_dtype_bytes(model->tensors[i].dtype, model->tensors[i].count) + 15) & ~15ull;
-    m.kv_cache = 2ull * c->n_layers * context * c->n_kv_heads * c->head_dim * 4;
+    uint64_t k_row, v_row;
+    cache_row_bytes(c, &k_row, &v_row);
+    m.kv_cache = (uint64_t)c->n_layers * context * (k_row + v_row);
     uint64_t sizes[ACT_COUNT];
     activation_sizes(c, activation_rows(info, context), context, sizes);
     for (int i = 0; i < ACT_COUNT; i++) m.scratch += sizes[i] * 4;
@@ -183,13 +216,14 @@ static vkl_status create_rope_table(vkl_scheduler *s, uint64_t count)
 static vkl_status create_caches(vkl_scheduler *s)
 {
     const vkl_model_config *c = &s->cfg;
-    uint64_t bytes = (uint64_t)s->context * c->n_kv_heads * c->head_dim * 4;
+    uint64_t k_row, v_row;
+    cache_row_bytes(c, &k_row, &v_row);
     s->k_cache = calloc(c->n_layers, sizeof *s->k_cache);
     s->v_cache = calloc(c->n_layers, sizeof *s->v_cache);
     if (!s->k_cache || !s->v_cache) return VKL_ERR_OUT_OF_MEMORY;
     for (uint32_t l = 0; l < c->n_layers; l++) {
-        VKL_TRY(create_device_buffer(s, &s->k_cache[l], bytes, &s->memory.kv_cache));
-        VKL_TRY(create_device_buffer(s, &s->v_cache[l], bytes, &s->memory.kv_cache));
+        VKL_TRY(create_device_buffer(s, &s->k_cache[l], s->context * k_row, &s->memory.kv_cache));
+        VKL_TRY(create_device_buffer(s, &s->v_cache[l], s->context * v_row, &s->memory.kv_cache));
         VKL_TRY(vkl_zero_buffer_now(s->device, &s->k_cache[l]));
         VKL_TRY(vkl_zero_buffer_now(s->device, &s->v_cache[l]));
     }
@@ -436,6 +470,93 @@ static void plan_attention(plan *p, uint32_t l)
                             &a[ACT_XB2], &a[ACT_X], d, q);
 }
 
+// RMSNorm of `rows` rows of `width` values of x into y with weight w_name (MLA's latent and
+// low-rank query).
+static void add_rms_norm_rows(plan *p, const char *label, uint32_t rows, uint32_t width, const vkl_buffer *x, int layer,
+                              const char *w_name, const vkl_buffer *y)
+{
+    uint32_t dims[2] = { rows, width };
+    vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
+    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, width), dims, t, 3, p->s->cfg.norm_eps);
+}
+
+// y (M, H, N) = W[h] x (M, H, K) per head h (MLA's up-projections); false where head_matmul does
+// not take the weights (the loader makes them f32 or f16).
+static void add_head_matmul(plan *p, const char *label, const vkl_buffer *x, int layer, const char *name,
+                            const vkl_buffer *y, uint32_t N, uint32_t K)
+{
+    vkl_dtype dtype = VKL_DTYPE_F32;
+    const vkl_buffer *w = weight(p->s, layer, name, &dtype);
+    const char *variant = vkl_head_matmul_variant(p->s->device->info, dtype, K);
+    if (!variant) {
+        vkl_log_error("%s: blk.%d.%s: per-head matrices need f32 or f16 and widths in fours", p->s->model->path, layer,
+                      name);
+        p->ok = false;
+        return;
+    }
+    uint32_t dims[4] = { p->M, p->s->cfg.n_heads, N, K };
+    vkl_binding t[3] = { whole(x), whole(w), whole(y) };
+    add_kernel(p, label, "head_matmul", variant, dims, t, 3, 0.0f);
+}
+
+// Multi-head latent attention's input: the query (through its low-rank step where the model has
+// one) as nope and rope parts, the latent (normalised) and the RoPE key, rope, the cache append.
+static void add_mla_input(plan *p, uint32_t l, uint32_t p0)
+{
+    vkl_scheduler *s = p->s;
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    uint32_t M = p->M, d = c->dim, H = c->n_heads, r = c->rope_dim, nope = c->head_dim - r, lat = c->kv_lora_rank;
+    uint32_t rope_p = p->pos < 0 ? s->context - M : p0;  // as add_qkv_steps
+    const vkl_buffer *q_in = &a[ACT_XB];
+    add_norm(p, "attn_norm", M, &a[ACT_X], (int)l, "attn_norm.weight", "attn_norm.bias", &a[ACT_XB]);
+    if (c->q_lora_rank) {
+        add_matmul(p, M, &a[ACT_XB], (int)l, "attn_q_a.weight", &a[ACT_Q_A], c->q_lora_rank, d);
+        add_rms_norm_rows(p, "attn_q_a_norm", M, c->q_lora_rank, &a[ACT_Q_A], (int)l, "attn_q_a_norm.weight", &a[ACT_Q_A]);
+        q_in = &a[ACT_Q_A];
+    }
+    uint32_t in = c->q_lora_rank ? c->q_lora_rank : d;
+    add_matmul(p, M, q_in, (int)l, "attn_q_nope.weight", &a[ACT_Q], H * nope, in);
+    add_matmul(p, M, q_in, (int)l, "attn_q_rope.weight", &a[ACT_Q_ROPE], H * r, in);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_kv_a.weight", &a[ACT_K], lat, d);
+    add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k_rope.weight", &a[ACT_V], r, d);
+    add_rms_norm_rows(p, "attn_kv_a_norm", M, lat, &a[ACT_K], (int)l, "attn_kv_a_norm.weight", &a[ACT_K]);
+    uint32_t rope[7] = { M, H, 1, r, r, (uint32_t)c->rope_base, rope_p };
+    vkl_binding rt[4] = { whole(&a[ACT_Q_ROPE]), whole(&a[ACT_V]), whole(&s->pos), whole(&a[ACT_TABLE]) };
+    add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, r, r, c->arch->rope_neox), rope, rt, 4, 0.0f);
+    uint32_t append[6] = { M, 1, lat, p0, s->context, r };  // the latent as K, the RoPE key as V
+    vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
+                          whole(&s->pos) };
+    const char *variant = vkl_kv_append_variant(s->device->info, r % 4 ? r : lat, false);  // texels need both in fours
+    add_kernel(p, "kv_append", "kv_append", variant, append, at, 5, 0.0f);
+}
+
+// Multi-head latent attention (host/archs/deepseek2.c): the input, the absorbed query, attention
+// over the latent cache, the value up-projection, the output projection and residual.
+static void plan_mla_attention(plan *p, uint32_t l)
+{
+    vkl_scheduler *s = p->s;
+    const vkl_model_config *c = &s->cfg;
+    vkl_buffer *a = s->act;
+    uint32_t M = p->M, H = c->n_heads, r = c->rope_dim, nope = c->head_dim - r, lat = c->kv_lora_rank;
+    uint32_t p0 = p->pos < 0 ? 0 : (uint32_t)p->pos;
+    if (!vkl_attention_mla_fits(M, H, lat, r)) {
+        vkl_log_error("%s: multi-head latent attention of %u heads, latent %u, RoPE key %u is beyond its kernel",
+                      s->model->path, H, lat, r);
+        p->ok = false;
+        return;
+    }
+    add_mla_input(p, l, p0);
+    add_head_matmul(p, "attn_k_b", &a[ACT_Q], (int)l, "attn_k_b.weight", &a[ACT_Q_LAT], lat, nope);
+    uint32_t attn[6] = { M, H, lat, r, p0, s->context };
+    vkl_binding tt[7] = { whole(&a[ACT_Q_LAT]), whole(&a[ACT_Q_ROPE]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
+                          whole(&s->pos), whole(&a[ACT_O_LAT]), whole(&a[ACT_PARTIALS]) };
+    add_kernel(p, "attention", "attention_mla", "f32", attn, tt, 7, (float)(1.0 / sqrt(c->head_dim)));
+    add_head_matmul(p, "attn_v_b", &a[ACT_O_LAT], (int)l, "attn_v_b.weight", &a[ACT_XB], c->head_dim_v, lat);
+    add_projection_residual(p, "attn_residual", M, &a[ACT_XB], (int)l, "attn_output.weight", "attn_output.bias",
+                            &a[ACT_XB2], &a[ACT_X], c->dim, H * c->head_dim_v);
+}
+
 // ffn_gate_up's fused input (RMSNorm, gate and up without biases, SwiGLU) for one format, or NULL.
 static const char *fused_gate_up_variant(const plan *p, uint32_t l)
 {
@@ -487,7 +608,8 @@ static void plan_moe_ffn(plan *p, uint32_t l)
     vkl_dtype type = VKL_DTYPE_F32, down = VKL_DTYPE_F32;
     const vkl_buffer *gate = weight(s, (int)l, "ffn_gate_exps.weight", &type);
     weight(s, (int)l, "ffn_down_exps.weight", &down);
-    uint32_t dims[8] = { p->M, c->dim, c->hidden_dim, c->n_experts, c->n_experts_used, 1, 0,
+    uint32_t width = c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim;
+    uint32_t dims[8] = { p->M, c->dim, width, c->n_experts, c->n_experts_used, c->expert_weights_norm, 0,
                          down != type ? vkl_format_of(down)->ggml_type : 0 };
     vkl_binding t[] = {
         whole(&a[ACT_XB]), whole(&a[ACT_ROUTER]), whole(gate), whole(weight(s, (int)l, "ffn_up_exps.weight", NULL)),
@@ -495,25 +617,41 @@ static void plan_moe_ffn(plan *p, uint32_t l)
         whole(&a[ACT_WEIGHTS]), whole(&s->moe_counts[l]), whole(&s->moe_prob[l]), whole(&a[ACT_PROBS]),
         whole(&a[ACT_OFFSETS]), whole(&a[ACT_PERM]), whole(&a[ACT_INV]), whole(&a[ACT_TILES]), whole(&a[ACT_GATE]),
         whole(&a[ACT_UP]), whole(&a[ACT_HIDDEN]), whole(&a[ACT_Y]) };
-    const char *variant = vkl_moe_variant(s->device->info, c->dim, c->hidden_dim, type, down);
+    const char *variant = vkl_moe_variant(s->device->info, c->dim, width, type, down);
     if (!variant) {
         vkl_log_error("%s: blk.%u: experts in %s (down: %s) need the width %u and the expert width %u in whole blocks",
-                      s->model->path, l, vkl_format_of(type)->name, vkl_format_of(down)->name, c->dim, c->hidden_dim);
+                      s->model->path, l, vkl_format_of(type)->name, vkl_format_of(down)->name, c->dim, width);
         p->ok = false;
         return;
     }
     add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], 0.0f);
 }
 
+// The shared experts (DeepSeek): one SwiGLU FFN of the normalised input in XB, added to x.
+static void plan_shared_experts(plan *p, uint32_t l)
+{
+    const vkl_model_config *c = &p->s->cfg;
+    vkl_buffer *a = p->s->act;
+    uint32_t M = p->M, d = c->dim, w = c->n_shared_experts * c->expert_hidden_dim, n = M * w;
+    add_linear(p, M, &a[ACT_XB], (int)l, "ffn_gate_shexp.weight", "ffn_gate_shexp.bias", &a[ACT_HB], w, d);
+    add_linear(p, M, &a[ACT_XB], (int)l, "ffn_up_shexp.weight", "ffn_up_shexp.bias", &a[ACT_HB2], w, d);
+    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
+    add_kernel(p, "ffn_shexp_swiglu", "swiglu", vkl_f32_variant(p->s->device->info, n), &n, act, 3, 0.0f);
+    add_projection_residual(p, "ffn_shexp_residual", M, &a[ACT_HB], (int)l, "ffn_down_shexp.weight",
+                            "ffn_down_shexp.bias", &a[ACT_XB2], &a[ACT_X], d, w);
+}
+
 static void plan_layer(plan *p, uint32_t l)
 {
     vkl_buffer *a = p->s->act;
     p->cmd = l + 1;
-    plan_attention(p, l);
-    if (p->s->cfg.n_experts) {
+    if (p->s->cfg.arch->mla) plan_mla_attention(p, l);
+    else plan_attention(p, l);
+    if (vkl_layer_has_experts(&p->s->cfg, (int)l)) {
         add_norm(p, "ffn_norm", p->M, &a[ACT_X], (int)l, "ffn_norm.weight", "ffn_norm.bias", &a[ACT_XB]);
         plan_moe_ffn(p, l);
         add_residual(p, "ffn_residual", &a[ACT_X], &a[ACT_XB2]);
+        if (p->s->cfg.n_shared_experts) plan_shared_experts(p, l);
     } else {
         plan_dense_ffn(p, l);  // its down projection adds the residual
     }

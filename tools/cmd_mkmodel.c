@@ -17,10 +17,11 @@ static const char USAGE[] =
     "                     [--heads H] [--kv-heads KVH] [--vocab V] [--context C] [--experts E --experts-used K]\n"
     "                     [--f16 | --type TYPE] [--seed S] [--vocab-from FILE.gguf]\n"
     "Writes a GGUF model with seeded random weights (and a vocabulary of byte pieces).\n"
-    "Architectures: llama (default), gpt2, qwen2, qwen3, phi3; --arch starts from its first preset.\n"
-    "Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b (llama), gpt2-124m,\n"
-    "qwen2.5-0.5b, qwen3-0.6b, phi3-mini; the size options override, the architecture's other sizes\n"
-    "(a head size of its own) following in proportion.\n"
+    "Architectures: llama (default), gpt2, qwen2, qwen3, phi3, deepseek2; --arch starts from its first\n"
+    "preset. Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b (llama),\n"
+    "gpt2-124m, qwen2.5-0.5b, qwen3-0.6b, deepseek-v2-lite, phi3-mini; the size options override, the\n"
+    "architecture's other sizes (a head size of its own, MLA's ranks, the experts' width) following\n"
+    "in proportion.\n"
     "--vocab-from takes the vocabulary (tokenizer.* keys, e.g. a byte-level BPE one) of a GGUF file,\n"
     "and the vocabulary size with it.\n"
     "--type writes the matrices in a weight type, as `vkllm quantize --type` would from the f32 model\n"
@@ -62,7 +63,7 @@ static bool valid(const vkl_model_config *c)
         fprintf(stderr, "vkllm: error: mkmodel: inconsistent shape for %s: dim %u, heads %u, kv heads %u, head size %u, "
                 "vocab %u (>= 260), experts %u used %u%s\n", c->arch->name, c->dim, c->n_heads, c->n_kv_heads,
                 c->head_dim, c->vocab_size, c->n_experts, c->n_experts_used,
-                c->n_experts && !c->arch->experts ? " (experts are llama's alone)" : "");
+                c->n_experts && !c->arch->experts ? " (this architecture has no experts)" : "");
     return ok;
 }
 
@@ -144,8 +145,7 @@ int cmd_mkmodel(int argc, char **argv)
     }
     if (!m.config.n_experts) m.config.n_experts_used = 0;
     m.tied_output = preset->tied_output;
-    m.config.head_dim = m.config.n_heads && m.config.dim % m.config.n_heads == 0
-                            ? vkl_preset_head_dim(preset, m.config.dim, m.config.n_heads) : 0;
+    vkl_preset_fill(preset, &m.config);
     if (!vocab_from) {
         if (!valid(&m.config)) return CLI_EXIT_USAGE;
         return vkl_write_synthetic_gguf(out, &m) == VKL_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;

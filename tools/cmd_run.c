@@ -27,7 +27,7 @@ static const char USAGE[] =
     "                 [--top-p P] [--seed S] [--ignore-eos] [--cpu] [--validate] [--device N]\n"
     "                 [--vulkan-validation]\n"
     "Generates text. stdout carries the prompt followed by the generation; speed goes to stderr.\n"
-    "  -m MODEL       GGUF model (llama, gpt2, qwen2, qwen3, phi3; f32, f16, quantized) or llama2.c checkpoint\n"
+    "  -m MODEL       GGUF model (llama, gpt2, qwen2, qwen3, phi3, deepseek2; f32, f16, quantized) or llama2.c checkpoint\n"
     "  -z TOKENIZER   llama2.c tokenizer.bin (required for llama2.c checkpoints; GGUF has its own)\n"
     "  -p PROMPT      prompt text (default: none)\n"
     "  -n N           tokens to generate after the prompt (default 256)\n"

@@ -8,4 +8,5 @@ const vkl_arch vkl_arch_llama = {
     .norm = VKL_NORM_RMS,
     .ffn = VKL_FFN_SWIGLU,
     .experts = true,
+    .expert_weights_norm = true,
 };
