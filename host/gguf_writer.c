@@ -296,7 +296,14 @@ static tensor_plan *plan_tensors(const vkl_synthetic_model *m)
             const vkl_arch_tensor *a = &tensors[i];
             tensor_plan t = { .n_dims = a->n_dims, .dims = { a->dims[0], a->dims[1], a->dims[2] } };
             snprintf(t.name, sizeof t.name, "%s", a->name);
-            uint64_t fan_in = a->dims[a->n_dims - 1];
+            if (m->mla_kv_b && ends_with(a->name, "attn_v_b.weight")) continue;
+            if (m->mla_kv_b && ends_with(a->name, "attn_k_b.weight")) {  // (H (nope + v), latent)
+                snprintf(t.name, sizeof t.name, "blk.%d.attn_kv_b.weight", l);
+                t = (tensor_plan){ .n_dims = 2, .dims = { (uint64_t)c->n_heads * (c->head_dim - c->rope_dim + c->head_dim_v),
+                                                          c->kv_lora_rank } };
+                snprintf(t.name, sizeof t.name, "blk.%d.attn_kv_b.weight", l);
+            }
+            uint64_t fan_in = t.dims[t.n_dims - 1];
             t.scale = a->role == VKL_ROLE_NORM ? -1.0f : a->role == VKL_ROLE_BIAS ? 0.1f
                     : a->role == VKL_ROLE_EMBEDDING ? 1.0f : 1.0f / sqrtf((float)fan_in);
             if (l == -1 && !strcmp(a->name, "token_embd.weight")) arrput(list, t);
@@ -391,17 +398,29 @@ static void kv_arch_f32(writer *w, const vkl_arch *a, const char *k, float v)
 // Multi-head latent attention's sizes as llama.cpp's converter writes them since its MLA
 // support: one KV head, key_length the latent plus the RoPE key, value_length the latent, and
 // the query/key and value head sizes as key_length_mla / value_length_mla.
-static void write_mla_metadata(writer *w, const vkl_model_config *c)
+static void write_mla_metadata(writer *w, const vkl_model_config *c, bool kv_b)
 {
     const vkl_arch *a = c->arch;
+    if (kv_b) {  // the older layout: every head its own K and V after decompression
+        kv_arch_u32(w, a, "attention.head_count_kv", c->n_heads);
+        kv_arch_u32(w, a, "attention.kv_lora_rank", c->kv_lora_rank);
+        kv_arch_u32(w, a, "attention.q_lora_rank", c->q_lora_rank);
+        kv_arch_u32(w, a, "attention.key_length", c->head_dim);
+        kv_arch_u32(w, a, "attention.value_length", c->head_dim_v);
+        kv_arch_u32(w, a, "rope.dimension_count", c->rope_dim);
+        kv_arch_f32(w, a, "rope.scaling.yarn_log_multiplier", 0.0f);
+        return;
+    }
     kv_arch_u32(w, a, "attention.head_count_kv", 1);
     kv_arch_u32(w, a, "attention.kv_lora_rank", c->kv_lora_rank);
-    if (c->q_lora_rank) kv_arch_u32(w, a, "attention.q_lora_rank", c->q_lora_rank);
+    kv_arch_u32(w, a, "attention.q_lora_rank", c->q_lora_rank);  // 0: attn_q (llama.cpp reads it always)
     kv_arch_u32(w, a, "attention.key_length", c->kv_lora_rank + c->rope_dim);
     kv_arch_u32(w, a, "attention.value_length", c->kv_lora_rank);
     kv_arch_u32(w, a, "attention.key_length_mla", c->head_dim);
     kv_arch_u32(w, a, "attention.value_length_mla", c->head_dim_v);
     kv_arch_u32(w, a, "rope.dimension_count", c->rope_dim);
+    // YaRN's attention-scale term, which llama.cpp reads always; without rope.scaling it is unused.
+    kv_arch_f32(w, a, "rope.scaling.yarn_log_multiplier", 0.0f);
 }
 
 // DeepSeek-style routing: expert width, shared experts, leading dense layers, softmax gating.
@@ -438,7 +457,7 @@ static void write_metadata(writer *w, const vkl_synthetic_model *m)
     kv_arch_u32(w, a, "feed_forward_length", c->hidden_dim);
     kv_arch_u32(w, a, "attention.head_count", c->n_heads);
     if (a->mla) {
-        write_mla_metadata(w, c);
+        write_mla_metadata(w, c, m->mla_kv_b);
     } else {
         kv_arch_u32(w, a, "attention.head_count_kv", c->n_kv_heads);
         if (a->head_dim_key) {

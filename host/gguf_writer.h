@@ -96,6 +96,8 @@ typedef struct vkl_synthetic_model {
     bool f16;                 // matrices in f16 (norms stay f32); the same as type f16
     const vkl_quant_type *type;  // when set, the matrices' formats (overrides f16)
     uint64_t seed;
+    bool mla_kv_b;            // MLA as files converted before llama.cpp's MLA support have it: attn_kv_b
+                              // (per head K's nope rows, then V's) and per-head key/value sizes
 } vkl_synthetic_model;
 
 // Writes the model to `path` with seeded random weights (scaled by 1/sqrt(fan-in)) and a

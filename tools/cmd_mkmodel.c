@@ -15,18 +15,20 @@
 static const char USAGE[] =
     "usage: vkllm mkmodel -o OUT.gguf [--arch NAME | --preset NAME] [--dim D] [--hidden F] [--layers L]\n"
     "                     [--heads H] [--kv-heads KVH] [--vocab V] [--context C] [--experts E --experts-used K]\n"
-    "                     [--f16 | --type TYPE] [--seed S] [--vocab-from FILE.gguf]\n"
+    "                     [--f16 | --type TYPE] [--seed S] [--vocab-from FILE.gguf] [--mla-kv-b]\n"
     "Writes a GGUF model with seeded random weights (and a vocabulary of byte pieces).\n"
     "Architectures: llama (default), gpt2, qwen2, qwen3, phi3, deepseek2; --arch starts from its first\n"
     "preset. Presets: stories260k (default), tinyllama, llama2-7b, llama3-8b, mixtral-8x7b (llama),\n"
-    "gpt2-124m, qwen2.5-0.5b, qwen3-0.6b, deepseek-v2-lite, phi3-mini; the size options override, the\n"
+    "gpt2-124m, qwen2.5-0.5b, qwen3-0.6b, deepseek-v2-lite, deepseek-v2, phi3-mini; the size options override, the\n"
     "architecture's other sizes (a head size of its own, MLA's ranks, the experts' width) following\n"
     "in proportion.\n"
     "--vocab-from takes the vocabulary (tokenizer.* keys, e.g. a byte-level BPE one) of a GGUF file,\n"
     "and the vocabulary size with it.\n"
     "--type writes the matrices in a weight type, as `vkllm quantize --type` would from the f32 model\n"
     "(the same values, quantized as they are drawn): " VKL_QUANT_TYPE_NAMES ";\n"
-    "--f16 is --type f16.\n";
+    "--f16 is --type f16.\n"
+    "--mla-kv-b writes DeepSeek-V2's attention as files converted before llama.cpp's MLA support have\n"
+    "it (attn_kv_b, per-head key and value sizes), which vkllm also reads.\n";
 
 // Sets the config field an option names; -1 for an unknown option, 0 for a bad value.
 static int set_field(vkl_model_config *c, const char *option, const char *value)
@@ -112,6 +114,7 @@ int cmd_mkmodel(int argc, char **argv)
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help")) { fputs(USAGE, stdout); return CLI_EXIT_OK; }
         if (!strcmp(a, "--f16")) { m.f16 = true; continue; }
+        if (!strcmp(a, "--mla-kv-b")) { m.mla_kv_b = true; continue; }
         if (!(v = cli_option_value(argc, argv, &i))) return CLI_EXIT_USAGE;
         if (!strcmp(a, "-o")) out = v;
         else if (!strcmp(a, "--vocab-from")) vocab_from = v;
