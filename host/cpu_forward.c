@@ -66,7 +66,7 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
     f->xb2 = malloc(wide * sizeof(float));  // also the query's low-rank step (MLA)
     f->q = malloc(q * sizeof(float));
     f->k = malloc(kv * sizeof(float));
-    f->v = malloc(kv * sizeof(float));
+    f->v = malloc(v_row * sizeof(float));
     size_t hidden = c->hidden_dim;
     if ((size_t)c->n_shared_experts * c->expert_hidden_dim > hidden) hidden = (size_t)c->n_shared_experts * c->expert_hidden_dim;
     f->hb = malloc(hidden * sizeof(float));

@@ -6,6 +6,8 @@ then on lavapipe with validation on:
   (LayerNorm, biases, GELU, learned positions for GPT-2; QK-norm for Qwen3; NeoX RoPE for
   Qwen2, Qwen3 and Phi-3);
 - quantized files (q8_0, q4_k_m) of each do the same;
+- DeepSeek-V2 also through its low-rank query (the deepseek-v2 preset's shapes) and from the
+  older layout with attn_kv_b;
 and bad files give named errors: an unknown architecture (listing the known ones), a fused
 tensor of the wrong shape, a missing bias.
 
@@ -27,6 +29,10 @@ BLOCKS = {
     "qwen3": [r"attn_q_norm rms_norm/", r"attn_k_norm rms_norm/", r"rope rope/\S*neox"],
     "phi3": [r"(rope rope|attn_qkv attn_qkv)/\S*neox", r"(ffn_gate\.weight matmul|ffn_gate_up ffn_gate_up)/"],
     "llama": [r"(rope rope|attn_qkv attn_qkv)/\S*adjacent"],
+    # multi-head latent attention, a dense first layer, routed and shared experts
+    "deepseek2": [r"attn_kv_a_norm rms_norm/", r"rope rope/\S*adjacent", r"kv_append kv_append/", r"attn_k_b head_matmul/",
+                  r"attention attention_mla/", r"attn_v_b head_matmul/", r"(ffn_gate_up ffn_gate_up|ffn_gate\.weight matmul)/",
+                  r"ffn_moe moe/", r"ffn_shexp_swiglu swiglu/"],
 }
 
 
@@ -73,6 +79,14 @@ for arch, blocks in BLOCKS.items():
             check_model(path, f"{arch} {kind}", blocks[:1])
 
 
+for name, extra in (("deepseek2 low-rank query", ["--preset", "deepseek-v2", "--vocab", "300", "--context", "96"]),
+                    ("deepseek2 attn_kv_b layout", ["--mla-kv-b"])):
+    path = os.path.join(work, name.replace(" ", "_") + ".gguf")
+    if mkmodel(path, "deepseek2", *extra, "--dim", "96", "--hidden", "136", "--heads", "6", "--layers", "3",
+               "--experts", "5", "--experts-used", "2"):
+        check_model(path, name, BLOCKS["deepseek2"] + ([r"attn_q_a_norm rms_norm/"] if "--preset" in extra else []))
+
+
 def expect_error(name, data, message):
     path = os.path.join(work, name + ".gguf")
     open(path, "wb").write(data)
@@ -107,5 +121,12 @@ ne1 = info + 4 + 8
 rows = int.from_bytes(gpt2[ne1:ne1 + 8], "little")
 bad = gpt2[:ne1] + (rows - 96).to_bytes(8, "little") + gpt2[ne1 + 8:]
 expect_error("fused_qkv_wrong_rows", bad, f"tensor blk.0.attn_qkv.weight has {rows - 96} rows; the model's shape needs {rows}")
+deepseek = open(os.path.join(work, "deepseek2.gguf"), "rb").read()
+expect_error("deepseek2_no_up_projections", deepseek.replace(b"blk.1.attn_k_b.weight", b"blk.1.attn_k_x.weight", 1),
+             "blk.1.attn_k_b.weight and blk.1.attn_v_b.weight, or blk.1.attn_kv_b.weight of")
+key = b"deepseek2.expert_gating_func"  # a u32 after its key and type: 2 is DeepSeek-V3's sigmoid
+at = deepseek.index(key) + len(key) + 4
+expect_error("deepseek2_sigmoid_gating", deepseek[:at] + (2).to_bytes(4, "little") + deepseek[at + 4:],
+             "deepseek2.expert_gating_func 2 (1: softmax)")
 print(f"{failures} failures")
 sys.exit(1 if failures else 0)

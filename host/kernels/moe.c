@@ -101,9 +101,11 @@ const char *vkl_moe_variant(const vkl_device_info *info, uint32_t D, uint32_t F,
 {
     bool f16_weights = weights == VKL_DTYPE_F16, texel = vkl_device_prefers_texel_reads(info);
     if (down != weights && !(vkl_dtype_is_quantized(weights) && vkl_dtype_is_quantized(down))) return NULL;
+    // gate and up read rows of D values in their format, down rows of F in its own
     if (vkl_dtype_is_quantized(weights))
-        return rows_fit(D, F, weights) && rows_fit(D, F, down) ? variants[QUANT_BASE + 2u * vkl_quant_index(weights) + texel].name
-                                                              : NULL;
+        return D % vkl_format_of(weights)->block == 0 && F % vkl_format_of(down)->block == 0
+                   ? variants[QUANT_BASE + 2u * vkl_quant_index(weights) + texel].name
+                   : NULL;
     if (rows_fit(D, F, weights) && texel) return f16_weights ? "texel_f16" : "texel_f32";
     return f16_weights ? "f16" : "f32";
 }
@@ -153,30 +155,30 @@ static const uint32_t extra[][8] = { { 1, 64, 176, 8, 2, 1, MODE_LEVELS }, { 1, 
                                      { 1, 68, 172, 8, 2, 1, MODE_LEVELS }, { 3, 68, 172, 8, 2, 1, MODE_LEVELS },
                                      { 5, 96, 104, 4, 1, 0, MODE_LEVELS } };
 
-// Quantized experts: D and F whole blocks (32 or 256; rows that do not fit are skipped): one
-// token, a few, more than a tile, Qwen-MoE style (60 experts, top-4), all logits tied.
+// Quantized experts: D whole blocks of gate and up's format, F of down's (32 or 256; shapes
+// that do not fit are skipped): one token, a few, more than a tile, Qwen-MoE style (60 experts,
+// top-4), all logits tied; DeepSeek-V2-Lite's expert width (1408, 5.5 K-quant blocks: down in
+// another format, as its Q4_K_M files have it) with 16 experts, top-6 and weights not
+// renormalised, and a width of 11 32-value blocks.
 static const uint32_t quant_full[][8] = {
-    { 1, 64, 96, 8, 2, 1, MODE_LEVELS },   { 7, 64, 96, 8, 2, 1, MODE_LEVELS },   { 1, 256, 512, 8, 2, 1, MODE_LEVELS },
-    { 5, 128, 352, 60, 4, 1, MODE_LEVELS }, { 33, 256, 256, 8, 2, 0, MODE_TIED }, { 3, 512, 256, 4, 1, 0, MODE_LEVELS },
+    { 1, 64, 96, 8, 2, 1, MODE_LEVELS },    { 7, 64, 96, 8, 2, 1, MODE_LEVELS },   { 1, 256, 512, 8, 2, 1, MODE_LEVELS },
+    { 5, 128, 352, 60, 4, 1, MODE_LEVELS }, { 33, 256, 256, 8, 2, 0, MODE_TIED },  { 3, 512, 256, 4, 1, 0, MODE_LEVELS },
+    { 1, 256, 1408, 16, 6, 0, MODE_LEVELS }, { 3, 256, 352, 8, 2, 0, MODE_LEVELS },
 };
-
-static bool rows_fit_quant(const vkl_format *format, const uint32_t *dims)
-{
-    return dims[DIM_D] % format->block == 0 && dims[DIM_F] % format->block == 0;
-}
 
 static void moe_shapes(const vkl_kernel *self, uint32_t variant, bool is_quick, vkl_case **cases)
 {
     if (is_quant(variant)) {  // the full sweep only (see matmul's quick set)
         const vkl_format *format = vkl_format_of(weight_dtype(variant));
         for (size_t i = 0; !is_quick && i < sizeof quant_full / sizeof quant_full[0]; i++) {
-            if (!rows_fit_quant(format, quant_full[i])) continue;
-            vkl_case_add(cases, self, variant, quant_full[i]);
-            // the same with the down experts in another format, as mixed files have them
+            if (quant_full[i][DIM_D] % format->block) continue;
+            if (quant_full[i][DIM_F] % format->block == 0) vkl_case_add(cases, self, variant, quant_full[i]);
+            // the down experts in another format, as mixed files have them
             uint32_t dims[8];
             memcpy(dims, quant_full[i], sizeof quant_full[i]);
             vkl_dtype down = format->dtype == VKL_DTYPE_Q6_K ? VKL_DTYPE_Q8_0 : VKL_DTYPE_Q6_K;
             if (dims[DIM_F] % vkl_format_of(down)->block) down = VKL_DTYPE_Q8_0;
+            if (dims[DIM_F] % vkl_format_of(down)->block) continue;
             dims[DIM_DOWN] = vkl_format_of(down)->ggml_type;
             vkl_case_add(cases, self, variant, dims);
         }
