@@ -150,8 +150,10 @@ static void attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
         ref_rms_norm(f->k, f->k, weight(f, (int)l, "attn_k_norm.weight", c->head_dim), c->n_kv_heads, c->head_dim,
                      c->norm_eps);
     }
-    if (!c->arch->learned_positions)
-        ref_rope(f->q, f->k, 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, c->arch->rope_neox, pos, c->rope_base);
+    if (!c->arch->learned_positions) {
+        vkl_rope_params rope = vkl_model_rope(c);
+        ref_rope(f->q, f->k, 1, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, c->arch->rope_neox, pos, &rope);
+    }
     ref_kv_append(k_cache, v_cache, f->k, f->v, 1, kv, kv, pos, false);
     ref_attention(f->xb, f->q, k_cache, v_cache, 1, c->n_heads, c->n_kv_heads, c->head_dim, pos);
     linear(f, f->xb2, f->xb, (int)l, "attn_output", d, q);
@@ -180,10 +182,12 @@ static void mla_attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
     linear(f, latent, f->xb, (int)l, "attn_kv_a", lat, d);
     linear(f, k_rope, f->xb, (int)l, "attn_k_rope", r, d);
     ref_rms_norm(latent, latent, weight(f, (int)l, "attn_kv_a_norm.weight", lat), 1, lat, c->norm_eps);
-    ref_rope(q_rope, k_rope, 1, H, 1, r, r, c->arch->rope_neox, pos, c->rope_base);
+    vkl_rope_params rope = vkl_model_rope(c);
+    ref_rope(q_rope, k_rope, 1, H, 1, r, r, c->arch->rope_neox, pos, &rope);
     ref_kv_append(latent_cache, rope_cache, latent, k_rope, 1, lat, r, pos, false);
     ref_head_matmul(f->q_lat, q_nope, weight(f, (int)l, "attn_k_b.weight", (uint64_t)H * lat * nope), 1, H, lat, nope);
-    ref_attention_mla(f->o_lat, f->q_lat, q_rope, latent_cache, rope_cache, 1, H, lat, r, pos, 1.0 / sqrt(c->head_dim));
+    ref_attention_mla(f->o_lat, f->q_lat, q_rope, latent_cache, rope_cache, 1, H, lat, r, pos,
+                      vkl_model_attention_scale(c));
     ref_head_matmul(f->xb, f->o_lat, weight(f, (int)l, "attn_v_b.weight", (uint64_t)H * c->head_dim_v * lat), 1, H,
                     c->head_dim_v, lat);
     linear(f, f->xb2, f->xb, (int)l, "attn_output", d, H * c->head_dim_v);

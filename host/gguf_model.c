@@ -27,6 +27,14 @@ static bool arch_f32(const vkl_gguf *g, const vkl_arch *a, const char *key, floa
     return !vkl_gguf_find(g, full) || vkl_gguf_get_f32(g, full, out, true);
 }
 
+// A required f32 "<arch>.<key>".
+static bool arch_f32_required(const vkl_gguf *g, const vkl_arch *a, const char *key, float *out)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", a->name, key);
+    return vkl_gguf_get_f32(g, full, out, true);
+}
+
 static const vkl_arch *read_arch(const vkl_gguf *g)
 {
     const vkl_gguf_kv *kv = vkl_gguf_find(g, "general.architecture");
@@ -62,17 +70,30 @@ static bool sizes_in_range(const vkl_gguf *g, const vkl_model_config *c)
     return true;
 }
 
-// RoPE scaling (Llama 3.1's frequency factors, YaRN, linear, Phi-3's long/short factors) is not
-// applied yet: such a file is refused by name rather than run with the wrong positions.
-static bool rope_scaling_absent(const vkl_gguf *g, const vkl_arch *a)
+// RoPE scaling: linear (positions divided by rope.scaling.factor), and YaRN for multi-head
+// latent attention (DeepSeek-V2, whose attention scale it also sets; host/model.h). Other
+// kinds (YaRN elsewhere, whose cos and sin llama.cpp also scales; Llama 3.1's frequency
+// factors; Phi-3's long/short factors) are refused by name rather than run with wrong positions.
+static bool read_rope_scaling(const vkl_gguf *g, vkl_model_config *c)
 {
+    const vkl_arch *a = c->arch;
     char key[128];
     snprintf(key, sizeof key, "%s.rope.scaling.type", a->name);
     const vkl_gguf_kv *kv = vkl_gguf_find(g, key);
-    if (kv && !(kv->type == GGUF_STRING && vkl_gguf_string_is(kv->string, "none"))) {
-        vkl_log_error("%s: %s is %.*s: vkllm does not apply RoPE scaling yet", g->path, key,
+    bool linear = kv && kv->type == GGUF_STRING && vkl_gguf_string_is(kv->string, "linear");
+    bool yarn = kv && kv->type == GGUF_STRING && vkl_gguf_string_is(kv->string, "yarn") && a->mla;
+    if (kv && !(kv->type == GGUF_STRING && vkl_gguf_string_is(kv->string, "none")) && !linear && !yarn) {
+        vkl_log_error("%s: %s is %.*s: vkllm applies linear RoPE scaling, and YaRN for deepseek2, so far", g->path, key,
                       kv->type == GGUF_STRING ? (int)(kv->string.length > 32 ? 32 : kv->string.length) : 9,
                       kv->type == GGUF_STRING ? kv->string.text : "not \"none\"");
+        return false;
+    }
+    if ((linear || yarn) &&
+        (!arch_f32_required(g, a, "rope.scaling.factor", &c->rope_factor) || !(c->rope_factor >= 1.0f && c->rope_factor <= 1024.0f) ||
+         (yarn && (!arch_u32(g, a, "rope.scaling.original_context_length", &c->rope_yarn_context, true) ||
+                   !c->rope_yarn_context || !arch_f32(g, a, "rope.scaling.yarn_log_multiplier", &c->rope_yarn_log_mul))))) {
+        vkl_log_error("%s: %s.rope.scaling.factor %g (1 to 1024) or the YaRN original context %u is missing or out of "
+                      "range", g->path, a->name, c->rope_factor, c->rope_yarn_context);
         return false;
     }
     static const char *const FACTORS[] = { "rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight" };
@@ -147,9 +168,10 @@ static bool mla_sizes_in_range(const vkl_gguf *g, const vkl_model_config *c)
 static bool read_config(const vkl_gguf *g, vkl_model_config *c)
 {
     const vkl_arch *a = read_arch(g);
-    if (!a || !rope_scaling_absent(g, a)) return false;
+    if (!a) return false;
     *c = (vkl_model_config){ .arch = a, .rope_base = 10000.0f, .norm_eps = 1e-5f,
                              .expert_weights_norm = a->expert_weights_norm };
+    if (!read_rope_scaling(g, c)) return false;
     if (!arch_u32(g, a, "context_length", &c->context, true) || !arch_u32(g, a, "embedding_length", &c->dim, true) ||
         !arch_u32(g, a, "block_count", &c->n_layers, true) ||
         !arch_u32(g, a, "feed_forward_length", &c->hidden_dim, true) ||

@@ -408,7 +408,7 @@ static void write_mla_metadata(writer *w, const vkl_model_config *c, bool kv_b)
         kv_arch_u32(w, a, "attention.key_length", c->head_dim);
         kv_arch_u32(w, a, "attention.value_length", c->head_dim_v);
         kv_arch_u32(w, a, "rope.dimension_count", c->rope_dim);
-        kv_arch_f32(w, a, "rope.scaling.yarn_log_multiplier", 0.0f);
+        kv_arch_f32(w, a, "rope.scaling.yarn_log_multiplier", c->rope_yarn_log_mul);
         return;
     }
     kv_arch_u32(w, a, "attention.head_count_kv", 1);
@@ -419,8 +419,8 @@ static void write_mla_metadata(writer *w, const vkl_model_config *c, bool kv_b)
     kv_arch_u32(w, a, "attention.key_length_mla", c->head_dim);
     kv_arch_u32(w, a, "attention.value_length_mla", c->head_dim_v);
     kv_arch_u32(w, a, "rope.dimension_count", c->rope_dim);
-    // YaRN's attention-scale term, which llama.cpp reads always; without rope.scaling it is unused.
-    kv_arch_f32(w, a, "rope.scaling.yarn_log_multiplier", 0.0f);
+    // YaRN's attention-scale term, which llama.cpp reads always (unused without YaRN)
+    kv_arch_f32(w, a, "rope.scaling.yarn_log_multiplier", c->rope_yarn_log_mul);
 }
 
 // DeepSeek-style routing: expert width, shared experts, leading dense layers, softmax gating.
@@ -467,6 +467,13 @@ static void write_metadata(writer *w, const vkl_synthetic_model *m)
         if (!a->learned_positions) kv_arch_u32(w, a, "rope.dimension_count", c->head_dim);
     }
     if (!a->learned_positions) kv_arch_f32(w, a, "rope.freq_base", c->rope_base);
+    if (c->rope_factor > 1.0f) {  // context extension: YaRN over an original context, or linear
+        char type_key[128];
+        snprintf(type_key, sizeof type_key, "%s.rope.scaling.type", a->name);
+        kv_string(w, type_key, c->rope_yarn_context ? "yarn" : "linear");
+        kv_arch_f32(w, a, "rope.scaling.factor", c->rope_factor);
+        if (c->rope_yarn_context) kv_arch_u32(w, a, "rope.scaling.original_context_length", c->rope_yarn_context);
+    }
     kv_arch_f32(w, a, a->eps_key, c->norm_eps);
     if (a->sliding_window_key)  // the whole context: no window
         kv_arch_u32(w, a, "attention.sliding_window", c->context);

@@ -2,9 +2,11 @@
 
 #include "host/arch.h"
 #include "host/formats.h"
+#include "host/ref.h"
 #include "host/tokenizer.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stb/stb_ds.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +137,19 @@ uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c)
 {
     if (c->arch && c->arch->mla) return (uint64_t)c->n_layers * (c->kv_lora_rank + c->rope_dim) * sizeof(float);
     return 2ull * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
+}
+
+vkl_rope_params vkl_model_rope(const vkl_model_config *c)
+{
+    return (vkl_rope_params){ .base = c->rope_base, .factor = c->rope_factor, .yarn_context = c->rope_yarn_context };
+}
+
+double vkl_model_attention_scale(const vkl_model_config *c)
+{
+    double mscale = 1.0;
+    if (c->arch && c->arch->mla && c->rope_yarn_context && c->rope_factor > 1.0f)
+        mscale = 1.0 + c->rope_yarn_log_mul * log(c->rope_factor);
+    return mscale * mscale / sqrt(c->head_dim);
 }
 
 double vkl_model_decode_weight_bytes(const vkl_model *m)

@@ -24,6 +24,9 @@ typedef struct vkl_model_config {
     uint32_t context;        // trained context length
     uint32_t rope_dim;       // rotated dimensions per head
     float rope_base;
+    float rope_factor;            // context extension (rope.scaling.factor); 0: none
+    uint32_t rope_yarn_context;   // YaRN's original context; 0: linear scaling (or none)
+    float rope_yarn_log_mul;      // DeepSeek-V2's YaRN attention-scale term (rope.scaling.yarn_log_multiplier)
     float norm_eps;          // of every RMSNorm or LayerNorm
     uint32_t n_experts;      // 0: dense FFN
     uint32_t n_experts_used;
@@ -78,6 +81,11 @@ bool vkl_model_check(const vkl_model *model);
 // Bytes of KV cache a token takes: keys and values of every layer's KV heads, or MLA's latent
 // and RoPE key (f32).
 uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c);
+// The model's RoPE frequencies (host/ref.h).
+struct vkl_rope_params vkl_model_rope(const vkl_model_config *c);
+// The softmax scale of attention scores: 1 / sqrt(head_dim); DeepSeek-V2 under YaRN multiplies it
+// by mscale^2, mscale = 1 + yarn_log_mul ln(factor) (llama.cpp's, and Hugging Face's softmax_scale).
+double vkl_model_attention_scale(const vkl_model_config *c);
 // Bytes of weights a decode step reads: every tensor but the embedding table (one row of it)
 // and, of MoE expert tensors, the share of the experts a token uses.
 double vkl_model_decode_weight_bytes(const vkl_model *model);

@@ -27,18 +27,20 @@ const vkl_model_preset vkl_model_presets[] = {
     { "qwen3-0.6b", { .arch = &vkl_arch_qwen3, .dim = 1024, .hidden_dim = 3072, .n_layers = 28, .n_heads = 16,
                       .n_kv_heads = 8, .head_dim = 128, .vocab_size = 151936, .context = 40960, .rope_base = 1e6f,
                       .norm_eps = 1e-6f }, true },
-    // DeepSeek-V2-Lite without its YaRN long-context scaling (which vkllm does not apply yet):
-    // the original 4,096 positions.
+    // DeepSeek-V2-Lite: YaRN from 4,096 trained positions by 40, its attention-scale term 0.1 *
+    // mscale_all_dim (0.707) as llama.cpp's converter writes it.
     { "deepseek-v2-lite", { .arch = &vkl_arch_deepseek2, .dim = 2048, .hidden_dim = 10944, .n_layers = 27, .n_heads = 16,
                             .n_kv_heads = 1, .head_dim = 192, .rope_dim = 64, .head_dim_v = 128, .kv_lora_rank = 512,
-                            .vocab_size = 102400, .context = 4096, .rope_base = 10000.0f, .norm_eps = 1e-6f,
+                            .vocab_size = 102400, .context = 163840, .rope_base = 10000.0f, .rope_factor = 40.0f,
+                            .rope_yarn_context = 4096, .rope_yarn_log_mul = 0.0707f, .norm_eps = 1e-6f,
                             .n_experts = 64, .n_experts_used = 6, .expert_hidden_dim = 1408, .n_shared_experts = 2,
                             .dense_lead = 1 } },
-    // DeepSeek-V2 (236B) shapes: the query through its low-rank step; written with its routed
-    // weights unscaled (vkllm does not apply expert_weights_scale, 16 there, yet) and no YaRN.
+    // DeepSeek-V2 (236B) shapes: the query through its low-rank step, YaRN as V2-Lite; written
+    // with its routed weights unscaled (vkllm does not apply expert_weights_scale, 16 there, yet).
     { "deepseek-v2", { .arch = &vkl_arch_deepseek2, .dim = 5120, .hidden_dim = 12288, .n_layers = 60, .n_heads = 128,
                        .n_kv_heads = 1, .head_dim = 192, .rope_dim = 64, .head_dim_v = 128, .kv_lora_rank = 512,
-                       .q_lora_rank = 1536, .vocab_size = 102400, .context = 4096, .rope_base = 10000.0f,
+                       .q_lora_rank = 1536, .vocab_size = 102400, .context = 163840, .rope_base = 10000.0f,
+                       .rope_factor = 40.0f, .rope_yarn_context = 4096, .rope_yarn_log_mul = 0.0707f,
                        .norm_eps = 1e-6f, .n_experts = 160, .n_experts_used = 6, .expert_hidden_dim = 1536,
                        .n_shared_experts = 2, .dense_lead = 1 } },
     { "phi3-mini", { .arch = &vkl_arch_phi3, .dim = 3072, .hidden_dim = 8192, .n_layers = 32, .n_heads = 32,

@@ -35,12 +35,25 @@ void ref_argmax(uint32_t *index, const float *x, uint32_t M, uint32_t N);
 // y (M, D) · ids (M) · table (V, D).
 uint32_t ref_embedding(float *y, const uint32_t *ids, const float *table, uint32_t M, uint32_t V, uint32_t D);
 
+// RoPE's frequencies: base, and context extension by `factor` (rope.scaling.factor; 0 or 1:
+// none), linear (yarn_context 0) or YaRN over a trained context of yarn_context positions.
+typedef struct vkl_rope_params {
+    float base;
+    float factor;
+    uint32_t yarn_context;
+} vkl_rope_params;
+// The angle per position of rotated pair i of R: base^(-2i/R); divided by factor under linear
+// scaling; under YaRN (ggml's rope_yarn with ext_factor 1, Hugging Face's
+// DeepseekV2YarnRotaryEmbedding; beta_fast 32, beta_slow 1) kept for the pairs that turn more
+// than beta_fast times over yarn_context positions, divided by factor for those that turn
+// fewer than beta_slow times, and blended linearly between. In double.
+double vkl_rope_freq(const vkl_rope_params *r, uint32_t R, uint32_t i);
 // Rotary embedding in place; token m at position p0 + m; the first R dims of each head rotate,
 // pairs (2i, 2i+1), or (i, i + R/2) when neox.  q (M, H, D) · k (M, KVH, D).
 void ref_rope(float *q, float *k, uint32_t M, uint32_t H, uint32_t KVH, uint32_t D, uint32_t R, bool neox,
-              uint32_t p0, float base);
-// The angle table rope.comp reads: (cos, sin)(p * base^(-2i/R)).  table (rows, R/2, 2).
-void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, float base);
+              uint32_t p0, const vkl_rope_params *r);
+// The angle table rope.comp reads: (cos, sin)(p * vkl_rope_freq(i)).  table (rows, R/2, 2).
+void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, const vkl_rope_params *r);
 
 // Writes M new rows at positions p0.. of a layer's cache, rounding to f16 when `f16`.
 // k_cache (capacity, row), v_cache (capacity, v_row) · k_new (M, row), v_new (M, v_row).

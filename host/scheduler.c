@@ -206,7 +206,8 @@ static vkl_status create_rope_table(vkl_scheduler *s, uint64_t count)
 {
     float *table = malloc(count * sizeof *table);
     if (!table) return VKL_ERR_OUT_OF_MEMORY;
-    vkl_rope_table(table, s->context, s->cfg.rope_dim, s->cfg.rope_base);
+    vkl_rope_params rope = vkl_model_rope(&s->cfg);
+    vkl_rope_table(table, s->context, s->cfg.rope_dim, &rope);
     vkl_status status = vkl_buffer_upload(s->device, &s->act[ACT_TABLE], 0, table, count * 4);
     free(table);
     return status;
@@ -441,10 +442,11 @@ static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
     add_linear(p, M, &a[ACT_XB], (int)l, "attn_v.weight", "attn_v.bias", &a[ACT_V], kv, d);
     if (c->arch->qk_norm) add_qk_norm(p, l);
     if (!c->arch->learned_positions) {
-        uint32_t rope[7] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p };
+        uint32_t rope[8] = { M, c->n_heads, c->n_kv_heads, c->head_dim, c->rope_dim, (uint32_t)c->rope_base, rope_p,
+                             c->rope_yarn_context };
         vkl_binding rt[4] = { whole(&a[ACT_Q]), whole(&a[ACT_K]), whole(&s->pos), whole(&a[ACT_TABLE]) };
         add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, c->head_dim, c->rope_dim, c->arch->rope_neox), rope,
-                   rt, 4, 0.0f);
+                   rt, 4, c->rope_factor);
     }
     uint32_t append[6] = { M, c->n_kv_heads, c->head_dim, p0, s->context, 0 };
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
@@ -521,9 +523,10 @@ static void add_mla_input(plan *p, uint32_t l, uint32_t p0)
     add_matmul(p, M, &a[ACT_XB], (int)l, "attn_kv_a.weight", &a[ACT_K], lat, d);
     add_matmul(p, M, &a[ACT_XB], (int)l, "attn_k_rope.weight", &a[ACT_V], r, d);
     add_rms_norm_rows(p, "attn_kv_a_norm", M, lat, &a[ACT_K], (int)l, "attn_kv_a_norm.weight", &a[ACT_K]);
-    uint32_t rope[7] = { M, H, 1, r, r, (uint32_t)c->rope_base, rope_p };
+    uint32_t rope[8] = { M, H, 1, r, r, (uint32_t)c->rope_base, rope_p, c->rope_yarn_context };
     vkl_binding rt[4] = { whole(&a[ACT_Q_ROPE]), whole(&a[ACT_V]), whole(&s->pos), whole(&a[ACT_TABLE]) };
-    add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, r, r, c->arch->rope_neox), rope, rt, 4, 0.0f);
+    add_kernel(p, "rope", "rope", vkl_rope_variant(s->device->info, r, r, c->arch->rope_neox), rope, rt, 4,
+               c->rope_factor);
     uint32_t append[6] = { M, 1, lat, p0, s->context, r };  // the latent as K, the RoPE key as V
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
@@ -551,7 +554,7 @@ static void plan_mla_attention(plan *p, uint32_t l)
     uint32_t attn[6] = { M, H, lat, r, p0, s->context };
     vkl_binding tt[7] = { whole(&a[ACT_Q_LAT]), whole(&a[ACT_Q_ROPE]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos), whole(&a[ACT_O_LAT]), whole(&a[ACT_PARTIALS]) };
-    add_kernel(p, "attention", "attention_mla", "f32", attn, tt, 7, (float)(1.0 / sqrt(c->head_dim)));
+    add_kernel(p, "attention", "attention_mla", "f32", attn, tt, 7, (float)vkl_model_attention_scale(c));
     add_head_matmul(p, "attn_v_b", &a[ACT_O_LAT], (int)l, "attn_v_b.weight", &a[ACT_XB], c->head_dim_v, lat);
     add_projection_residual(p, "attn_residual", M, &a[ACT_XB], (int)l, "attn_output.weight", "attn_output.bias",
                             &a[ACT_XB2], &a[ACT_X], c->dim, H * c->head_dim_v);

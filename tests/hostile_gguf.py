@@ -81,7 +81,7 @@ def inserted(kv_entries=b"", n_kv=0, tensor_infos=b"", n_tensors=0):
 
 cases = [
     ("RoPE scaling", inserted(string("llama.rope.scaling.type") + struct.pack("<I", 8) + string("yarn"), 1),
-     "llama.rope.scaling.type is yarn: vkllm does not apply RoPE scaling yet"),
+     "llama.rope.scaling.type is yarn: vkllm applies linear RoPE scaling, and YaRN for deepseek2, so far"),
     ("RoPE frequency factors", inserted(tensor_infos=string("rope_freqs.weight") + struct.pack("<IQIQ", 1, 32, 0, 0),
                                         n_tensors=1),
      "tensor rope_freqs.weight holds RoPE frequency factors"),

@@ -102,7 +102,7 @@ static void qkv_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *val
     vkl_tensor_desc d[10];
     qkv_tensors(c, d);
     if (index == 8) values[0] = (float)c->dims[DIM_P];
-    else if (index == 9) vkl_rope_table(values, c->dims[DIM_C], c->dims[DIM_R], 10000.0f);
+    else if (index == 9) vkl_rope_table(values, c->dims[DIM_C], c->dims[DIM_R], &(vkl_rope_params){ .base = 10000.0f });
     else
         for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, d[index].lo, d[index].hi);
 }

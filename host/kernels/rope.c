@@ -8,36 +8,54 @@
 #include "host/ref.h"
 #include "shaders/rope.h"
 
-void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, float base)
+// YaRN's pair index at which a pair turns `turns` times over `context` positions.
+static double yarn_pair(double turns, uint32_t R, double base, uint32_t context)
 {
-    // table (rows, rot_dim / 2, 2): cos and sin of p * base^(-2i / rot_dim), computed in double
+    const double pi = 3.14159265358979323846;
+    return R * log(context / (turns * 2.0 * pi)) / (2.0 * log(base));
+}
+
+double vkl_rope_freq(const vkl_rope_params *r, uint32_t R, uint32_t i)
+{
+    double extrapolated = pow(r->base, -2.0 * i / R), factor = r->factor > 1.0f ? r->factor : 1.0;
+    if (factor == 1.0) return extrapolated;
+    if (!r->yarn_context) return extrapolated / factor;
+    double low = fmax(0.0, floor(yarn_pair(32.0, R, r->base, r->yarn_context)));
+    double high = fmin(R - 1.0, ceil(yarn_pair(1.0, R, r->base, r->yarn_context)));
+    double ramp = fmin(1.0, fmax(0.0, (i - low) / fmax(0.001, high - low)));  // 0: extrapolate, 1: interpolate
+    return extrapolated / factor * ramp + extrapolated * (1.0 - ramp);
+}
+
+void vkl_rope_table(float *table, uint32_t rows, uint32_t rot_dim, const vkl_rope_params *r)
+{
+    // table (rows, rot_dim / 2, 2): cos and sin of p * freq(i), computed in double
     uint32_t half_r = rot_dim / 2;
     for (uint32_t p = 0; p < rows; p++) {
         for (uint32_t i = 0; i < half_r; i++) {
-            double angle = p * pow(base, -2.0 * i / rot_dim);
+            double angle = p * vkl_rope_freq(r, rot_dim, i);
             table[((size_t)p * half_r + i) * 2] = (float)cos(angle);
             table[((size_t)p * half_r + i) * 2 + 1] = (float)sin(angle);
         }
     }
 }
 
-static void rotate_head(float *v, uint32_t R, bool neox, uint32_t p, float base)
+static void rotate_head(float *v, uint32_t R, bool neox, uint32_t p, const vkl_rope_params *r)
 {
     for (uint32_t i = 0; i < R / 2; i++) {
         uint32_t a = neox ? i : 2 * i, b = neox ? i + R / 2 : 2 * i + 1;
-        double angle = p * pow(base, -2.0 * i / R), va = v[a], vb = v[b];
+        double angle = p * vkl_rope_freq(r, R, i), va = v[a], vb = v[b];
         v[a] = (float)(va * cos(angle) - vb * sin(angle));
         v[b] = (float)(va * sin(angle) + vb * cos(angle));
     }
 }
 
 void ref_rope(float *q, float *k, uint32_t M, uint32_t H, uint32_t KVH, uint32_t D, uint32_t R, bool neox,
-              uint32_t p0, float base)
+              uint32_t p0, const vkl_rope_params *r)
 {
     // q (M, H, D) · k (M, KVH, D), in place; token m is at position p0 + m
     for (uint32_t m = 0; m < M; m++) {
-        for (uint32_t h = 0; h < H; h++) rotate_head(q + ((size_t)m * H + h) * D, R, neox, p0 + m, base);
-        for (uint32_t h = 0; h < KVH; h++) rotate_head(k + ((size_t)m * KVH + h) * D, R, neox, p0 + m, base);
+        for (uint32_t h = 0; h < H; h++) rotate_head(q + ((size_t)m * H + h) * D, R, neox, p0 + m, r);
+        for (uint32_t h = 0; h < KVH; h++) rotate_head(k + ((size_t)m * KVH + h) * D, R, neox, p0 + m, r);
     }
 }
 
@@ -58,23 +76,35 @@ const char *vkl_rope_variant(const vkl_device_info *info, uint32_t D, uint32_t R
     return neox ? "neox" : "adjacent";
 }
 
-enum { DIM_M, DIM_H, DIM_KVH, DIM_D, DIM_R, DIM_BASE, DIM_P };
+enum { DIM_M, DIM_H, DIM_KVH, DIM_D, DIM_R, DIM_BASE, DIM_P, DIM_YARN };
 
 // (M, H, KVH, D, R, base, P): stories260K (8 heads over 4, D 8), Llama-2 (32 x 128, MHA),
 // Llama-3 (32 over 8, base 500000), partial rotary (R < D), a prefill at a late position,
 // decode at position 8191, head dimensions 64, 80, 96, 256, base 10^6.
-static const uint32_t full[][7] = {
-    { 1, 1, 1, 2, 2, 10000, 0 },       { 5, 8, 4, 8, 8, 10000, 0 },        { 1, 8, 4, 8, 8, 10000, 37 },
-    { 1, 32, 32, 128, 128, 10000, 511 }, { 7, 32, 8, 128, 128, 500000, 3 }, { 3, 12, 12, 64, 32, 10000, 100 },
-    { 1, 16, 2, 256, 64, 1000000, 8191 }, { 130, 8, 8, 80, 80, 10000, 1000 }, { 512, 32, 8, 96, 96, 500000, 0 },
+// YaRN (the last dimension, its original context): DeepSeek-V2's query and key RoPE parts (16
+// heads and one of 64) past the 4,096 trained positions; the scale factor is the case's scalar,
+// DeepSeek-V2's 40 unless set.
+static const uint32_t full[][8] = {
+    { 1, 1, 1, 2, 2, 10000, 0, 0 },         { 5, 8, 4, 8, 8, 10000, 0, 0 },        { 1, 8, 4, 8, 8, 10000, 37, 0 },
+    { 1, 32, 32, 128, 128, 10000, 511, 0 }, { 7, 32, 8, 128, 128, 500000, 3, 0 }, { 3, 12, 12, 64, 32, 10000, 100, 0 },
+    { 1, 16, 2, 256, 64, 1000000, 8191, 0 }, { 130, 8, 8, 80, 80, 10000, 1000, 0 }, { 512, 32, 8, 96, 96, 500000, 0, 0 },
+    { 3, 16, 1, 64, 64, 10000, 9000, 4096 },
 };
-static const uint32_t quick[][7] = {
-    { 1, 1, 1, 2, 2, 10000, 0 }, { 5, 8, 4, 8, 8, 10000, 0 }, { 3, 12, 12, 64, 32, 10000, 100 },
-    { 1, 16, 2, 256, 64, 1000000, 8191 },
+static const uint32_t quick[][8] = {
+    { 1, 1, 1, 2, 2, 10000, 0, 0 }, { 5, 8, 4, 8, 8, 10000, 0, 0 }, { 3, 12, 12, 64, 32, 10000, 100, 0 },
+    { 1, 16, 2, 256, 64, 1000000, 8191, 0 }, { 3, 16, 1, 64, 64, 10000, 9000, 4096 },
 };
 
 // Texel variants: one quad of pairs, 5 query heads over 1 with D 12 (R 8 partial).
-static const uint32_t texel_extra[][7] = { { 1, 1, 1, 8, 8, 10000, 0 }, { 3, 5, 1, 12, 8, 10000, 2 } };
+static const uint32_t texel_extra[][8] = { { 1, 1, 1, 8, 8, 10000, 0, 0 }, { 3, 5, 1, 12, 8, 10000, 2, 0 } };
+
+// The case's frequencies: its base, and its scale factor (linear without a YaRN context).
+static vkl_rope_params params_of(const vkl_case *c)
+{
+    bool yarn = c->dims[DIM_YARN] != 0;
+    return (vkl_rope_params){ .base = (float)c->dims[DIM_BASE], .factor = vkl_case_scalar(c, yarn ? 40.0f : 1.0f),
+                              .yarn_context = c->dims[DIM_YARN] };
+}
 
 static bool texel_shape(const uint32_t *dims) { return texel_fits(dims[DIM_D], dims[DIM_R]); }
 
@@ -100,7 +130,10 @@ static void rope_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, float *va
     vkl_tensor_desc d[4];
     rope_tensors(c, d);
     if (index == 2) values[0] = (float)c->dims[DIM_P];
-    else if (index == 3) vkl_rope_table(values, table_rows(c), c->dims[DIM_R], (float)c->dims[DIM_BASE]);
+    else if (index == 3) {
+        vkl_rope_params r = params_of(c);
+        vkl_rope_table(values, table_rows(c), c->dims[DIM_R], &r);
+    }
     else
         for (uint64_t i = 0; i < d[index].count; i++) values[i] = vkl_rng_uniform(rng, -2.0f, 2.0f);
 }
@@ -144,8 +177,8 @@ static void rope_expect(const vkl_case *c, float *const *values, double *const *
     bool neox = is_neox(c->variant);
     bound_heads(bounds[0], values[0], (uint64_t)d[DIM_M] * d[DIM_H], d[DIM_D], d[DIM_R], neox);
     bound_heads(bounds[1], values[1], (uint64_t)d[DIM_M] * d[DIM_KVH], d[DIM_D], d[DIM_R], neox);
-    ref_rope(values[0], values[1], d[DIM_M], d[DIM_H], d[DIM_KVH], d[DIM_D], d[DIM_R], neox, d[DIM_P],
-             (float)d[DIM_BASE]);
+    vkl_rope_params r = params_of(c);
+    ref_rope(values[0], values[1], d[DIM_M], d[DIM_H], d[DIM_KVH], d[DIM_D], d[DIM_R], neox, d[DIM_P], &r);
 }
 
 static double rope_flops(const vkl_case *c)
@@ -162,15 +195,15 @@ static double rope_bytes(const vkl_case *c)
 // Llama's adjacent pairs over whole heads (base 10000), the step's rows at the end of the context.
 static void rope_bench(const vkl_kernel *self, uint32_t variant, const vkl_bench_shape *b, vkl_case **cases)
 {
-    uint32_t dims[7] = { b->M, b->heads, b->kv_heads, b->head_dim, b->head_dim, 10000, b->context - b->M };
+    uint32_t dims[8] = { b->M, b->heads, b->kv_heads, b->head_dim, b->head_dim, 10000, b->context - b->M, 0 };
     if (variant == ADJACENT || (variant == TEXEL_ADJACENT && texel_fits(b->head_dim, b->head_dim)))
         vkl_case_add(cases, self, variant, dims);
 }
 
 const vkl_kernel vkl_kernel_rope = {
     .name = "rope",
-    .dim_names = { "M", "H", "KVH", "D", "R", "base", "P" },
-    .dim_count = 7,
+    .dim_names = { "M", "H", "KVH", "D", "R", "base", "P", "yarn" },
+    .dim_count = 8,
     .variants = variants,
     .variant_count = sizeof variants / sizeof variants[0],
     .tensor_count = 4,
