@@ -764,11 +764,19 @@ static uint64_t device_local_bytes(const vkl_device_info *info)
 
 // Refuses, before allocating, a model whose weights, cache and scratch exceed the device's
 // largest device-local heap, or whose per-layer cache exceeds one binding's range.
+// Bytes of a layer's larger cache buffer (K, or MLA's latent) at `context` positions: one binding.
+static uint64_t layer_cache_bytes(const vkl_model_config *c, uint32_t context)
+{
+    uint64_t k_row, v_row;
+    cache_row_bytes(c, &k_row, &v_row);
+    return (uint64_t)context * (k_row > v_row ? k_row : v_row);
+}
+
 static bool check_fits(const vkl_device *device, const vkl_model *model, uint32_t context)
 {
     vkl_scheduler_memory m = vkl_scheduler_memory_needed(device->info, model, context);
     uint64_t heap = device_local_bytes(device->info), total = m.weights + m.kv_cache + m.scratch;
-    uint64_t layer_cache = m.kv_cache / 2 / (model->config.n_layers ? model->config.n_layers : 1);
+    uint64_t layer_cache = layer_cache_bytes(&model->config, context);
     if (total > heap) {
         vkl_log_error("%s does not fit on %s: weights %.1f MiB + KV cache %.1f MiB (%u positions) + scratch %.1f MiB "
                       "= %.1f MiB; the device's memory heap has %.1f MiB (try a smaller -c)",
@@ -792,7 +800,7 @@ uint32_t vkl_scheduler_context_that_fits(const vkl_device *device, const vkl_mod
     while (lo < hi) {  // the largest context whose memory fits
         uint32_t mid = lo + (hi - lo + 1) / 2;
         vkl_scheduler_memory m = vkl_scheduler_memory_needed(device->info, model, mid);
-        uint64_t layer_cache = m.kv_cache / 2 / (model->config.n_layers ? model->config.n_layers : 1);
+        uint64_t layer_cache = layer_cache_bytes(&model->config, mid);
         bool fits = m.weights + m.kv_cache + m.scratch <= heap && layer_cache <= device->info->max_storage_buffer_range;
         if (fits) lo = mid;
         else hi = mid - 1;

@@ -33,7 +33,7 @@ void main()
 {
     uint h = gl_WorkGroupID.x, m = gl_WorkGroupID.y, chunk = gl_WorkGroupID.z, lid = gl_LocalInvocationID.x;
     uint l4 = pc.L / 4u, r4 = pc.R / 4u, row = m * pc.H + h;
-    uint first = chunk * MLA_CHUNK, last = min(pos[0] + m, first + MLA_CHUNK - 1u);  // keys first .. last
+    uint first = chunk * pc.chunk, last = min(pos[0] + m, first + pc.chunk - 1u);  // keys first .. last
     for (uint i = lid; i < l4; i += MLA_WG) q_s[i] = q_lat[row * l4 + i] * pc.scale;
     for (uint i = lid; i < r4; i += MLA_WG) q_s[l4 + i] = q_rope[row * r4 + i] * pc.scale;
     barrier();

@@ -166,6 +166,32 @@ static void test_ref_rms_norm(void)
     EXPECT(fabs(y[0] - 3 / sqrt(12.5 + (double)1e-5f)) < 1e-7);
 }
 
+// RoPE frequencies from their definitions: unscaled base^(-2i/R); linear scaling divides them;
+// under YaRN (DeepSeek-V2: R 64, base 10^4, 4,096 trained positions, factor 40) a pair that turns
+// more than 32 times over the trained context keeps its frequency, one that turns less than
+// once is divided by the factor, and those between lie between, non-increasing in i.
+static void test_rope_frequencies(void)
+{
+    const uint32_t R = 64;
+    const double pi = 3.14159265358979323846;
+    vkl_rope_params plain = { .base = 10000.0f }, linear = { .base = 10000.0f, .factor = 4.0f };
+    vkl_rope_params yarn = { .base = 10000.0f, .factor = 40.0f, .yarn_context = 4096 };
+    uint32_t kept = 0, divided = 0, blended = 0;
+    double previous = INFINITY;
+    for (uint32_t i = 0; i < R / 2; i++) {
+        double f = pow(10000.0, -2.0 * i / R), turns = 4096.0 * f / (2.0 * pi), y = vkl_rope_freq(&yarn, R, i);
+        EXPECT(vkl_rope_freq(&plain, R, i) == f);
+        EXPECT(fabs(vkl_rope_freq(&linear, R, i) - f / 4.0) <= 1e-15 * f);
+        if (turns > 32.0) kept += fabs(y - f) <= 1e-15 * f;
+        else if (turns < 1.0) divided += fabs(y - f / 40.0) <= 1e-15 * f;
+        else blended += y >= f / 40.0 * (1.0 - 1e-12) && y <= f * (1.0 + 1e-12);
+        EXPECT(y <= previous);
+        previous = y;
+    }
+    EXPECT(kept + divided + blended == R / 2);
+    EXPECT(kept >= 8 && divided >= 8);  // both ends are wide at these sizes
+}
+
 static void test_kv_append_capacity(void)
 {
     EXPECT(vkl_kv_append_fits(0, 512, 512));
@@ -636,6 +662,7 @@ int main(void)
     test_ref_matmul();
     test_ref_rms_norm();
     test_kv_append_capacity();
+    test_rope_frequencies();
     test_tokenizer_small_vocabulary();
     test_utf8_boundaries();
     test_tokenizer_merges_as_llama2c();

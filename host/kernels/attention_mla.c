@@ -45,7 +45,18 @@ void ref_attention_mla(float *o, const float *q_lat, const float *q_rope, const 
 
 static const vkl_variant variants[] = { { "f32", "attention_mla.f32", false, 0 } };
 
-static uint32_t chunks_of(uint32_t capacity) { return (uint32_t)(((uint64_t)capacity + MLA_CHUNK - 1) / MLA_CHUNK); }
+// Keys per chunk for a cache of `capacity` positions (attention_mla.h).
+static uint32_t chunk_of(uint32_t capacity)
+{
+    uint64_t keys = ((uint64_t)capacity + MLA_CHUNKS - 1) / MLA_CHUNKS;
+    keys = (keys + MLA_WG - 1) / MLA_WG * MLA_WG;
+    return keys < MLA_CHUNK_MIN ? MLA_CHUNK_MIN : keys > MLA_CHUNK_MAX ? MLA_CHUNK_MAX : (uint32_t)keys;
+}
+
+static uint32_t chunks_of(uint32_t capacity)
+{
+    return (uint32_t)(((uint64_t)capacity + chunk_of(capacity) - 1) / chunk_of(capacity));
+}
 
 uint64_t vkl_attention_mla_partials(uint32_t M, uint32_t H, uint32_t L, uint32_t capacity)
 {
@@ -64,12 +75,14 @@ enum { DIM_M, DIM_H, DIM_L, DIM_R, DIM_P, DIM_C };
 // RoPE width 64 in decode at contexts of one tile, a tile plus one, one chunk, a chunk plus one
 // and four chunks; prompts from 0 and after a prefix, with query rows whose key counts end
 // mid-tile and whose keys span two chunks; widths not multiples of the workgroup's columns
-// (L 40, 96, 520, 1024; R 4, 12) and a latent of more than one column per invocation.
+// (L 40, 96, 520, 1024; R 4, 12) and a latent of more than one column per invocation; chunks of
+// 1,280 keys (context 20,480) and of the most, 8,192 (at DeepSeek-V2's 163,840 positions).
 static const uint32_t full[][6] = {
     { 1, 1, 8, 4, 0, 1 },           { 1, 16, 512, 64, 63, 64 },      { 1, 16, 512, 64, 64, 128 },
     { 1, 16, 512, 64, 1023, 1024 }, { 1, 16, 512, 64, 1024, 1100 },   { 1, 128, 512, 64, 300, 512 },
     { 7, 3, 40, 8, 5, 16 },         { 33, 4, 96, 12, 100, 160 },      { 70, 2, 520, 64, 0, 70 },
     { 129, 16, 512, 64, 0, 130 },   { 5, 16, 512, 64, 4091, 4096 },   { 9, 2, 1024, 4, 1020, 1040 },
+    { 2, 2, 64, 4, 20000, 20480 },  { 1, 1, 64, 4, 140000, 163840 },
 };
 static const uint32_t quick[][6] = { { 1, 16, 512, 64, 1024, 1100 }, { 33, 4, 96, 12, 100, 160 } };
 
@@ -114,7 +127,8 @@ static uint32_t attention_mla_launch(const vkl_case *c, vkl_launch *out)
 {
     const uint32_t *d = c->dims;
     struct attention_mla_push push = { .M = d[DIM_M], .H = d[DIM_H], .L = d[DIM_L], .R = d[DIM_R],
-                                       .chunks = chunks_of(d[DIM_C]), .scale = (float)scale_of(c) };
+                                       .chunk = chunk_of(d[DIM_C]), .chunks = chunks_of(d[DIM_C]),
+                                       .scale = (float)scale_of(c) };
     out[0] = (vkl_launch){ .groups = { push.H, push.M, push.chunks } };
     out[1] = (vkl_launch){ .shader = "attention_mla_merge.default", .binding_count = 2, .bindings = { 6, 5 },
                            .groups = { (push.L + MLA_MERGE_WG - 1) / MLA_MERGE_WG, push.M * push.H, 1 } };
