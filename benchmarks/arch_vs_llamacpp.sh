@@ -4,6 +4,9 @@
 # llama.cpp's llama-simple (greedy) and `vkllm run -t 0` (the GPU path and the CPU reference)
 # continue the same prompt, and the table says whether the three texts agree. llama.cpp prints
 # BOS as "<s>" and writes a character's bytes as they come; both are evened out before comparing.
+# DeepSeek-V2 goes in the layout llama.cpp read before its MLA support (`--mla-kv-b`, which vkllm
+# also reads), with the deepseek-v2 preset's low-rank query and YaRN: that llama.cpp tells
+# V2-Lite's direct query by its 27 layers alone.
 #
 #   benchmarks/arch_vs_llamacpp.sh LLAMA_SIMPLE [ARCH...]
 #
@@ -11,9 +14,9 @@
 #   cmake --build /tmp/llama.cpp/build --target llama-simple -j
 # Environment: VKLLM (default build/vkllm), N (tokens, default 24), TYPES (default "f32 q8_0 q4_k_m").
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n 2,13p "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,16p "$0" >&2; exit 2; }
 simple=$1; shift
-archs=${*:-llama gpt2 qwen2 qwen3 phi3}
+archs=${*:-llama gpt2 qwen2 qwen3 phi3 deepseek2}
 vkllm=${VKLLM:-build/vkllm} n=${N:-24} types=${TYPES:-f32 q8_0 q4_k_m}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -28,7 +31,9 @@ echo "| --- | --- | --- | --- | --- |"
 for arch in $archs; do
   for type in $types; do
     model="$work/$arch-$type.gguf"
-    "$vkllm" mkmodel -o "$model" --arch "$arch" --dim 256 --hidden 512 --layers 2 --heads 4 --kv-heads 2 \
+    shape=(--arch "$arch")
+    [ "$arch" = deepseek2 ] && shape=(--preset deepseek-v2 --mla-kv-b --experts 8 --experts-used 3)
+    "$vkllm" mkmodel -o "$model" "${shape[@]}" --dim 256 --hidden 512 --layers 2 --heads 4 --kv-heads 2 \
       --vocab 300 --context 128 --seed 7 --type "$type" >/dev/null
     ll=$("$simple" -m "$model" -n "$n" "$prompt" 2>/dev/null | sed 's/^<s> //' | iconv -f utf-8 -t utf-8 -c || true)
     if [ -z "$ll" ]; then
