@@ -34,8 +34,8 @@ static void add(vkl_arch_tensor **out, int layer, const char *name, vkl_tensor_r
                 uint64_t d0, uint64_t d1, uint64_t d2)
 {
     vkl_arch_tensor t = { .n_dims = n_dims, .dims = { d0, d1, d2 }, .role = role };
-    if (layer >= 0) snprintf(t.name, sizeof t.name, "blk.%d.%s", layer, name);
-    else snprintf(t.name, sizeof t.name, "%s", name);
+    if (layer >= 0) snprintf(t.name, sizeof t.name, "blk.%d.%.40s", layer, name);
+    else snprintf(t.name, sizeof t.name, "%.63s", name);
     arrput(*out, t);
 }
 
@@ -43,10 +43,10 @@ static void add(vkl_arch_tensor **out, int layer, const char *name, vkl_tensor_r
 static void add_norm(vkl_arch_tensor **out, const vkl_arch *a, int layer, const char *name, uint64_t n)
 {
     char full[64];
-    snprintf(full, sizeof full, "%s.weight", name);
+    snprintf(full, sizeof full, "%.40s.weight", name);
     add(out, layer, full, VKL_ROLE_NORM, 1, n, 0, 0);
     if (a->norm == VKL_NORM_LAYER) {
-        snprintf(full, sizeof full, "%s.bias", name);
+        snprintf(full, sizeof full, "%.40s.bias", name);
         add(out, layer, full, VKL_ROLE_BIAS, 1, n, 0, 0);
     }
 }
@@ -55,10 +55,10 @@ static void add_norm(vkl_arch_tensor **out, const vkl_arch *a, int layer, const 
 static void add_linear(vkl_arch_tensor **out, int layer, const char *name, uint64_t rows, uint64_t cols, bool bias)
 {
     char full[64];
-    snprintf(full, sizeof full, "%s.weight", name);
+    snprintf(full, sizeof full, "%.40s.weight", name);
     add(out, layer, full, VKL_ROLE_MATRIX, 2, rows, cols, 0);
     if (bias) {
-        snprintf(full, sizeof full, "%s.bias", name);
+        snprintf(full, sizeof full, "%.40s.bias", name);
         add(out, layer, full, VKL_ROLE_BIAS, 1, rows, 0, 0);
     }
 }
