@@ -24,6 +24,12 @@ if target == "gguf":
         subprocess.run([vkllm, "mkmodel", "-o", os.path.join(out, f"model_{name}.gguf"), "--dim", width, "--hidden",
                         width, "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vocab", "260", "--context", "16",
                         "--type", kind], check=True, stdout=subprocess.DEVNULL)
+    # DeepSeek-V2: multi-head latent attention (both layouts, the low-rank query), YaRN, experts
+    for name, extra in (("deepseek2", ["--arch", "deepseek2"]), ("deepseek2_kv_b", ["--arch", "deepseek2", "--mla-kv-b"]),
+                        ("deepseek2_q_lora", ["--preset", "deepseek-v2"])):
+        subprocess.run([vkllm, "mkmodel", "-o", os.path.join(out, f"model_{name}.gguf")] + extra +
+                       ["--dim", "16", "--hidden", "16", "--layers", "2", "--heads", "2", "--experts", "3",
+                        "--experts-used", "2", "--vocab", "260", "--context", "16"], check=True, stdout=subprocess.DEVNULL)
 elif target == "llama2c":
     dim, hidden, layers, heads, kv_heads, vocab, seq = 8, 12, 1, 2, 1, 16, 4
     head = dim // heads
