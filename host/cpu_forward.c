@@ -203,7 +203,8 @@ static void moe_block(vkl_cpu_forward *f, uint32_t l)
     ref_matmul(f->router, f->xb, weight(f, l, "ffn_gate_inp.weight", e * d), 1, c->n_experts, c->dim);
     ref_moe(f->xb2, f->route_ids, f->route_w, f->xb, f->router, weight(f, l, "ffn_gate_exps.weight", e * h * d),
             weight(f, l, "ffn_up_exps.weight", e * h * d), weight(f, l, "ffn_down_exps.weight", e * d * h), 1, c->dim,
-            (uint32_t)h, c->n_experts, c->n_experts_used, c->expert_weights_norm);
+            (uint32_t)h, c->n_experts, c->n_experts_used, c->expert_weights_norm,
+            c->expert_weights_scale ? c->expert_weights_scale : 1.0);
     ref_add(f->x, f->x, f->xb2, c->dim);
     if (c->n_shared_experts) {  // x += the shared experts' FFN of xb
         uint32_t s = c->n_shared_experts * (uint32_t)h;

@@ -108,22 +108,26 @@ static bool read_rope_scaling(const vkl_gguf *g, vkl_model_config *c)
 }
 
 // Routing options (DeepSeek-V2's): the expert width, shared experts, leading dense layers,
-// renormalised top-k weights; the options vkllm does not apply yet are refused by name.
+// renormalised and scaled top-k weights; sigmoid gating (DeepSeek-V3), which vkllm does not
+// apply yet, is refused by name.
 static bool read_expert_config(const vkl_gguf *g, vkl_model_config *c)
 {
     const vkl_arch *a = c->arch;
     uint32_t norm = a->expert_weights_norm, gating = 1;
-    float scale = 1.0f;
     if (!arch_u32(g, a, "expert_feed_forward_length", &c->expert_hidden_dim, false) ||
         !arch_u32(g, a, "expert_shared_count", &c->n_shared_experts, false) ||
         !arch_u32(g, a, "leading_dense_block_count", &c->dense_lead, false) ||
         !arch_u32(g, a, "expert_weights_norm", &norm, false) || !arch_u32(g, a, "expert_gating_func", &gating, false) ||
-        !arch_f32(g, a, "expert_weights_scale", &scale))
+        !arch_f32(g, a, "expert_weights_scale", &c->expert_weights_scale))
         return false;
     c->expert_weights_norm = norm != 0;
-    if (gating != 1 || (scale != 1.0f && scale != 0.0f)) {
-        vkl_log_error("%s: %s.expert_gating_func %u (1: softmax) and expert_weights_scale %g: vkllm applies softmax "
-                      "gating with weights unscaled only, so far", g->path, a->name, gating, scale);
+    if (gating != 1) {
+        vkl_log_error("%s: %s.expert_gating_func is %u: vkllm applies softmax gating (1) only, so far", g->path,
+                      a->name, gating);
+        return false;
+    }
+    if (!(c->expert_weights_scale >= 0.0f && c->expert_weights_scale <= 1e4f)) {
+        vkl_log_error("%s: %s.expert_weights_scale %g is out of range", g->path, a->name, c->expert_weights_scale);
         return false;
     }
     return true;

@@ -31,6 +31,7 @@ typedef struct vkl_model_config {
     uint32_t n_experts;      // 0: dense FFN
     uint32_t n_experts_used;
     bool expert_weights_norm;     // the top-k routing weights renormalised to sum to 1 (Mixtral)
+    float expert_weights_scale;   // the top-k weights' factor (DeepSeek-V2: 16); 0: 1
     uint32_t expert_hidden_dim;   // each routed expert's width (0: hidden_dim)
     uint32_t n_shared_experts;    // experts every token also goes through, one FFN of that many widths
     uint32_t dense_lead;          // leading layers with a dense FFN (hidden_dim) before the MoE ones

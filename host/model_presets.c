@@ -35,13 +35,13 @@ const vkl_model_preset vkl_model_presets[] = {
                             .rope_yarn_context = 4096, .rope_yarn_log_mul = 0.0707f, .norm_eps = 1e-6f,
                             .n_experts = 64, .n_experts_used = 6, .expert_hidden_dim = 1408, .n_shared_experts = 2,
                             .dense_lead = 1 } },
-    // DeepSeek-V2 (236B) shapes: the query through its low-rank step, YaRN as V2-Lite; written
-    // with its routed weights unscaled (vkllm does not apply expert_weights_scale, 16 there, yet).
+    // DeepSeek-V2 (236B): the query through its low-rank step, YaRN as V2-Lite, routed weights x 16.
     { "deepseek-v2", { .arch = &vkl_arch_deepseek2, .dim = 5120, .hidden_dim = 12288, .n_layers = 60, .n_heads = 128,
                        .n_kv_heads = 1, .head_dim = 192, .rope_dim = 64, .head_dim_v = 128, .kv_lora_rank = 512,
                        .q_lora_rank = 1536, .vocab_size = 102400, .context = 163840, .rope_base = 10000.0f,
                        .rope_factor = 40.0f, .rope_yarn_context = 4096, .rope_yarn_log_mul = 0.0707f,
                        .norm_eps = 1e-6f, .n_experts = 160, .n_experts_used = 6, .expert_hidden_dim = 1536,
+                       .expert_weights_scale = 16.0f,
                        .n_shared_experts = 2, .dense_lead = 1 } },
     { "phi3-mini", { .arch = &vkl_arch_phi3, .dim = 3072, .hidden_dim = 8192, .n_layers = 32, .n_heads = 32,
                      .n_kv_heads = 32, .vocab_size = 32064, .context = 4096, .rope_base = 10000.0f, .norm_eps = 1e-5f } },

@@ -76,13 +76,14 @@ void ref_attention_mla(float *o, const float *q_lat, const float *q_rope, const 
 void ref_head_matmul(float *y, const float *x, const float *w, uint32_t M, uint32_t H, uint32_t N, uint32_t K);
 
 // MoE router: softmax over E experts per token and the top k, chosen on the logits (ties to the
-// lower index); weights are the chosen probabilities, renormalised to sum 1 when `renorm`.
+// lower index); weights are the chosen probabilities, renormalised to sum 1 when `renorm`, times
+// `scale` (DeepSeek's expert_weights_scale; 1 otherwise).
 // probs (T, E) · ids (T, k) · weights (T, k) · logits (T, E).
 void ref_moe_route(float *probs, uint32_t *ids, float *weights, const float *logits, uint32_t T, uint32_t E,
-                   uint32_t k, bool renorm);
+                   uint32_t k, bool renorm, double scale);
 // Bounds of moe_route's probabilities and weights.  prob_bound (T, E) · weight_bound (T, k).
 void vkl_moe_route_bounds(double *prob_bound, double *weight_bound, const float *logits, const float *probs,
-                          const float *weights, uint32_t T, uint32_t E, uint32_t k, bool renorm);
+                          const float *weights, uint32_t T, uint32_t E, uint32_t k, bool renorm, double scale);
 // MoE token lists (see shaders/moe.h) and the mean router probability per expert.
 // counts (E) · offsets (E+1) · perm, inv (T*k) · tiles (max_tiles, 2) · prob_mean (E) · ids (T*k) · probs (T, E).
 void ref_moe_count(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t *inv, uint32_t *tiles,
@@ -96,6 +97,6 @@ uint32_t vkl_moe_max_tiles(uint32_t T, uint32_t k, uint32_t E, uint32_t tile_row
 // out (T, D) · ids, weights (T, k) · x (T, D) · logits (T, E) · w_gate, w_up (E, F, D) · w_down (E, D, F).
 void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *logits, const float *w_gate,
              const float *w_up, const float *w_down, uint32_t T, uint32_t D, uint32_t F, uint32_t E, uint32_t k,
-             bool renorm);
+             bool renorm, double scale);
 
 #endif

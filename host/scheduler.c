@@ -627,7 +627,7 @@ static void plan_moe_ffn(plan *p, uint32_t l)
         p->ok = false;
         return;
     }
-    add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], 0.0f);
+    add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], c->expert_weights_scale);
 }
 
 // The shared experts (DeepSeek): one SwiGLU FFN of the normalised input in XB, added to x.

@@ -1,7 +1,7 @@
 // MoE routing and combine (Mixtral / Qwen-MoE style), in four steps:
 //   moe_route:   per token, softmax of the router logits over E experts and the top k
 //                experts, chosen on the logits (exact, so ties go to the lower index);
-//                weights are the k probabilities, optionally renormalised to sum to 1.
+//                weights are the k probabilities, optionally renormalised to sum to 1, times a scale.
 //   moe_count:   one workgroup: per-expert counts, offsets, the permutation that lists each
 //                expert's (token, slot) entries in token order, its inverse, the tile map of
 //                the grouped matmul, and the mean router probability per expert.
@@ -34,6 +34,7 @@ PUSH_CONSTANTS(moe_push)
     uint32_t max_tiles;  // moe_count: entries in the tile map
     uint32_t tile_rows;  // moe_count: rows per tile (the grouped matmul's MATMUL_GEMM_BM)
     uint32_t groups_x;   // see grid.glsl
+    float scale;         // moe_route: the k weights' factor (DeepSeek's expert_weights_scale; 1 otherwise)
 } PUSH_INSTANCE;
 #endif
 

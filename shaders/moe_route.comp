@@ -72,6 +72,6 @@ void main()
     }
     if (tid < pc.k) {
         float w = p[chosen[tid]];
-        weights[t * pc.k + tid] = pc.renorm != 0u ? w / chosen_sum : w;
+        weights[t * pc.k + tid] = (pc.renorm != 0u ? w / chosen_sum : w) * pc.scale;
     }
 }

@@ -127,6 +127,6 @@ expect_error("deepseek2_no_up_projections", deepseek.replace(b"blk.1.attn_k_b.we
 key = b"deepseek2.expert_gating_func"  # a u32 after its key and type: 2 is DeepSeek-V3's sigmoid
 at = deepseek.index(key) + len(key) + 4
 expect_error("deepseek2_sigmoid_gating", deepseek[:at] + (2).to_bytes(4, "little") + deepseek[at + 4:],
-             "deepseek2.expert_gating_func 2 (1: softmax)")
+             "deepseek2.expert_gating_func is 2: vkllm applies softmax gating (1) only")
 print(f"{failures} failures")
 sys.exit(1 if failures else 0)

@@ -37,13 +37,13 @@ static void expert_ffn(double *y, const float *x, const float *gate, const float
 
 void ref_moe(float *out, uint32_t *ids, float *weights, const float *x, const float *logits, const float *w_gate,
              const float *w_up, const float *w_down, uint32_t T, uint32_t D, uint32_t F, uint32_t E, uint32_t k,
-             bool renorm)
+             bool renorm, double scale)
 {
     // out (T, D) · ids, weights (T, k) · x (T, D) · logits (T, E) · w_gate, w_up (E, F, D) · w_down (E, D, F)
     float *probs = malloc((size_t)T * E * sizeof *probs);
     double *h = malloc(F * sizeof *h), *y = malloc(D * sizeof *y), *acc = malloc(D * sizeof *acc);
     if (!probs || !h || !y || !acc) abort();
-    ref_moe_route(probs, ids, weights, logits, T, E, k, renorm);
+    ref_moe_route(probs, ids, weights, logits, T, E, k, renorm, scale);
     for (uint32_t t = 0; t < T; t++) {
         memset(acc, 0, D * sizeof *acc);
         for (uint32_t j = 0; j < k; j++) {
@@ -305,7 +305,7 @@ static uint32_t moe_launch(const vkl_case *c, vkl_launch *out)
     const uint32_t *d = c->dims;
     uint32_t T = d[DIM_T], D = d[DIM_D], F = d[DIM_F], E = d[DIM_E], k = d[DIM_K], rows = T * k;
     struct moe_push moe = { .T = T, .E = E, .k = k, .renorm = d[DIM_RENORM], .D = D,
-                            .max_tiles = max_tiles(c), .tile_rows = tile_rows(c) };
+                            .max_tiles = max_tiles(c), .tile_rows = tile_rows(c), .scale = vkl_case_scalar(c, 1.0f) };
     out[0] = (vkl_launch){ .shader = "moe_route.default", .binding_count = 4, .bindings = { LOGITS, PROBS, IDS, WEIGHTS } };
     vkl_split_groups(T, &out[0].groups[0], &out[0].groups[1]);
     out[0].groups[2] = 1;
@@ -400,9 +400,10 @@ static void moe_expect(const vkl_case *c, float *const *values, double *const *b
     if (!ids || !perm || !inv || !tiles || !probs || !prob_bound || !work) abort();
 
     ref_moe(values[OUT], ids, values[WEIGHTS], values[X], values[LOGITS], values[W_GATE], values[W_UP], values[W_DOWN],
-            T, D, F, E, k, d[DIM_RENORM]);
-    ref_moe_route(probs, ids, values[WEIGHTS], values[LOGITS], T, E, k, d[DIM_RENORM]);
-    vkl_moe_route_bounds(prob_bound, bounds[WEIGHTS], values[LOGITS], probs, values[WEIGHTS], T, E, k, d[DIM_RENORM]);
+            T, D, F, E, k, d[DIM_RENORM], vkl_case_scalar(c, 1.0f));
+    ref_moe_route(probs, ids, values[WEIGHTS], values[LOGITS], T, E, k, d[DIM_RENORM], vkl_case_scalar(c, 1.0f));
+    vkl_moe_route_bounds(prob_bound, bounds[WEIGHTS], values[LOGITS], probs, values[WEIGHTS], T, E, k, d[DIM_RENORM],
+                         vkl_case_scalar(c, 1.0f));
     ref_moe_count(counts, offsets, perm, inv, tiles, values[PROB_MEAN], ids, probs, T, E, k, tile_rows(c));
     for (uint32_t i = 0; i < rows; i++) values[IDS][i] = (float)ids[i];
     for (uint32_t e = 0; e < E; e++) {

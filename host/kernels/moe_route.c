@@ -8,7 +8,7 @@
 #include "shaders/moe.h"
 
 void ref_moe_route(float *probs, uint32_t *ids, float *weights, const float *logits, uint32_t T, uint32_t E,
-                   uint32_t k, bool renorm)
+                   uint32_t k, bool renorm, double scale)
 {
     // probs (T, E) · ids (T, k) · weights (T, k) · logits (T, E)
     for (uint32_t t = 0; t < T; t++) {
@@ -28,7 +28,7 @@ void ref_moe_route(float *probs, uint32_t *ids, float *weights, const float *log
         }
         for (uint32_t j = 0; j < k; j++) {
             double p = exp(l[ids[(size_t)t * k + j]] - max) / sum;
-            weights[(size_t)t * k + j] = (float)(renorm ? p / chosen : p);
+            weights[(size_t)t * k + j] = (float)((renorm ? p / chosen : p) * scale);
         }
     }
 }
@@ -73,7 +73,8 @@ static void moe_route_fill(const vkl_case *c, uint32_t index, vkl_rng *rng, floa
 
 static uint32_t moe_route_launch(const vkl_case *c, vkl_launch *out)
 {
-    struct moe_push push = { .T = c->dims[DIM_T], .E = c->dims[DIM_E], .k = c->dims[DIM_K], .renorm = c->dims[DIM_RENORM] };
+    struct moe_push push = { .T = c->dims[DIM_T], .E = c->dims[DIM_E], .k = c->dims[DIM_K], .renorm = c->dims[DIM_RENORM],
+                             .scale = vkl_case_scalar(c, 1.0f) };
     vkl_split_groups(push.T, &out->groups[0], &out->groups[1]);
     out->groups[2] = 1;
     push.groups_x = out->groups[0];
@@ -86,14 +87,16 @@ static uint32_t moe_route_launch(const vkl_case *c, vkl_launch *out)
 // relative bounds of p_j and of the sum (the largest chosen one plus k roundings), the
 // division (5u) and the reference's rounding (u).
 void vkl_moe_route_bounds(double *prob_bound, double *weight_bound, const float *logits, const float *probs,
-                          const float *weights, uint32_t T, uint32_t E, uint32_t k, bool renorm)
+                          const float *weights, uint32_t T, uint32_t E, uint32_t k, bool renorm, double scale)
 {
     const double u = VKL_F32_UNIT_ROUNDOFF;
     for (uint32_t t = 0; t < T; t++) {
         double worst = vkl_softmax_bounds(prob_bound + (size_t)t * E, logits + (size_t)t * E, probs + (size_t)t * E, E, 1.0);
         for (uint32_t j = 0; j < k; j++) {
             double w = fabs(weights[(size_t)t * k + j]);
-            weight_bound[(size_t)t * k + j] = (renorm ? 2.0 * worst + (k + 6.0) * u : worst) * w + VKL_F32_TINY;
+            // a scale other than 1 rounds the weight once more
+            double rel = (renorm ? 2.0 * worst + (k + 6.0) * u : worst) + (scale != 1.0 ? u : 0.0);
+            weight_bound[(size_t)t * k + j] = rel * w + VKL_F32_TINY;
         }
     }
 }
@@ -104,10 +107,11 @@ static void moe_route_expect(const vkl_case *c, float *const *values, double *co
     uint32_t ids[MOE_MAX_K];
     for (uint32_t t = 0; t < T; t++) {
         ref_moe_route(values[1] + (size_t)t * E, ids, values[3] + (size_t)t * k, values[0] + (size_t)t * E, 1, E, k,
-                      c->dims[DIM_RENORM]);
+                      c->dims[DIM_RENORM], vkl_case_scalar(c, 1.0f));
         for (uint32_t j = 0; j < k; j++) values[2][(size_t)t * k + j] = (float)ids[j];
     }
-    vkl_moe_route_bounds(bounds[1], bounds[3], values[0], values[1], values[3], T, E, k, c->dims[DIM_RENORM]);
+    vkl_moe_route_bounds(bounds[1], bounds[3], values[0], values[1], values[3], T, E, k, c->dims[DIM_RENORM],
+                         vkl_case_scalar(c, 1.0f));
 }
 
 static double moe_route_flops(const vkl_case *c) { return 6.0 * c->dims[DIM_T] * c->dims[DIM_E] * (1 + c->dims[DIM_K]); }
