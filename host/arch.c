@@ -112,7 +112,7 @@ static void add_mla_attention(vkl_arch_tensor **out, const vkl_model_config *c, 
 // Routed experts (SwiGLU, each expert_hidden_dim wide) and the shared experts' one FFN.
 static void add_experts(vkl_arch_tensor **out, const vkl_model_config *c, int l)
 {
-    uint64_t d = c->dim, h = c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim, e = c->n_experts;
+    uint64_t d = c->dim, h = vkl_model_expert_width(c), e = c->n_experts;
     add(out, l, "ffn_gate_inp.weight", VKL_ROLE_MATRIX, 2, e, d, 0);
     add(out, l, "ffn_gate_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);
     add(out, l, "ffn_up_exps.weight", VKL_ROLE_MATRIX, 3, e, h, d);

@@ -48,10 +48,10 @@ vkl_status vkl_cpu_forward_init(vkl_cpu_forward *f, const vkl_model *model, uint
     memset(f, 0, sizeof *f);
     const vkl_model_config *c = &model->config;
     if (!vkl_model_check(model)) return VKL_ERR_INVALID_ARG;
-    size_t kv = (size_t)c->n_kv_heads * c->head_dim, v_row = kv, q = (size_t)c->n_heads * c->head_dim;
-    if (c->arch->mla) {  // the caches hold the latent and the RoPE key; v holds the RoPE key
-        kv = c->kv_lora_rank;
-        v_row = c->rope_dim;
+    uint32_t kv, v_row;  // MLA: k and the K cache hold the latent, v and the V cache the RoPE key
+    vkl_model_cache_rows(c, &kv, &v_row);
+    size_t q = (size_t)c->n_heads * c->head_dim;
+    if (c->arch->mla) {
         f->q_lat = malloc((size_t)c->n_heads * c->kv_lora_rank * sizeof(float));
         f->o_lat = malloc((size_t)c->n_heads * c->kv_lora_rank * sizeof(float));
         if (!f->q_lat || !f->o_lat) return vkl_cpu_forward_free(f), VKL_ERR_OUT_OF_MEMORY;
@@ -194,26 +194,32 @@ static void mla_attention_block(vkl_cpu_forward *f, uint32_t l, uint32_t pos)
     ref_add(f->x, f->x, f->xb2, d);
 }
 
+// x += down(silu(gate xb) * up xb) (with the file's biases), `width` wide: a dense SwiGLU FFN
+// or DeepSeek's shared experts.
+static void swiglu_ffn(vkl_cpu_forward *f, uint32_t l, const char *gate, const char *up, const char *down,
+                       uint32_t width)
+{
+    uint32_t d = f->model->config.dim;
+    linear(f, f->hb, f->xb, (int)l, gate, width, d);
+    linear(f, f->hb2, f->xb, (int)l, up, width, d);
+    ref_swiglu(f->hb, f->hb, f->hb2, width);
+    linear(f, f->xb2, f->hb, (int)l, down, d, width);
+    ref_add(f->x, f->x, f->xb2, d);
+}
+
 // Router, top-k with renormalised weights (Mixtral), the chosen experts' SwiGLU FFNs.
 static void moe_block(vkl_cpu_forward *f, uint32_t l)
 {
     const vkl_model *m = f->model;
     const vkl_model_config *c = &m->config;
-    uint64_t d = c->dim, h = c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim, e = c->n_experts;
+    uint64_t d = c->dim, h = vkl_model_expert_width(c), e = c->n_experts;
     ref_matmul(f->router, f->xb, weight(f, l, "ffn_gate_inp.weight", e * d), 1, c->n_experts, c->dim);
     ref_moe(f->xb2, f->route_ids, f->route_w, f->xb, f->router, weight(f, l, "ffn_gate_exps.weight", e * h * d),
             weight(f, l, "ffn_up_exps.weight", e * h * d), weight(f, l, "ffn_down_exps.weight", e * d * h), 1, c->dim,
-            (uint32_t)h, c->n_experts, c->n_experts_used, c->expert_weights_norm,
-            c->expert_weights_scale ? c->expert_weights_scale : 1.0);
+            (uint32_t)h, c->n_experts, c->n_experts_used, c->expert_weights_norm, vkl_model_expert_scale(c));
     ref_add(f->x, f->x, f->xb2, c->dim);
-    if (c->n_shared_experts) {  // x += the shared experts' FFN of xb
-        uint32_t s = c->n_shared_experts * (uint32_t)h;
-        linear(f, f->hb, f->xb, (int)l, "ffn_gate_shexp", s, c->dim);
-        linear(f, f->hb2, f->xb, (int)l, "ffn_up_shexp", s, c->dim);
-        ref_swiglu(f->hb, f->hb, f->hb2, s);
-        linear(f, f->xb2, f->hb, (int)l, "ffn_down_shexp", c->dim, s);
-        ref_add(f->x, f->x, f->xb2, c->dim);
-    }
+    if (c->n_shared_experts)
+        swiglu_ffn(f, l, "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", c->n_shared_experts * (uint32_t)h);
     // The load statistics: counts of the chosen experts and the softmax of the router.
     uint32_t counts[256] = { 0 };
     float probs[256];
@@ -232,14 +238,9 @@ static void ffn_block(vkl_cpu_forward *f, uint32_t l)
     uint32_t d = c->dim, h = c->hidden_dim;
     norm(f, f->xb, f->x, (int)l, "ffn_norm", d);
     if (vkl_layer_has_experts(c, (int)l)) return moe_block(f, l);
-    if (c->arch->ffn == VKL_FFN_GELU) {
-        linear(f, f->hb, f->xb, (int)l, "ffn_up", h, d);
-        ref_gelu(f->hb, f->hb, h);
-    } else {
-        linear(f, f->hb, f->xb, (int)l, "ffn_gate", h, d);
-        linear(f, f->hb2, f->xb, (int)l, "ffn_up", h, d);
-        ref_swiglu(f->hb, f->hb, f->hb2, h);
-    }
+    if (c->arch->ffn == VKL_FFN_SWIGLU) return swiglu_ffn(f, l, "ffn_gate", "ffn_up", "ffn_down", h);
+    linear(f, f->hb, f->xb, (int)l, "ffn_up", h, d);  // GELU
+    ref_gelu(f->hb, f->hb, h);
     linear(f, f->xb, f->hb, (int)l, "ffn_down", d, h);
     ref_add(f->x, f->x, f->xb, d);
 }

@@ -20,19 +20,11 @@ static bool arch_u32(const vkl_gguf *g, const vkl_arch *a, const char *key, uint
     return (!required && !vkl_gguf_find(g, full)) || vkl_gguf_get_u32(g, full, out, true);
 }
 
-static bool arch_f32(const vkl_gguf *g, const vkl_arch *a, const char *key, float *out)
+static bool arch_f32(const vkl_gguf *g, const vkl_arch *a, const char *key, float *out, bool required)
 {
     char full[128];
     snprintf(full, sizeof full, "%s.%s", a->name, key);
-    return !vkl_gguf_find(g, full) || vkl_gguf_get_f32(g, full, out, true);
-}
-
-// A required f32 "<arch>.<key>".
-static bool arch_f32_required(const vkl_gguf *g, const vkl_arch *a, const char *key, float *out)
-{
-    char full[128];
-    snprintf(full, sizeof full, "%s.%s", a->name, key);
-    return vkl_gguf_get_f32(g, full, out, true);
+    return (!required && !vkl_gguf_find(g, full)) || vkl_gguf_get_f32(g, full, out, true);
 }
 
 static const vkl_arch *read_arch(const vkl_gguf *g)
@@ -89,9 +81,9 @@ static bool read_rope_scaling(const vkl_gguf *g, vkl_model_config *c)
         return false;
     }
     if ((linear || yarn) &&
-        (!arch_f32_required(g, a, "rope.scaling.factor", &c->rope_factor) || !(c->rope_factor >= 1.0f && c->rope_factor <= 1024.0f) ||
+        (!arch_f32(g, a, "rope.scaling.factor", &c->rope_factor, true) || !(c->rope_factor >= 1.0f && c->rope_factor <= 1024.0f) ||
          (yarn && (!arch_u32(g, a, "rope.scaling.original_context_length", &c->rope_yarn_context, true) ||
-                   !c->rope_yarn_context || !arch_f32(g, a, "rope.scaling.yarn_log_multiplier", &c->rope_yarn_log_mul))))) {
+                   !c->rope_yarn_context || !arch_f32(g, a, "rope.scaling.yarn_log_multiplier", &c->rope_yarn_log_mul, false))))) {
         vkl_log_error("%s: %s.rope.scaling.factor %g (1 to 1024) or the YaRN original context %u is missing or out of "
                       "range", g->path, a->name, c->rope_factor, c->rope_yarn_context);
         return false;
@@ -118,7 +110,7 @@ static bool read_expert_config(const vkl_gguf *g, vkl_model_config *c)
         !arch_u32(g, a, "expert_shared_count", &c->n_shared_experts, false) ||
         !arch_u32(g, a, "leading_dense_block_count", &c->dense_lead, false) ||
         !arch_u32(g, a, "expert_weights_norm", &norm, false) || !arch_u32(g, a, "expert_gating_func", &gating, false) ||
-        !arch_f32(g, a, "expert_weights_scale", &c->expert_weights_scale))
+        !arch_f32(g, a, "expert_weights_scale", &c->expert_weights_scale, false))
         return false;
     c->expert_weights_norm = norm != 0;
     if (gating != 1) {
@@ -151,16 +143,14 @@ static bool read_mla_config(const vkl_gguf *g, vkl_model_config *c)
     return true;
 }
 
+// The expert and MLA sizes (sizes_in_range checks the rest): what attention_mla and head_matmul take.
 static bool mla_sizes_in_range(const vkl_gguf *g, const vkl_model_config *c)
 {
     bool experts_ok = c->dense_lead <= c->n_layers && c->n_shared_experts <= 64 && c->expert_hidden_dim <= (1u << 18);
-    if (!c->arch->mla && experts_ok) return true;
-    if (experts_ok && (!c->arch->mla ||
-                       (c->rope_dim < c->head_dim && c->rope_dim % 4 == 0 && c->rope_dim <= 128 &&
-                        (c->head_dim - c->rope_dim) % 4 == 0 && c->kv_lora_rank && c->kv_lora_rank % 4 == 0 &&
-                        c->kv_lora_rank <= 1024 && c->head_dim_v && c->head_dim_v <= 1024 &&
-                        c->q_lora_rank <= (1u << 16))))
-        return true;
+    bool mla_ok = c->rope_dim < c->head_dim && c->rope_dim % 4 == 0 && c->rope_dim <= 128 &&
+                  (c->head_dim - c->rope_dim) % 4 == 0 && c->kv_lora_rank && c->kv_lora_rank % 4 == 0 &&
+                  c->kv_lora_rank <= 1024 && c->head_dim_v && c->head_dim_v <= 1024 && c->q_lora_rank <= (1u << 16);
+    if (experts_ok && (mla_ok || !c->arch->mla)) return true;
     vkl_log_error("%s: inconsistent sizes for %s: kv_lora_rank %u (multiple of 4, up to 1024), q_lora_rank %u, head "
                   "size %u with %u rotated (multiples of 4, up to 128), value head size %u, leading dense layers %u of "
                   "%u, shared experts %u, expert width %u", g->path, c->arch->name, c->kv_lora_rank, c->q_lora_rank,
@@ -197,7 +187,7 @@ static bool read_config(const vkl_gguf *g, vkl_model_config *c)
     return arch_u32(g, a, "rope.dimension_count", &c->rope_dim, false) &&
            arch_u32(g, a, "expert_count", &c->n_experts, false) &&
            arch_u32(g, a, "expert_used_count", &c->n_experts_used, false) &&
-           arch_f32(g, a, "rope.freq_base", &c->rope_base) && arch_f32(g, a, a->eps_key, &c->norm_eps) &&
+           arch_f32(g, a, "rope.freq_base", &c->rope_base, false) && arch_f32(g, a, a->eps_key, &c->norm_eps, false) &&
            read_expert_config(g, c) && read_mla_config(g, c) && sizes_in_range(g, c) && mla_sizes_in_range(g, c);
 }
 

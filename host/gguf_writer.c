@@ -434,7 +434,7 @@ static void write_expert_metadata(writer *w, const vkl_model_config *c)
     kv_arch_u32(w, a, "expert_feed_forward_length", c->expert_hidden_dim);
     kv_arch_u32(w, a, "expert_shared_count", c->n_shared_experts);
     kv_arch_u32(w, a, "leading_dense_block_count", c->dense_lead);
-    kv_arch_f32(w, a, "expert_weights_scale", c->expert_weights_scale ? c->expert_weights_scale : 1.0f);
+    kv_arch_f32(w, a, "expert_weights_scale", vkl_model_expert_scale(c));
     snprintf(key_name, sizeof key_name, "%s.expert_weights_norm", a->name);
     kv_bool(w, key_name, c->expert_weights_norm);
     kv_arch_u32(w, a, "expert_gating_func", 1);  // softmax

@@ -133,10 +133,28 @@ bool vkl_model_check(const vkl_model *m)
     return ok;
 }
 
+void vkl_model_cache_rows(const vkl_model_config *c, uint32_t *k_row, uint32_t *v_row)
+{
+    bool mla = c->arch && c->arch->mla;
+    *k_row = mla ? c->kv_lora_rank : c->n_kv_heads * c->head_dim;
+    *v_row = mla ? c->rope_dim : c->n_kv_heads * c->head_dim;
+}
+
 uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c)
 {
-    if (c->arch && c->arch->mla) return (uint64_t)c->n_layers * (c->kv_lora_rank + c->rope_dim) * sizeof(float);
-    return 2ull * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
+    uint32_t k_row, v_row;
+    vkl_model_cache_rows(c, &k_row, &v_row);
+    return (uint64_t)c->n_layers * ((uint64_t)k_row + v_row) * sizeof(float);
+}
+
+uint32_t vkl_model_expert_width(const vkl_model_config *c)
+{
+    return c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim;
+}
+
+float vkl_model_expert_scale(const vkl_model_config *c)
+{
+    return c->expert_weights_scale ? c->expert_weights_scale : 1.0f;
 }
 
 vkl_rope_params vkl_model_rope(const vkl_model_config *c)

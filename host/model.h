@@ -79,9 +79,16 @@ const vkl_model_tensor *vkl_model_find_layer(const vkl_model *model, int layer, 
 // config.n_experts): present, with the element count the config implies; norms and biases f32.
 // Logs the first problem, naming the file and tensor.
 bool vkl_model_check(const vkl_model *model);
+// Values a position takes in one layer's K and V caches: KV heads x head size each, or MLA's
+// latent (K) and RoPE key (V).
+void vkl_model_cache_rows(const vkl_model_config *c, uint32_t *k_row, uint32_t *v_row);
 // Bytes of KV cache a token takes: keys and values of every layer's KV heads, or MLA's latent
 // and RoPE key (f32).
 uint64_t vkl_model_kv_bytes_per_token(const vkl_model_config *c);
+// A routed expert's width (expert_hidden_dim, else hidden_dim), and the top-k weights' factor (1
+// unless the file sets expert_weights_scale).
+uint32_t vkl_model_expert_width(const vkl_model_config *c);
+float vkl_model_expert_scale(const vkl_model_config *c);
 // The model's RoPE frequencies (host/ref.h).
 struct vkl_rope_params vkl_model_rope(const vkl_model_config *c);
 // The softmax scale of attention scores: 1 / sqrt(head_dim); DeepSeek-V2 under YaRN multiplies it

@@ -89,14 +89,13 @@ static void mla_sizes(const vkl_model_config *c, uint64_t rows, uint32_t context
     if (partials > sizes[ACT_PARTIALS]) sizes[ACT_PARTIALS] = partials;
 }
 
-// Bytes of one layer's K and V cache rows a position (f32): heads, or MLA's latent and RoPE key.
+// Bytes of one layer's K and V cache rows a position (f32; host/model.h's rows).
 static void cache_row_bytes(const vkl_model_config *c, uint64_t *k, uint64_t *v)
 {
-    *k = *v = (uint64_t)c->n_kv_heads * c->head_dim * 4;
-    if (c->arch->mla) {
-        *k = (uint64_t)c->kv_lora_rank * 4;
-        *v = (uint64_t)c->rope_dim * 4;
-    }
+    uint32_t k_row, v_row;
+    vkl_model_cache_rows(c, &k_row, &v_row);
+    *k = (uint64_t)k_row * 4;
+    *v = (uint64_t)v_row * 4;
 }
 
 // Element counts of the activation buffers for `rows` rows and `context` positions.
@@ -117,7 +116,7 @@ static void activation_sizes(const vkl_model_config *c, uint64_t rows, uint32_t 
     uint64_t shared = (uint64_t)c->n_shared_experts * c->expert_hidden_dim;
     if (!e || c->dense_lead || shared) sizes[ACT_HB] = sizes[ACT_HB2] = rows * (h > shared ? h : shared);
     if (!e) return;
-    if (c->expert_hidden_dim) h = c->expert_hidden_dim;
+    h = vkl_model_expert_width(c);
     sizes[ACT_ROUTER] = sizes[ACT_PROBS] = rows * e;
     sizes[ACT_IDS] = sizes[ACT_WEIGHTS] = sizes[ACT_PERM] = sizes[ACT_INV] = routed;
     sizes[ACT_OFFSETS] = e + 1;
@@ -300,12 +299,20 @@ static void add_kernel(plan *p, const char *label, const char *kernel, const cha
     arrput(p->steps, step);
 }
 
+// RMSNorm of `rows` rows of `width` values of x into y with weight w_name (the model's width;
+// QK-norm's heads; MLA's latent and low-rank query).
+static void add_rms_norm_rows(plan *p, const char *label, uint32_t rows, uint32_t width, const vkl_buffer *x, int layer,
+                              const char *w_name, const vkl_buffer *y)
+{
+    uint32_t dims[2] = { rows, width };
+    vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
+    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, width), dims, t, 3, p->s->cfg.norm_eps);
+}
+
 static void add_rms_norm(plan *p, const char *label, uint32_t M, const vkl_buffer *x, int layer, const char *w_name,
                          const vkl_buffer *y)
 {
-    uint32_t dims[2] = { M, p->s->cfg.dim };
-    vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
-    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, dims[1]), dims, t, 3, p->s->cfg.norm_eps);
+    add_rms_norm_rows(p, label, M, p->s->cfg.dim, x, layer, w_name, y);
 }
 
 // The architecture's norm of M rows: RMSNorm (w_name), or LayerNorm (w_name and b_name).
@@ -414,15 +421,11 @@ static bool add_fused_qkv(plan *p, uint32_t l, uint32_t p0)
 // QK-norm: RMSNorm of each query head and each key head (rows of head_dim), in place.
 static void add_qk_norm(plan *p, uint32_t l)
 {
-    vkl_scheduler *s = p->s;
-    const vkl_model_config *c = &s->cfg;
-    vkl_buffer *a = s->act;
-    const char *variant = vkl_f32_variant(s->device->info, c->head_dim);
-    uint32_t q_dims[2] = { p->M * c->n_heads, c->head_dim }, k_dims[2] = { p->M * c->n_kv_heads, c->head_dim };
-    vkl_binding qt[3] = { whole(&a[ACT_Q]), whole(weight(s, (int)l, "attn_q_norm.weight", NULL)), whole(&a[ACT_Q]) };
-    vkl_binding kt[3] = { whole(&a[ACT_K]), whole(weight(s, (int)l, "attn_k_norm.weight", NULL)), whole(&a[ACT_K]) };
-    add_kernel(p, "attn_q_norm", "rms_norm", variant, q_dims, qt, 3, c->norm_eps);
-    add_kernel(p, "attn_k_norm", "rms_norm", variant, k_dims, kt, 3, c->norm_eps);
+    const vkl_model_config *c = &p->s->cfg;
+    vkl_buffer *a = p->s->act;
+    add_rms_norm_rows(p, "attn_q_norm", p->M * c->n_heads, c->head_dim, &a[ACT_Q], (int)l, "attn_q_norm.weight", &a[ACT_Q]);
+    add_rms_norm_rows(p, "attn_k_norm", p->M * c->n_kv_heads, c->head_dim, &a[ACT_K], (int)l, "attn_k_norm.weight",
+                      &a[ACT_K]);
 }
 
 // The attention block's input step by step: norm, Q, K and V projections (with their biases),
@@ -451,7 +454,7 @@ static void add_qkv_steps(plan *p, uint32_t l, uint32_t p0)
     uint32_t append[6] = { M, c->n_kv_heads, c->head_dim, p0, s->context, 0 };
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
-    add_kernel(p, "kv_append", "kv_append", vkl_kv_append_variant(s->device->info, append[1] * append[2], false), append,
+    add_kernel(p, "kv_append", "kv_append", vkl_kv_append_variant(s->device->info, kv, kv, false), append,
                at, 5, 0.0f);
 }
 
@@ -470,16 +473,6 @@ static void plan_attention(plan *p, uint32_t l)
                0.0f);
     add_projection_residual(p, "attn_residual", M, &a[ACT_XB], (int)l, "attn_output.weight", "attn_output.bias",
                             &a[ACT_XB2], &a[ACT_X], d, q);
-}
-
-// RMSNorm of `rows` rows of `width` values of x into y with weight w_name (MLA's latent and
-// low-rank query).
-static void add_rms_norm_rows(plan *p, const char *label, uint32_t rows, uint32_t width, const vkl_buffer *x, int layer,
-                              const char *w_name, const vkl_buffer *y)
-{
-    uint32_t dims[2] = { rows, width };
-    vkl_binding t[3] = { whole(x), whole(weight(p->s, layer, w_name, NULL)), whole(y) };
-    add_kernel(p, label, "rms_norm", vkl_f32_variant(p->s->device->info, width), dims, t, 3, p->s->cfg.norm_eps);
 }
 
 // y (M, H, N) = W[h] x (M, H, K) per head h (MLA's up-projections); false where head_matmul does
@@ -530,8 +523,7 @@ static void add_mla_input(plan *p, uint32_t l, uint32_t p0)
     uint32_t append[6] = { M, 1, lat, p0, s->context, r };  // the latent as K, the RoPE key as V
     vkl_binding at[5] = { whole(&a[ACT_K]), whole(&a[ACT_V]), whole(&s->k_cache[l]), whole(&s->v_cache[l]),
                           whole(&s->pos) };
-    const char *variant = vkl_kv_append_variant(s->device->info, r % 4 ? r : lat, false);  // texels need both in fours
-    add_kernel(p, "kv_append", "kv_append", variant, append, at, 5, 0.0f);
+    add_kernel(p, "kv_append", "kv_append", vkl_kv_append_variant(s->device->info, lat, r, false), append, at, 5, 0.0f);
 }
 
 // Multi-head latent attention (host/archs/deepseek2.c): the input, the absorbed query, attention
@@ -573,6 +565,20 @@ static const char *fused_gate_up_variant(const plan *p, uint32_t l)
     return vkl_ffn_gate_up_variant(s->device->info, p->M, s->cfg.dim, type);
 }
 
+// HB = silu(XB Wgate + bgate) * (XB Wup + bup), `width` wide (the biases where the file has
+// them): a dense SwiGLU FFN's or the shared experts' first half, step by step. Names and label
+// are string literals (steps keep them).
+static void add_swiglu_steps(plan *p, uint32_t l, const char *gate_w, const char *gate_b, const char *up_w,
+                             const char *up_b, const char *label, uint32_t width)
+{
+    vkl_buffer *a = p->s->act;
+    uint32_t M = p->M, d = p->s->cfg.dim, n = M * width;
+    add_linear(p, M, &a[ACT_XB], (int)l, gate_w, gate_b, &a[ACT_HB], width, d);
+    add_linear(p, M, &a[ACT_XB], (int)l, up_w, up_b, &a[ACT_HB2], width, d);
+    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
+    add_kernel(p, label, "swiglu", vkl_f32_variant(p->s->device->info, n), &n, act, 3, 0.0f);
+}
+
 static void plan_dense_ffn(plan *p, uint32_t l)
 {
     vkl_buffer *a = p->s->act;
@@ -591,10 +597,7 @@ static void plan_dense_ffn(plan *p, uint32_t l)
         add_kernel(p, "ffn_gelu", "gelu", vkl_f32_variant(p->s->device->info, nh), &nh, act, 2, 0.0f);
     } else {
         add_norm(p, "ffn_norm", M, &a[ACT_X], (int)l, "ffn_norm.weight", "ffn_norm.bias", &a[ACT_XB]);
-        add_linear(p, M, &a[ACT_XB], (int)l, "ffn_gate.weight", "ffn_gate.bias", &a[ACT_HB], h, d);
-        add_linear(p, M, &a[ACT_XB], (int)l, "ffn_up.weight", "ffn_up.bias", &a[ACT_HB2], h, d);
-        vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
-        add_kernel(p, "ffn_swiglu", "swiglu", vkl_f32_variant(p->s->device->info, nh), &nh, act, 3, 0.0f);
+        add_swiglu_steps(p, l, "ffn_gate.weight", "ffn_gate.bias", "ffn_up.weight", "ffn_up.bias", "ffn_swiglu", h);
     }
     add_projection_residual(p, "ffn_residual", M, &a[ACT_HB], (int)l, "ffn_down.weight", "ffn_down.bias", &a[ACT_XB],
                             &a[ACT_X], d, h);
@@ -611,7 +614,7 @@ static void plan_moe_ffn(plan *p, uint32_t l)
     vkl_dtype type = VKL_DTYPE_F32, down = VKL_DTYPE_F32;
     const vkl_buffer *gate = weight(s, (int)l, "ffn_gate_exps.weight", &type);
     weight(s, (int)l, "ffn_down_exps.weight", &down);
-    uint32_t width = c->expert_hidden_dim ? c->expert_hidden_dim : c->hidden_dim;
+    uint32_t width = vkl_model_expert_width(c);
     uint32_t dims[8] = { p->M, c->dim, width, c->n_experts, c->n_experts_used, c->expert_weights_norm, 0,
                          down != type ? vkl_format_of(down)->ggml_type : 0 };
     vkl_binding t[] = {
@@ -627,7 +630,7 @@ static void plan_moe_ffn(plan *p, uint32_t l)
         p->ok = false;
         return;
     }
-    add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], c->expert_weights_scale);
+    add_kernel(p, "ffn_moe", "moe", variant, dims, t, sizeof t / sizeof t[0], vkl_model_expert_scale(c));
 }
 
 // The shared experts (DeepSeek): one SwiGLU FFN of the normalised input in XB, added to x.
@@ -635,13 +638,11 @@ static void plan_shared_experts(plan *p, uint32_t l)
 {
     const vkl_model_config *c = &p->s->cfg;
     vkl_buffer *a = p->s->act;
-    uint32_t M = p->M, d = c->dim, w = c->n_shared_experts * c->expert_hidden_dim, n = M * w;
-    add_linear(p, M, &a[ACT_XB], (int)l, "ffn_gate_shexp.weight", "ffn_gate_shexp.bias", &a[ACT_HB], w, d);
-    add_linear(p, M, &a[ACT_XB], (int)l, "ffn_up_shexp.weight", "ffn_up_shexp.bias", &a[ACT_HB2], w, d);
-    vkl_binding act[3] = { whole(&a[ACT_HB]), whole(&a[ACT_HB2]), whole(&a[ACT_HB]) };
-    add_kernel(p, "ffn_shexp_swiglu", "swiglu", vkl_f32_variant(p->s->device->info, n), &n, act, 3, 0.0f);
-    add_projection_residual(p, "ffn_shexp_residual", M, &a[ACT_HB], (int)l, "ffn_down_shexp.weight",
-                            "ffn_down_shexp.bias", &a[ACT_XB2], &a[ACT_X], d, w);
+    uint32_t w = c->n_shared_experts * vkl_model_expert_width(c);
+    add_swiglu_steps(p, l, "ffn_gate_shexp.weight", "ffn_gate_shexp.bias", "ffn_up_shexp.weight", "ffn_up_shexp.bias",
+                     "ffn_shexp_swiglu", w);
+    add_projection_residual(p, "ffn_shexp_residual", p->M, &a[ACT_HB], (int)l, "ffn_down_shexp.weight",
+                            "ffn_down_shexp.bias", &a[ACT_XB2], &a[ACT_X], c->dim, w);
 }
 
 static void plan_layer(plan *p, uint32_t l)

@@ -55,7 +55,8 @@ static uint32_t chunk_of(uint32_t capacity)
 
 static uint32_t chunks_of(uint32_t capacity)
 {
-    return (uint32_t)(((uint64_t)capacity + chunk_of(capacity) - 1) / chunk_of(capacity));
+    uint32_t chunk = chunk_of(capacity);
+    return (uint32_t)(((uint64_t)capacity + chunk - 1) / chunk);
 }
 
 uint64_t vkl_attention_mla_partials(uint32_t M, uint32_t H, uint32_t L, uint32_t capacity)

@@ -39,9 +39,9 @@ static const vkl_variant variants[] = {
 static bool is_f16(uint32_t variant) { return variant == F16 || variant == TEXEL_F16; }
 static bool is_texel(uint32_t variant) { return variant >= TEXEL_F32; }
 
-const char *vkl_kv_append_variant(const vkl_device_info *info, uint32_t row, bool f16_cache)
+const char *vkl_kv_append_variant(const vkl_device_info *info, uint32_t row, uint32_t v_row, bool f16_cache)
 {
-    if (vkl_device_prefers_texel_reads(info) && row % 4 == 0) return f16_cache ? "texel.f16" : "texel.f32";
+    if (vkl_device_prefers_texel_reads(info) && row % 4 == 0 && v_row % 4 == 0) return f16_cache ? "texel.f16" : "texel.f32";
     return f16_cache ? "f16" : "f32";
 }
 

@@ -7,8 +7,9 @@
 
 #include "runtime/context.h"
 
-// The variant for rows of `row` elements into an f32 or f16 cache: the texel twin where the
-// device prefers texel reads and row % 4 == 0 (whole texels), else the storage-buffer one.
-const char *vkl_kv_append_variant(const vkl_device_info *info, uint32_t row, bool f16_cache);
+// The variant for K rows of `row` and V rows of `v_row` elements into an f32 or f16 cache: the
+// texel twin where the device prefers texel reads and both are whole texels (% 4), else the
+// storage-buffer one.
+const char *vkl_kv_append_variant(const vkl_device_info *info, uint32_t row, uint32_t v_row, bool f16_cache);
 
 #endif
